@@ -1,0 +1,1 @@
+"""Shared domain logic and data access for every chat function."""
