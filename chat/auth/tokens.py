@@ -1,0 +1,75 @@
+"""Verifies JWTs against a JWKS: the Cognito user pool in AWS, the local issuer on a laptop.
+
+Both go through the same code; only the issuer, audience and JWKS URL differ.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jwt
+
+from chat.topology import ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Cognito user pools sign with RS256; nothing else is accepted (no "none", no HMAC confusion).
+ALGORITHMS = ["RS256"]
+
+
+class InvalidHandshake(Exception):
+    """The handshake must be refused; the message says why (for logs, never for the client)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    device_id: str
+
+
+class TokenVerifier:
+    def __init__(self, issuer: str, audience: str, jwks_url: str) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        # PyJWKClient caches the key set; urllib also reads file:// URLs, which the local issuer uses.
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
+
+    def verify(self, token: str) -> str:
+        """Returns the token's subject (the user id) or raises InvalidHandshake."""
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                leeway=5,
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidHandshake(f"invalid token: {exc}") from exc
+        if claims.get("token_use", "id") != "id":
+            raise InvalidHandshake("not an ID token")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject or len(subject) > 128:
+            raise InvalidHandshake("invalid subject")
+        return subject
+
+
+@lru_cache(maxsize=1)
+def verifier_from_env() -> TokenVerifier:
+    return TokenVerifier(
+        issuer=os.environ[ENV_JWT_ISSUER], audience=os.environ[ENV_JWT_AUDIENCE], jwks_url=os.environ[ENV_JWKS_URL]
+    )
+
+
+def verify_handshake(token: str | None, device_id: str | None, verifier: TokenVerifier | None = None) -> Identity:
+    if not device_id or not DEVICE_ID.match(device_id):
+        raise InvalidHandshake("missing or invalid deviceId")
+    if not token:
+        raise InvalidHandshake("missing token")
+    user_id = (verifier or verifier_from_env()).verify(token)
+    return Identity(user_id=user_id, device_id=device_id)
