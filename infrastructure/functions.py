@@ -1,0 +1,168 @@
+"""One Lambda function per `topology.FUNCTIONS` entry, with exactly the access the topology declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from chat import topology
+from infrastructure.config import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERVICE_NAME, STAGE_NAME
+from infrastructure.identity import Identity
+from infrastructure.nag import acknowledge
+from infrastructure.tables import Tables
+from infrastructure.websocket_api import WebSocketApi
+
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + LAMBDA_PYTHON_VERSION.replace(".", "_"))
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+LOG_LEVEL = "INFO"
+# The @connections operations a posting function uses: push a frame, look up, and drop a gone client.
+CONNECTION_METHODS = ("POST", "GET", "DELETE")
+
+
+def construct_id(name: str) -> str:
+    """`receipt_push` -> `ReceiptPush`: the function's construct id and the stem of its logical ids."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class Functions(Construct):
+    """The functions, their shared code asset and dependency layer, their roles and log groups."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        tables: Tables,
+        api: WebSocketApi,
+        identity: Identity,
+        code_asset_dir: Path,
+        layer_asset_dir: Path,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        self._tables = tables
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_asset_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="requirements.txt for the chat functions (manylinux aarch64 wheels)",
+        )
+        code = lambda_.Code.from_asset(str(code_asset_dir))
+        common_env = {
+            **tables.environment(),
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "LOG_LEVEL": LOG_LEVEL,
+        }
+        self.by_name: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        for spec in topology.FUNCTIONS.values():
+            env = dict(common_env)
+            if spec.posts:
+                env[topology.ENV_CALLBACK_URL] = api.callback_url
+            if spec.name == topology.AUTHORIZER:
+                env[topology.ENV_JWT_ISSUER] = identity.issuer
+                env[topology.ENV_JWT_AUDIENCE] = identity.client.user_pool_client_id
+                env[topology.ENV_JWKS_URL] = identity.jwks_url
+            self.by_name[spec.name] = self._function(spec, code, env, api)
+
+    def __getitem__(self, name: str) -> lambda_.Function:
+        return self.by_name[name]
+
+    def _function(
+        self, spec: topology.Function, code: lambda_.Code, env: dict[str, str], api: WebSocketApi
+    ) -> lambda_.Function:
+        cid = construct_id(spec.name)
+        log_group = logs.LogGroup(self, f"{cid}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
+        # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this one group only.
+        role = iam.Role(
+            self,
+            f"{cid}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of the chat '{spec.name}' function",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            f"{cid}Function",
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=code,
+            layers=[self.layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            environment=env,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+        )
+        self._grant_tables(spec, role)
+        if spec.posts:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["execute-api:ManageConnections"],
+                    resources=[api.connections_arn(method) for method in CONNECTION_METHODS],
+                )
+            )
+            for method in CONNECTION_METHODS:
+                acknowledge(
+                    role,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+                    f"<{_logical_id(api.api.node.default_child)}>/{STAGE_NAME}/{method}/@connections/*]",
+                    "Connection ids are only known at run time: the grant is limited to this API's stage and "
+                    f"the {method} @connections operation.",
+                )
+        wildcard_actions = "X-Ray's PutTraceSegments and PutTelemetryRecords"
+        if any(stream.function == spec.name for stream in topology.STREAMS):
+            wildcard_actions += " and DynamoDB's ListStreams (added by the stream event source)"
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            f"{wildcard_actions} support no resource-level permissions.",
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            f"Pinned to Python {LAMBDA_PYTHON_VERSION}: the dependency layer's binary wheels "
+            "(pydantic-core, cryptography) are built for that interpreter by scripts/package_lambdas.py.",
+        )
+        self.roles[spec.name] = role
+        return function
+
+    def _grant_tables(self, spec: topology.Function, role: iam.Role) -> None:
+        writes = set(spec.writes)
+        for name in spec.writes:
+            self._tables[name].grant_read_write_data(role)
+        for name in spec.reads:
+            if name not in writes:
+                self._tables[name].grant_read_data(role)
+        for name in sorted(set(spec.reads) | writes):
+            if topology.TABLES[name].indexes:
+                table = self._tables[name]
+                acknowledge(
+                    role,
+                    f"AwsSolutions-IAM5[Resource::<{_logical_id(_cfn(table))}.Arn>/index/*]",
+                    f"Queries on {name}'s global secondary indexes, which the table grant covers as index/*.",
+                )
+
+
+def _cfn(table: dynamodb.Table) -> dynamodb.CfnTable:
+    child = table.node.default_child
+    assert isinstance(child, dynamodb.CfnTable)
+    return child
+
+
+def _logical_id(element: object) -> str:
+    """The logical id cdk-nag prints inside a finding id, e.g. `<TablesMembersE63B2D8E.Arn>`."""
+    assert isinstance(element, CfnElement)
+    return str(Stack.of(element).resolve(element.logical_id))
