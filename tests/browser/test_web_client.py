@@ -1,0 +1,233 @@
+"""The web client in a real browser (Debian's chromium driven by Playwright) against the local stack.
+
+Three people, each in their own browser context (own localStorage, so own deviceId):
+alice on a desktop-sized window, bob on a phone-sized one, carol on a desktop one.
+
+Run with `python -m pytest tests/browser -q`; chromium comes from scripts/install_browser.sh.
+Screenshots land in test-artifacts/browser/ (at the end, and of every open page on failure).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+TIMEOUT_MS = 10_000
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 780}
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_browser.sh (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Person:
+    """One user in one browser context; `page` is their current window."""
+
+    def __init__(self, browser: Browser, base_url: str, user_id: str, viewport: dict[str, int], shots: Shots):
+        self.user_id = user_id
+        self.base_url = base_url
+        self.context: BrowserContext = browser.new_context(viewport=viewport, locale="en-GB")
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.shots = shots
+        self.page: Page | None = None
+        self.console: list[str] = []
+
+    def open(self) -> Page:
+        page = self.context.new_page()
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        page.on("pageerror", lambda err: self.console.append(f"pageerror: {err}"))
+        page.goto(self.base_url)
+        self.page = page
+        self.shots.pages[self.user_id] = page
+        return page
+
+    def sign_in(self) -> Page:
+        page = self.open()
+        page.get_by_test_id("login-user").fill(self.user_id)
+        page.get_by_test_id("login-submit").click()
+        self.wait_connected()
+        return page
+
+    def wait_connected(self) -> None:
+        assert self.page is not None
+        expect(self.page.get_by_test_id("connection-state")).to_have_text("online")
+
+    def close(self) -> None:
+        if self.page is not None:
+            self.page.close()
+            self.page = None
+            self.shots.pages.pop(self.user_id, None)
+
+    # -- helpers on the current page --
+
+    def tid(self, test_id: str) -> Locator:
+        assert self.page is not None
+        return self.page.get_by_test_id(test_id)
+
+    def conversation(self, title: str) -> Locator:
+        assert self.page is not None
+        return self.page.locator(f'[data-testid="conversation-item"][data-title="{title}"]')
+
+    def message(self, text: str) -> Locator:
+        return self.tid("message").filter(has_text=text)
+
+    def start_chat(self, other: str) -> None:
+        self.tid("new-chat-button").click()
+        self.tid("new-chat-user").fill(other)
+        self.tid("new-chat-submit").click()
+        expect(self.tid("chat-title")).to_have_text(other)
+
+    def send(self, text: str) -> None:
+        self.tid("composer-input").fill(text)
+        self.tid("composer-send").click()
+        expect(self.tid("composer-input")).to_have_value("")
+
+    def create_group(self, name: str, members: list[str]) -> None:
+        self.tid("new-group-button").click()
+        self.tid("new-group-name").fill(name)
+        self.tid("new-group-members").fill(", ".join(members))
+        self.tid("new-group-submit").click()
+        expect(self.tid("chat-title")).to_have_text(name)
+
+
+class Shots:
+    def __init__(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.pages: dict[str, Page] = {}
+
+    def take(self, page: Page, name: str) -> None:
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+        except Exception as exc:  # a screenshot must never hide the real failure
+            print(f"screenshot {name} failed: {exc}")
+
+    def all(self, prefix: str) -> None:
+        for user, page in list(self.pages.items()):
+            if not page.is_closed():
+                self.take(page, f"{prefix}-{user.split('-')[0]}")
+
+
+def test_chat_between_browsers(browser: Browser, local_stack) -> None:
+    run = uuid.uuid4().hex[:8]
+    base_url = local_stack.http_url.rstrip("/") + "/"
+    shots = Shots()
+    alice = Person(browser, base_url, f"alice-{run}", DESKTOP, shots)
+    bob = Person(browser, base_url, f"bob-{run}", PHONE, shots)
+    carol = Person(browser, base_url, f"carol-{run}", DESKTOP, shots)
+    people = [alice, bob, carol]
+    try:
+        # bob and carol sign in once so the system knows them; bob then closes his window, so
+        # alice's first message can only be stored, not delivered.
+        bob.sign_in()
+        carol.sign_in()
+        bob.close()
+
+        alice.sign_in()
+        alice.start_chat(bob.user_id)
+        alice.send("Hi Bob! Grüße")
+        to_bob = alice.message("Hi Bob!")
+        expect(to_bob).to_have_attribute("data-status", "sent")  # one grey check
+        expect(to_bob.get_by_test_id("message-status")).to_have_attribute("aria-label", "Sent")
+        expect(to_bob).to_have_attribute("data-seq", "1")
+
+        # bob opens the app again (the session is remembered): sync brings the message, his
+        # device acknowledges delivery, alice sees two grey checks.
+        bob.open()
+        bob.wait_connected()
+        bob_chat = bob.conversation(alice.user_id)
+        expect(bob_chat.get_by_test_id("unread-count")).to_have_text("1")
+        expect(bob_chat.get_by_test_id("conversation-preview")).to_contain_text("Hi Bob!")
+        expect(to_bob).to_have_attribute("data-status", "delivered")
+
+        # bob opens the conversation: read -> blue checks for alice, badge gone for bob.
+        bob_chat.click()
+        expect(bob.tid("chat-title")).to_have_text(alice.user_id)
+        expect(bob.message("Hi Bob!")).to_be_visible()
+        expect(to_bob).to_have_attribute("data-status", "read")
+        expect(bob.tid("unread-count")).to_have_count(0)
+
+        # presence and typing, seen from bob's phone
+        expect(bob.tid("presence")).to_have_text("online")
+        alice.tid("composer-input").press_sequentially("I'm typing", delay=40)
+        expect(bob.tid("typing")).to_be_visible()
+        expect(bob.tid("typing")).to_contain_text("typing")
+        alice.tid("composer-input").fill("")
+
+        # bob answers; alice gets it live.
+        bob.send("Hello Alice")
+        expect(alice.message("Hello Alice")).to_be_visible()
+        expect(bob.message("Hello Alice")).to_have_attribute("data-status", "read")
+
+        # a group of three: blue only once both others have read.
+        group = f"Team {run}"
+        bob.tid("back-button").click()  # bob goes back to his chat list
+        expect(bob.tid("conversation-list")).to_be_visible()
+        alice.create_group(group, [bob.user_id, carol.user_id])
+        expect(bob.conversation(group)).to_be_visible()
+        expect(carol.conversation(group)).to_be_visible()
+        alice.send("Hello team")
+        to_team = alice.message("Hello team")
+        expect(to_team).to_have_attribute("data-status", "delivered")  # reached both devices
+
+        bob.conversation(group).click()
+        expect(bob.message("Hello team")).to_be_visible()
+        to_team.click()  # message info
+        info = alice.tid("info-panel")
+        expect(info).to_be_visible()
+        expect(info.locator(f'[data-testid="info-read-row"][data-user-id="{bob.user_id}"]')).to_be_visible()
+        expect(info.locator(f'[data-testid="info-delivered-row"][data-user-id="{carol.user_id}"]')).to_be_visible()
+        expect(to_team).to_have_attribute("data-status", "delivered")  # carol has not read yet
+
+        carol.conversation(group).click()
+        expect(carol.message("Hello team")).to_be_visible()
+        expect(to_team).to_have_attribute("data-status", "read")
+        expect(info.locator(f'[data-testid="info-read-row"][data-user-id="{carol.user_id}"]')).to_be_visible()
+        expect(to_team.get_by_test_id("message-status")).to_have_attribute("aria-label", "Read")
+
+        # alice leaves: bob, back in their direct chat, sees "last seen".
+        bob.tid("back-button").click()
+        bob.conversation(alice.user_id).click()
+        expect(bob.tid("presence")).to_have_text("online")
+        shots.all("final")
+        alice.close()
+        expect(bob.tid("presence")).to_have_text(re.compile(r"^last seen "))
+        shots.take(bob.page, "final-bob-last-seen")
+    except BaseException:
+        shots.all("failure")
+        for person in people:
+            if person.console:
+                print(f"--- console of {person.user_id} ---")
+                print("\n".join(person.console[-40:]))
+        raise
+    finally:
+        for person in people:
+            person.context.close()
