@@ -1027,16 +1027,20 @@ export class App {
     const banner = $("banner");
     const text = $("banner-text");
     const seconds = retryAt ? Math.max(0, Math.ceil((retryAt - Date.now()) / 1000)) : 0;
+    const chatBanner = $("chat-banner");
     label.dataset.state = state;
     if (state === "open") {
       label.textContent = "online";
       banner.hidden = true;
+      chatBanner.hidden = true;
       return;
     }
     if (state === "connecting") {
       label.textContent = "connecting…";
       banner.hidden = !this.hadOpen;
+      chatBanner.hidden = !this.hadOpen;
       text.textContent = "Reconnecting…";
+      $("chat-banner-text").textContent = "Reconnecting…";
       $("banner-retry").hidden = true;
       return;
     }
@@ -1051,6 +1055,9 @@ export class App {
     else message = "Connection lost.";
     text.textContent = `${message} Retrying in ${seconds}s.`;
     banner.classList.toggle("banner-error", Boolean(refused));
+    chatBanner.hidden = false;
+    $("chat-banner-text").textContent = offline ? "Waiting for network…" : `Not connected. Retrying in ${seconds}s.`;
+    chatBanner.classList.toggle("banner-error", Boolean(refused));
   }
 
   async copyUserId() {
