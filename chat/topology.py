@@ -6,7 +6,7 @@ routing and its stream pollers from it, so the two can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 KeyType = Literal["S", "N"]
@@ -124,9 +124,18 @@ LIMITS = Table(logical_name="Limits", env="LIMITS_TABLE", partition=Key("limitKe
 
 TABLES: dict[str, Table] = {
     t.logical_name: t
-    for t in (CONNECTIONS, USERS, CONVERSATIONS, MEMBERS, MESSAGES, CLIENT_MSG_IDS, RECEIPTS, PRESENCE_SUBSCRIPTIONS, LIMITS)
+    for t in (
+        CONNECTIONS,
+        USERS,
+        CONVERSATIONS,
+        MEMBERS,
+        MESSAGES,
+        CLIENT_MSG_IDS,
+        RECEIPTS,
+        PRESENCE_SUBSCRIPTIONS,
+        LIMITS,
+    )
 }
-
 
 
 FUNCTIONS: dict[str, Function] = {

@@ -9,6 +9,9 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import jwt
 
@@ -33,13 +36,26 @@ class TokenVerifier:
     def __init__(self, issuer: str, audience: str, jwks_url: str) -> None:
         self.issuer = issuer
         self.audience = audience
-        # PyJWKClient caches the key set; urllib also reads file:// URLs, which the local issuer uses.
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
+        self._jwks_url = jwks_url
+        # PyJWKClient fetches and caches Cognito's key set over HTTPS; the local issuer's set is a file.
+        self._client = (
+            jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600) if jwks_url.startswith("http") else None
+        )
+
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        if self._client is not None:
+            return self._client.get_signing_key_from_jwt(token)
+        kid = jwt.get_unverified_header(token).get("kid")
+        keys = jwt.PyJWKSet.from_json(Path(url2pathname(urlparse(self._jwks_url).path)).read_text())
+        for key in keys.keys:
+            if key.key_id == kid:
+                return key
+        raise jwt.PyJWKClientError(f"no key {kid!r} in the key set")
 
     def verify(self, token: str) -> str:
         """Returns the token's subject (the user id) or raises InvalidHandshake."""
         try:
-            key = self._jwks.get_signing_key_from_jwt(token)
+            key = self._signing_key(token)
             claims = jwt.decode(
                 token,
                 key.key,

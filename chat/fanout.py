@@ -1,0 +1,41 @@
+"""Fan-out: every new message to every connected device of every member who may see it."""
+
+from __future__ import annotations
+
+from chat.domain import Message
+from chat.observability import logger, metrics
+from chat.protocol import MessageBody, MessageOut
+from chat.push import ConnectionPoster, PushResult, connections_of, push
+from chat.store import conversations as store
+
+
+class DeliveryIncomplete(Exception):
+    """Some devices could not be reached (throttled); the stream record is retried."""
+
+
+def message_frame(message: Message) -> MessageOut:
+    return MessageOut(
+        conversationId=message.conversation_id,
+        seq=message.seq,
+        senderId=message.sender_id,
+        senderDeviceId=message.sender_device_id,
+        clientMsgId=message.client_msg_id,
+        body=MessageBody(text=message.text),
+        sentAt=message.sent_at,
+    )
+
+
+def fan_out(message: Message, poster: ConnectionPoster | None = None) -> PushResult:
+    members = [m.user_id for m in store.list_members(message.conversation_id) if m.can_see(message.seq)]
+    data = message_frame(message).json_text().encode("utf-8")
+    # The sending device already has its `sent`; the sender's other devices get the message.
+    targets = [c for c in connections_of(members) if c.connection_id != message.sender_connection_id]
+    result = push(((c, data) for c in targets), poster=poster)
+    metrics.add_metric(name="FanoutPosts", unit="Count", value=len(targets))
+    if not result.ok:
+        logger.warning(
+            "fan-out incomplete",
+            extra={"conversationId": message.conversation_id, "seq": message.seq, "failed": len(result.failed)},
+        )
+        raise DeliveryIncomplete(f"{len(result.failed)} devices throttled")
+    return result

@@ -1,0 +1,96 @@
+"""Sending: the conversation's next seq, stored durably and idempotently before `sent` is answered."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+from chat.clock import now_iso
+from chat.domain import Caller, Message, SentMessage
+from chat.errors import BadRequest, Forbidden, Internal, NotFound
+from chat.observability import logger, metrics
+from chat.protocol import SendFrame, SentOut
+from chat.store import conversations as store
+from chat.store import users
+from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
+
+# Optimistic concurrency: a lost race on lastSeq re-reads and tries again with jittered backoff.
+MAX_ATTEMPTS = 40
+
+
+def send(caller: Caller, frame: SendFrame) -> SentOut:
+    sent = send_message(caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text)
+    return SentOut(
+        conversationId=sent.conversation_id, clientMsgId=sent.client_msg_id, seq=sent.seq, sentAt=sent.sent_at
+    )
+
+
+def send_message(
+    caller: Caller, conversation_id: str | None, to: str | None, client_msg_id: str, text: str
+) -> SentMessage:
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            if to is not None:
+                return _send_direct(caller, to, client_msg_id, text)
+            assert conversation_id is not None
+            return _send_to_conversation(caller, conversation_id, client_msg_id, text)
+        except StoreConflict:
+            time.sleep(min(0.25, 0.01 * 2**attempt) * random.random())
+    raise Internal("the conversation is too busy; please retry")
+
+
+def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> SentMessage:
+    if to == caller.user_id:
+        raise BadRequest("cannot send a direct message to yourself")
+    conversation_id = store.find_direct(caller.user_id, to)
+    if conversation_id is not None:
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text)
+    if not users.user_exists(to):
+        raise NotFound(f"no user {to!r}")
+    message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text)
+    try:
+        store.create_direct_with_message(message, recipient_id=to)
+    except AlreadyExists:
+        raise StoreConflict() from None  # created concurrently: retry through the lookup
+    metrics.add_metric(name="MessagesSent", unit="Count", value=1)
+    return SentMessage(message.conversation_id, client_msg_id, 1, message.sent_at)
+
+
+def _send_to_conversation(caller: Caller, conversation_id: str, client_msg_id: str, text: str) -> SentMessage:
+    earlier = store.find_sent(conversation_id, caller.user_id, client_msg_id)
+    if earlier is not None:
+        return earlier
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    member = store.get_member(conversation_id, caller.user_id)
+    if member is None or not member.active:
+        raise Forbidden("you are not a member of this conversation")
+    message = _new_message(caller, conversation_id, conversation.last_seq + 1, client_msg_id, text)
+    try:
+        store.append_message(message, expected_last_seq=conversation.last_seq)
+    except DuplicateClientMsgId:
+        # A concurrent retry of the same send won; answer with what it stored.
+        earlier = store.find_sent(conversation_id, caller.user_id, client_msg_id)
+        if earlier is None:
+            raise StoreConflict() from None
+        return earlier
+    except NotAMember:
+        raise Forbidden("you are not a member of this conversation") from None
+    logger.debug("message stored", extra={"conversationId": conversation_id, "seq": message.seq})
+    metrics.add_metric(name="MessagesSent", unit="Count", value=1)
+    return SentMessage(conversation_id, client_msg_id, message.seq, message.sent_at)
+
+
+def _new_message(caller: Caller, conversation_id: str, seq: int, client_msg_id: str, text: str) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender_id=caller.user_id,
+        sender_device_id=caller.device_id,
+        sender_connection_id=caller.connection_id,
+        client_msg_id=client_msg_id,
+        text=text,
+        sent_at=now_iso(),
+    )

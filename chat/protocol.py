@@ -1,0 +1,374 @@
+"""The wire contract (docs/PROTOCOL.md) as pydantic models: client frames in, server frames out.
+
+Client frames are strict: unknown fields, wrong types and out-of-range values are `bad_request`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+
+from chat.errors import BadRequest, TooLarge, UnknownAction
+
+MAX_FRAME_BYTES = 32 * 1024
+MAX_TEXT_CHARS = 4096
+MAX_GROUP_MEMBERS = 500
+MAX_PRESENCE_USERS = 100
+HISTORY_DEFAULT_LIMIT = 50
+
+ClientMsgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Seq = Annotated[int, Field(ge=1)]
+Timestamp = str
+
+
+class _ClientFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    requestId: RequestId | None = None
+
+
+class MessageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class SendFrame(_ClientFrame):
+    action: Literal["send"]
+    conversationId: ConversationId | None = None
+    to: UserId | None = None
+    clientMsgId: ClientMsgId
+    body: MessageBody
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SendFrame:
+        if (self.conversationId is None) == (self.to is None):
+            raise ValueError("exactly one of conversationId and to is required")
+        return self
+
+
+class DeliveredFrame(_ClientFrame):
+    action: Literal["delivered"]
+    conversationId: ConversationId
+    seq: Seq
+
+
+class ReadFrame(_ClientFrame):
+    action: Literal["read"]
+    conversationId: ConversationId
+    seq: Seq
+
+
+class SyncFrame(_ClientFrame):
+    action: Literal["sync"]
+    cursors: dict[ConversationId, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+
+class HistoryFrame(_ClientFrame):
+    action: Literal["history"]
+    conversationId: ConversationId
+    beforeSeq: Seq | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = HISTORY_DEFAULT_LIMIT
+
+
+class CreateGroupFrame(_ClientFrame):
+    action: Literal["createGroup"]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    members: list[UserId]
+
+
+class AddMembersFrame(_ClientFrame):
+    action: Literal["addMembers"]
+    conversationId: ConversationId
+    userIds: Annotated[list[UserId], Field(min_length=1)]
+
+
+class RemoveMembersFrame(_ClientFrame):
+    action: Literal["removeMembers"]
+    conversationId: ConversationId
+    userIds: Annotated[list[UserId], Field(min_length=1)]
+
+
+class LeaveGroupFrame(_ClientFrame):
+    action: Literal["leaveGroup"]
+    conversationId: ConversationId
+
+
+class SubscribePresenceFrame(_ClientFrame):
+    action: Literal["subscribePresence"]
+    userIds: list[UserId]
+
+
+class TypingFrame(_ClientFrame):
+    action: Literal["typing"]
+    conversationId: ConversationId
+    state: Literal["start", "stop"]
+
+
+class ReceiptsFrame(_ClientFrame):
+    action: Literal["receipts"]
+    conversationId: ConversationId
+    seq: Seq
+
+
+class PingFrame(_ClientFrame):
+    action: Literal["ping"]
+
+
+ClientFrame = Annotated[
+    SendFrame
+    | DeliveredFrame
+    | ReadFrame
+    | SyncFrame
+    | HistoryFrame
+    | CreateGroupFrame
+    | AddMembersFrame
+    | RemoveMembersFrame
+    | LeaveGroupFrame
+    | SubscribePresenceFrame
+    | TypingFrame
+    | ReceiptsFrame
+    | PingFrame,
+    Field(discriminator="action"),
+]
+CLIENT_FRAMES: dict[str, type[_ClientFrame]] = {
+    model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        SendFrame,
+        DeliveredFrame,
+        ReadFrame,
+        SyncFrame,
+        HistoryFrame,
+        CreateGroupFrame,
+        AddMembersFrame,
+        RemoveMembersFrame,
+        LeaveGroupFrame,
+        SubscribePresenceFrame,
+        TypingFrame,
+        ReceiptsFrame,
+        PingFrame,
+    )
+}
+_client_frame = TypeAdapter(ClientFrame)
+
+
+def frame_context(raw: str | None) -> dict[str, str]:
+    """`action`, `requestId` and `clientMsgId` of a frame, where readable, for its error frame."""
+    try:
+        data = json.loads(raw or "")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    context = {}
+    for key in ("action", "requestId", "clientMsgId"):
+        value = data.get(key)
+        if isinstance(value, str) and 0 < len(value) <= 64:
+            context[key] = value
+    return context
+
+
+def parse_client_frame(raw: str | None) -> _ClientFrame:
+    """Parses one client frame or raises the protocol error it deserves."""
+    raw = raw or ""
+    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise TooLarge(f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("frame must be a JSON object")
+    action = data.get("action")
+    if not isinstance(action, str):
+        raise BadRequest("frame has no action")
+    if action not in CLIENT_FRAMES:
+        raise UnknownAction(f"unknown action {action!r}")
+    try:
+        return _client_frame.validate_python(data)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise BadRequest(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+    if first["type"] == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if first["type"] == "missing":
+        return f"missing field {where!r}"
+    return f"{where}: {first['msg']}"
+
+
+# ---- server frames -------------------------------------------------------------------------------
+
+
+class _ServerFrame(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    # Fields omitted from the wire while None (everything else is sent, null included).
+    _optional: frozenset[str] = frozenset({"requestId"})
+
+    def wire(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        return {k: v for k, v in data.items() if not (v is None and k in self._optional)}
+
+    def json_text(self) -> str:
+        return json.dumps(self.wire(), separators=(",", ":"), ensure_ascii=False)
+
+
+class MessageOut(_ServerFrame):
+    type: Literal["message"] = "message"
+    conversationId: str
+    seq: int
+    senderId: str
+    senderDeviceId: str
+    clientMsgId: str
+    body: MessageBody
+    sentAt: Timestamp
+
+
+class SentOut(_ServerFrame):
+    type: Literal["sent"] = "sent"
+    conversationId: str
+    clientMsgId: str
+    seq: int
+    sentAt: Timestamp
+    requestId: str | None = None
+
+
+class ReceiptOut(_ServerFrame):
+    type: Literal["receipt"] = "receipt"
+    conversationId: str
+    userId: str
+    kind: Literal["delivered", "read"]
+    seq: int
+    at: Timestamp
+
+
+class PresenceOut(_ServerFrame):
+    type: Literal["presence"] = "presence"
+    userId: str
+    online: bool
+    lastSeen: Timestamp | None
+
+
+class TypingOut(_ServerFrame):
+    type: Literal["typing"] = "typing"
+    conversationId: str
+    userId: str
+    state: Literal["start", "stop"]
+
+
+class GroupOut(_ServerFrame):
+    type: Literal["group"] = "group"
+    conversationId: str
+    name: str
+    members: list[str]
+    admins: list[str]
+    change: Literal["created", "membersAdded", "membersRemoved", "left"]
+    by: str
+    requestId: str | None = None
+
+
+class ConversationReceipt(BaseModel):
+    userId: str
+    kind: Literal["delivered", "read"]
+    seq: int
+    at: Timestamp | None
+
+
+class ConversationSummary(BaseModel):
+    conversationId: str
+    kind: Literal["direct", "group"]
+    name: str | None
+    members: list[str]
+    lastSeq: int
+    firstSeqSent: int | None
+    receipts: list[ConversationReceipt]
+
+
+class SyncedOut(_ServerFrame):
+    type: Literal["synced"] = "synced"
+    conversations: list[ConversationSummary]
+    complete: bool
+    requestId: str | None = None
+
+
+class HistoryOut(_ServerFrame):
+    type: Literal["history"] = "history"
+    conversationId: str
+    messages: list[MessageOut]
+    hasMore: bool
+    requestId: str | None = None
+
+
+class MemberReceipt(BaseModel):
+    userId: str
+    deliveredAt: Timestamp | None
+    readAt: Timestamp | None
+
+
+class ReceiptsOut(_ServerFrame):
+    type: Literal["receipts"] = "receipts"
+    conversationId: str
+    seq: int
+    members: list[MemberReceipt]
+    requestId: str | None = None
+
+
+class PongOut(_ServerFrame):
+    type: Literal["pong"] = "pong"
+    requestId: str | None = None
+
+
+class ErrorOut(_ServerFrame):
+    _optional = frozenset({"requestId", "action", "clientMsgId"})
+
+    type: Literal["error"] = "error"
+    code: Literal[
+        "bad_request",
+        "unknown_action",
+        "too_large",
+        "not_found",
+        "forbidden",
+        "limit_exceeded",
+        "rate_limited",
+        "internal",
+    ]
+    message: str
+    action: str | None = None
+    requestId: str | None = None
+    clientMsgId: str | None = None
+
+
+ServerFrame = (
+    MessageOut
+    | SentOut
+    | ReceiptOut
+    | PresenceOut
+    | TypingOut
+    | GroupOut
+    | SyncedOut
+    | HistoryOut
+    | ReceiptsOut
+    | PongOut
+    | ErrorOut
+)
+SERVER_FRAMES: tuple[type[_ServerFrame], ...] = (
+    MessageOut,
+    SentOut,
+    ReceiptOut,
+    PresenceOut,
+    TypingOut,
+    GroupOut,
+    SyncedOut,
+    HistoryOut,
+    ReceiptsOut,
+    PongOut,
+    ErrorOut,
+)

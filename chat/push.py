@@ -1,0 +1,148 @@
+"""Pushing frames to sockets through the API Gateway management (@connections) API.
+
+One message goes to many devices at once through a bounded thread pool, so a 500-device fan-out
+takes a few round trips, not 500. 410 Gone means the socket is gone: its record is deleted and the
+rest carry on. 429 is retried with backoff; what still fails is reported so the caller can fail the
+stream record and have it retried (devices drop the duplicates by (conversationId, seq)).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from chat import config
+from chat.domain import Connection
+from chat.observability import logger
+from chat.store import connections as connection_store
+
+MAX_PARALLEL_POSTS = 64
+THROTTLE_RETRIES = 4
+THROTTLE_BASE_DELAY_S = 0.05
+
+
+class Gone(Exception):
+    """410: the connection no longer exists."""
+
+
+class Throttled(Exception):
+    """429: too many requests; try again later."""
+
+
+class ConnectionPoster(Protocol):
+    def post(self, connection_id: str, data: bytes) -> None: ...
+
+
+class ApiGatewayPoster:
+    """Posts through boto3's apigatewaymanagementapi client (API Gateway in AWS, the local gateway locally)."""
+
+    def __init__(self, endpoint_url: str | None = None, client: Any = None) -> None:
+        self._client = client or boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=endpoint_url or config.callback_url(),
+            region_name=config.region(),
+            config=Config(
+                max_pool_connections=MAX_PARALLEL_POSTS,
+                retries={"max_attempts": 1, "mode": "standard"},
+                connect_timeout=2,
+                read_timeout=5,
+            ),
+        )
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "GoneException" or status == 410:
+                raise Gone(connection_id) from exc
+            if code in ("LimitExceededException", "TooManyRequestsException", "ThrottlingException") or status == 429:
+                raise Throttled(connection_id) from exc
+            raise
+
+
+@lru_cache(maxsize=1)
+def default_poster() -> ConnectionPoster:
+    return ApiGatewayPoster()
+
+
+@dataclass
+class PushResult:
+    delivered: list[Connection] = field(default_factory=list)
+    gone: list[Connection] = field(default_factory=list)
+    failed: list[Connection] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _post_with_backoff(poster: ConnectionPoster, conn: Connection, data: bytes, sleep: Callable[[float], None]) -> str:
+    for attempt in range(THROTTLE_RETRIES + 1):
+        try:
+            poster.post(conn.connection_id, data)
+            return "delivered"
+        except Gone:
+            return "gone"
+        except Throttled:
+            if attempt == THROTTLE_RETRIES:
+                return "failed"
+            sleep(THROTTLE_BASE_DELAY_S * (2**attempt) * (0.5 + random.random()))
+        except Exception:
+            logger.exception("post to connection failed", extra={"connectionId": conn.connection_id})
+            return "failed"
+    return "failed"
+
+
+_pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL_POSTS, thread_name_prefix="push")
+
+
+def push(
+    deliveries: Iterable[tuple[Connection, bytes]],
+    poster: ConnectionPoster | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PushResult:
+    """Posts each (connection, frame) concurrently; deletes the records of connections that are gone."""
+    poster = poster or default_poster()
+    items = list(deliveries)
+    result = PushResult()
+    if not items:
+        return result
+    outcomes = _pool.map(lambda item: _post_with_backoff(poster, item[0], item[1], sleep), items)
+    for (conn, _), outcome in zip(items, outcomes, strict=True):
+        getattr(result, outcome).append(conn)
+    for conn in result.gone:
+        connection_store.delete_connection(conn.user_id, conn.connection_id)
+    if result.gone:
+        logger.info("removed gone connections", extra={"count": len(result.gone)})
+    return result
+
+
+def connections_of(user_ids: Iterable[str]) -> list[Connection]:
+    """Every live connection of these users, looked up concurrently (one Query per user)."""
+    users = list(dict.fromkeys(user_ids))
+    found: list[Connection] = []
+    for conns in _pool.map(connection_store.live_connections, users):
+        found.extend(conns)
+    return found
+
+
+def push_to_users(
+    user_ids: Iterable[str],
+    frame_text: str,
+    exclude_connection: str | None = None,
+    poster: ConnectionPoster | None = None,
+) -> PushResult:
+    data = frame_text.encode("utf-8")
+    targets = [c for c in connections_of(user_ids) if c.connection_id != exclude_connection]
+    return push(((c, data) for c in targets), poster=poster)

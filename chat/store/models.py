@@ -1,0 +1,186 @@
+"""PynamoDB models: the only place that knows attribute names. Keys match chat.topology."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.connection import Connection as DynamoConnection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chat import topology
+from chat.config import region, table_name
+
+# The same variable boto3 reads; PynamoDB is given it explicitly so local and AWS share one path.
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+
+
+class _Meta:
+    region = region()
+    host = ENDPOINT
+    max_retry_attempts = 5
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+
+
+@lru_cache(maxsize=1)
+def connection() -> DynamoConnection:
+    return DynamoConnection(region=region(), host=ENDPOINT, max_retry_attempts=5)
+
+
+class ConnectionModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.CONNECTIONS)
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
+    device_id = UnicodeAttribute(attr_name="deviceId")
+    connected_at = UnicodeAttribute(attr_name="connectedAt")
+    expires_at = NumberAttribute(attr_name="expiresAt")
+    # The users this connection watches, so a new subscribePresence can drop the old set.
+    presence_watch = UnicodeSetAttribute(attr_name="presenceWatch", null=True)
+
+
+class UserModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.USERS)
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    last_seen = UnicodeAttribute(attr_name="lastSeen", null=True)
+
+
+class ConversationModel(Model):
+    """A conversation, or (kind "pair") the lookup from a user pair to their direct conversation."""
+
+    class Meta(_Meta):
+        table_name = table_name(topology.CONVERSATIONS)
+
+    conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
+    kind = UnicodeAttribute(attr_name="kind")
+    name = UnicodeAttribute(attr_name="name", null=True)
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    created_by = UnicodeAttribute(attr_name="createdBy", null=True)
+    last_seq = NumberAttribute(attr_name="lastSeq", default=0)
+    admins = ListAttribute(of=UnicodeAttribute, attr_name="admins", null=True)
+    member_count = NumberAttribute(attr_name="memberCount", default=0)
+    all_delivered = NumberAttribute(attr_name="allDelivered", default=0)
+    all_read = NumberAttribute(attr_name="allRead", default=0)
+    at_min_delivered = UnicodeSetAttribute(attr_name="atMinDelivered", null=True)
+    at_min_read = UnicodeSetAttribute(attr_name="atMinRead", null=True)
+    target = UnicodeAttribute(attr_name="target", null=True)
+
+
+class MemberModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.MEMBERS)
+
+    conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
+    user_id = UnicodeAttribute(range_key=True, attr_name="userId")
+    role = UnicodeAttribute(attr_name="role", default="member")
+    joined_seq = NumberAttribute(attr_name="joinedSeq", default=0)
+    joined_at = UnicodeAttribute(attr_name="joinedAt")
+    left_seq = NumberAttribute(attr_name="leftSeq", null=True)
+    delivered_seq = NumberAttribute(attr_name="deliveredSeq", default=0)
+    read_seq = NumberAttribute(attr_name="readSeq", default=0)
+    delivered_at = UnicodeAttribute(attr_name="deliveredAt", null=True)
+    read_at = UnicodeAttribute(attr_name="readAt", null=True)
+
+
+class MembersByUser(GlobalSecondaryIndex[MemberModel]):
+    class Meta:
+        index_name = topology.MEMBERS.indexes[0].name
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    conversation_id = UnicodeAttribute(range_key=True, attr_name="conversationId")
+
+
+MemberModel.by_user = MembersByUser()  # type: ignore[attr-defined]
+
+
+class MessageBody(MapAttribute[str, str]):
+    text = UnicodeAttribute()
+
+
+class MessageModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.MESSAGES)
+
+    conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
+    seq = NumberAttribute(range_key=True, attr_name="seq")
+    sender_id = UnicodeAttribute(attr_name="senderId")
+    sender_device_id = UnicodeAttribute(attr_name="senderDeviceId")
+    sender_connection_id = UnicodeAttribute(attr_name="senderConnectionId")
+    client_msg_id = UnicodeAttribute(attr_name="clientMsgId")
+    body = MessageBody(attr_name="body")
+    sent_at = UnicodeAttribute(attr_name="sentAt")
+
+
+class ClientMsgIdModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.CLIENT_MSG_IDS)
+
+    dedup_key = UnicodeAttribute(hash_key=True, attr_name="dedupKey")
+    conversation_id = UnicodeAttribute(attr_name="conversationId")
+    seq = NumberAttribute(attr_name="seq")
+    sent_at = UnicodeAttribute(attr_name="sentAt")
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
+class ReceiptModel(Model):
+    """One forward move of one watermark (userId "*" for a group's all-members watermark)."""
+
+    class Meta(_Meta):
+        table_name = table_name(topology.RECEIPTS)
+
+    conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
+    receipt_key = UnicodeAttribute(range_key=True, attr_name="receiptKey")
+    user_id = UnicodeAttribute(attr_name="userId")
+    kind = UnicodeAttribute(attr_name="kind")
+    seq = NumberAttribute(attr_name="seq")
+    at = UnicodeAttribute(attr_name="at")
+    # The mover's watermark before this move (group bookkeeping needs it).
+    previous_seq = NumberAttribute(attr_name="previousSeq", default=0)
+    # The connection that caused the move: it gets no echo of its own acknowledgement.
+    origin_connection_id = UnicodeAttribute(attr_name="originConnectionId", null=True)
+
+
+class PresenceSubscriptionModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.PRESENCE_SUBSCRIPTIONS)
+
+    watched_user_id = UnicodeAttribute(hash_key=True, attr_name="watchedUserId")
+    connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
+    subscriber_user_id = UnicodeAttribute(attr_name="subscriberUserId")
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
+class LimitModel(Model):
+    class Meta(_Meta):
+        table_name = table_name(topology.LIMITS)
+
+    limit_key = UnicodeAttribute(hash_key=True, attr_name="limitKey")
+    count = NumberAttribute(attr_name="count", default=0)
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    ConnectionModel,
+    UserModel,
+    ConversationModel,
+    MemberModel,
+    MessageModel,
+    ClientMsgIdModel,
+    ReceiptModel,
+    PresenceSubscriptionModel,
+    LimitModel,
+)

@@ -1,0 +1,17 @@
+"""$disconnect (best effort in API Gateway: the connection TTL and 410 cleanup cover the rest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chat import sessions
+from chat.api import caller_from
+from chat.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    sessions.disconnect(caller_from(event))
+    return {"statusCode": 200}

@@ -1,0 +1,94 @@
+"""Handshake: the authorizer admits a valid token + deviceId and nothing else; connect stores the record."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chat.auth.local_issuer import LocalIssuer
+from chat.store import connections, users
+from chat.store.connections import CONNECTION_TTL_S
+from functions.authorizer.handler import handler as authorize
+from tests.integration.support import LambdaContext
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect"
+
+
+def authorizer_event(token: str | None, device_id: str | None) -> dict[str, Any]:
+    query = {k: v for k, v in (("token", token), ("deviceId", device_id)) if v is not None}
+    return {"type": "REQUEST", "methodArn": METHOD_ARN, "queryStringParameters": query, "headers": {}}
+
+
+def test_valid_token_allows_and_names_the_user(issuer: LocalIssuer) -> None:
+    policy = authorize(authorizer_event(issuer.issue("alice"), "phone-1"), LambdaContext())
+
+    assert policy["principalId"] == "alice"
+    assert policy["policyDocument"]["Statement"][0] == {
+        "Action": "execute-api:Invoke",
+        "Effect": "Allow",
+        "Resource": METHOD_ARN,
+    }
+    assert policy["context"] == {"userId": "alice", "deviceId": "phone-1"}
+
+
+@pytest.mark.parametrize(
+    "token_kind, device_id",
+    [
+        ("missing", "phone"),
+        ("garbage", "phone"),
+        ("expired", "phone"),
+        ("forged", "phone"),
+        ("wrong_audience", "phone"),
+        ("wrong_issuer", "phone"),
+        ("access_token", "phone"),
+        ("valid", None),
+        ("valid", ""),
+        ("valid", "bad device!"),
+        ("valid", "x" * 65),
+    ],
+)
+def test_bad_handshakes_are_refused(
+    issuer: LocalIssuer, tmp_path: Path, token_kind: str, device_id: str | None
+) -> None:
+    tokens = {
+        "missing": None,
+        "garbage": "not-a-jwt",
+        "expired": issuer.issue("alice", iat=int(time.time()) - 7200, exp=int(time.time()) - 3600),
+        "forged": LocalIssuer(tmp_path).issue("alice"),  # another key, same issuer and audience
+        "wrong_audience": issuer.issue("alice", aud="someone-else"),
+        "wrong_issuer": issuer.issue("alice", iss="https://evil.example"),
+        "access_token": issuer.issue("alice", token_use="access"),
+        "valid": issuer.issue("alice"),
+    }
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(authorizer_event(tokens[token_kind], device_id), LambdaContext())
+
+
+def test_connect_stores_connection_and_creates_user_once(device: Any) -> None:
+    # Given alice was never seen
+    assert not users.user_exists("alice")
+
+    # When two of her devices connect
+    phone = device("alice", "phone")
+    laptop = device("alice", "laptop")
+
+    # Then she exists and both connections are recorded with a TTL a little over 2 hours
+    assert users.user_exists("alice")
+    live = {c.connection_id: c for c in connections.live_connections("alice")}
+    assert set(live) == {phone.connection_id, laptop.connection_id}
+    assert live[phone.connection_id].device_id == "phone"
+    ttl = live[phone.connection_id].expires_at - time.time()
+    assert 2 * 3600 < ttl <= CONNECTION_TTL_S
+
+
+def test_disconnect_removes_only_that_connection(device: Any) -> None:
+    phone = device("alice", "phone")
+    laptop = device("alice", "laptop")
+
+    phone.disconnect()
+
+    assert [c.connection_id for c in connections.live_connections("alice")] == [laptop.connection_id]
