@@ -172,6 +172,8 @@ export class App {
     this.listeners = [];
     this.client.destroy();
     clearInterval(this.bannerTimer);
+    clearTimeout(this.infoPollTimer);
+    clearTimeout(this.infoRefreshTimer);
     $("app").hidden = true;
     clear($("conv-list"));
     clear($("message-list"));
@@ -761,6 +763,13 @@ export class App {
   async refreshInfo() {
     const panel = this.panel;
     if (!panel || panel.kind !== "info") return;
+    // Per-member progress in a group is not pushed (only the all-members "*" watermark is), so
+    // the open panel asks again every few seconds.
+    clearTimeout(this.infoPollTimer);
+    this.infoPollTimer = setTimeout(() => {
+      if (this.panel === panel && document.visibilityState === "visible") this.refreshInfo();
+      else if (this.panel === panel) this.infoPollTimer = setTimeout(() => this.refreshInfo(), 3000);
+    }, 3000);
     try {
       const frame = await this.client.messageReceipts(panel.conversationId, panel.seq);
       if (this.panel !== panel) return;
@@ -797,6 +806,8 @@ export class App {
 
   closePanel() {
     this.panel = null;
+    clearTimeout(this.infoPollTimer);
+    clearTimeout(this.infoRefreshTimer);
     $("panel").hidden = true;
     document.body.classList.remove("panel-open");
   }
