@@ -17,6 +17,7 @@ const RESEND_AFTER_MS = 15000;
 const REQUEST_TIMEOUT_MS = 15000;
 const MAX_PRESENCE = 100;
 const RETRYABLE = new Set(["rate_limited", "internal"]);
+const SYNC_TIMEOUT_MS = 12000;
 
 const DRAFT_PREFIX = "draft:";
 
@@ -98,6 +99,9 @@ export class ChatClient extends EventTarget {
     this.visible = document.visibilityState === "visible";
     this.syncing = false;
     this.syncAgain = false;
+    this.syncTimer = null;
+    this.syncRetryTimer = null;
+    this.syncFailures = 0;
     this.everSynced = false;
     this.syncedOnce = false; // since the current connection opened
     this.presenceKey = null;
@@ -125,6 +129,8 @@ export class ChatClient extends EventTarget {
     this.conn.removeEventListener("open", this.onOpen);
     this.conn.removeEventListener("close", this.onClose);
     clearInterval(this.resendTimer);
+    clearTimeout(this.syncTimer);
+    clearTimeout(this.syncRetryTimer);
     clearTimeout(this.ackTimer);
     clearTimeout(this.presenceTimer);
     for (const state of this.typingOut.values()) clearTimeout(state.idleTimer);
@@ -325,6 +331,8 @@ export class ChatClient extends EventTarget {
   }
 
   disconnected() {
+    clearTimeout(this.syncTimer);
+    clearTimeout(this.syncRetryTimer);
     this.syncing = false;
     this.syncAgain = false;
     for (const entry of this.outbox) if (entry.status === "sending") entry.status = "pending";
@@ -394,11 +402,33 @@ export class ChatClient extends EventTarget {
     }
     this.syncing = true;
     this.syncAgain = false;
+    clearTimeout(this.syncRetryTimer);
     const requestId = this.conn.nextRequestId("s");
-    if (!this.send({ action: "sync", cursors: this.cursors(), requestId })) this.syncing = false;
+    this.syncRequestId = requestId;
+    if (!this.send({ action: "sync", cursors: this.cursors(), requestId })) {
+      this.syncing = false;
+      return;
+    }
+    // No `synced` in time (a lost frame, a failed handler): try again, backing off.
+    clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => {
+      if (this.syncing && this.syncRequestId === requestId) {
+        this.syncing = false;
+        this.retrySyncLater();
+      }
+    }, SYNC_TIMEOUT_MS);
+  }
+
+  retrySyncLater() {
+    clearTimeout(this.syncRetryTimer);
+    const delay = Math.min(60000, 2000 * 2 ** Math.min(this.syncFailures, 5)) * (0.75 + Math.random() * 0.5);
+    this.syncFailures += 1;
+    this.syncRetryTimer = setTimeout(() => this.sync(), delay);
   }
 
   onSynced(frame) {
+    clearTimeout(this.syncTimer);
+    this.syncFailures = 0;
     for (const item of frame.conversations || []) this.applyConversationInfo(item);
     for (const conv of this.conversations.values()) this.recomputeHeld(conv);
     this.syncing = false;
@@ -528,7 +558,14 @@ export class ChatClient extends EventTarget {
         this.onError(frame);
         break;
       default:
-        console.debug("ignoring frame", frame);
+        if (!frame.type && typeof frame.message === "string") {
+          // API Gateway's own answer when a route's function failed: {"message": "Internal
+          // server error", "connectionId", "requestId"} (its request id, not ours).
+          console.warn("server-side failure", frame);
+          this.notice("error", "The server failed to handle a request (internal server error).", { code: "gateway" });
+        } else {
+          console.debug("ignoring frame", frame);
+        }
     }
   }
 
@@ -692,8 +729,9 @@ export class ChatClient extends EventTarget {
       }
     }
     if (action === "sync") {
+      clearTimeout(this.syncTimer);
       this.syncing = false;
-      setTimeout(() => this.sync(), 3000);
+      this.retrySyncLater();
     }
     if (action === "history") {
       const conv = this.conversation(req ? req.conversationId : frame.conversationId);
