@@ -231,3 +231,48 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
     finally:
         for person in people:
             person.context.close()
+
+
+def test_message_written_offline_is_sent_after_reconnect(browser: Browser, local_stack) -> None:
+    """A message typed while disconnected shows a clock, then is sent once the network is back."""
+    run = uuid.uuid4().hex[:8]
+    base_url = local_stack.http_url.rstrip("/") + "/"
+    shots = Shots()
+    dana = Person(browser, base_url, f"dana-{run}", PHONE, shots)
+    erin = Person(browser, base_url, f"erin-{run}", DESKTOP, shots)
+    try:
+        erin.sign_in()
+        dana.sign_in()
+        dana.start_chat(erin.user_id)
+        dana.send("first, while online")
+        expect(dana.message("first, while online")).to_have_attribute("data-seq", "1")
+
+        # The network goes away: the socket is dropped and reconnecting fails until it is back.
+        dana.context.set_offline(True)
+        assert dana.page is not None
+        dana.page.evaluate("window.chatApp && window.chatApp.conn.ws && window.chatApp.conn.ws.close()")
+        expect(dana.tid("connection-state")).to_have_text("offline")
+        expect(dana.tid("connection-banner")).to_contain_text("offline")
+        dana.send("second, written offline")
+        pending = dana.message("second, written offline")
+        expect(pending).to_have_attribute("data-status", "pending")  # the clock
+        expect(pending.get_by_test_id("message-status")).to_have_attribute("aria-label", "Sending")
+
+        dana.context.set_offline(False)
+        dana.wait_connected()
+        expect(pending).to_have_attribute("data-seq", "2")
+        expect(pending).to_have_attribute("data-status", re.compile(r"^(sent|delivered|read)$"))
+        erin.conversation(dana.user_id).click()
+        expect(erin.message("second, written offline")).to_have_count(1)
+        expect(erin.tid("message")).to_have_count(2)
+        shots.all("offline-final")
+    except BaseException:
+        shots.all("offline-failure")
+        for person in (dana, erin):
+            if person.console:
+                print(f"--- console of {person.user_id} ---")
+                print("\n".join(person.console[-40:]))
+        raise
+    finally:
+        dana.context.close()
+        erin.context.close()
