@@ -435,10 +435,8 @@ export class ChatClient extends EventTarget {
     if (frame.complete === false || this.syncAgain) {
       this.sync();
     } else {
-      const first = !this.syncedOnce;
       this.syncedOnce = true;
       this.everSynced = true;
-      if (first) this.flushOutbox();
       this.updatePresenceSubscription(true);
       this.emit("synced");
     }
