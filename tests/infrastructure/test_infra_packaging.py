@@ -1,0 +1,123 @@
+"""scripts/package_lambdas.py: the code asset holds only the project packages; the layer is built
+for arm64 from wheels, and only when requirements.txt (or the target platform) changed."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from infrastructure.config import PROJECT_ROOT
+
+
+@pytest.fixture
+def packaging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("package_lambdas", PROJECT_ROOT / "scripts" / "package_lambdas.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    project = tmp_path / "project"
+    (project / "chat" / "__pycache__").mkdir(parents=True)
+    (project / "chat" / "__init__.py").write_text("")
+    (project / "chat" / "topology.py").write_text("TABLES = {}\n")
+    (project / "chat" / "__pycache__" / "topology.cpython-311.pyc").write_bytes(b"\0")
+    (project / "requirements.txt").write_text("pydantic==2.14.4\n")
+    (project / "README.md").write_text("not shipped\n")
+    monkeypatch.setattr(module, "PROJECT_ROOT", project)
+    monkeypatch.setattr(module, "REQUIREMENTS_FILE", project / "requirements.txt")
+    monkeypatch.setattr(module, "CODE_ASSET_DIR", project / "build" / "lambda" / "code")
+    monkeypatch.setattr(module, "LAYER_ASSET_DIR", project / "build" / "layer")
+    return module
+
+
+class FakePip:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self.fail = fail
+
+    def __call__(self, args: list[str], check: bool) -> subprocess.CompletedProcess[Any]:
+        assert check is True
+        self.calls.append(args)
+        if self.fail:
+            raise subprocess.CalledProcessError(1, args)
+        target = Path(args[args.index("--target") + 1])
+        (target / "pydantic").mkdir(parents=True)
+        (target / "pydantic" / "__init__.py").write_text("")
+        (target / "pydantic" / "__pycache__").mkdir()
+        (target / "bin").mkdir()
+        (target / "bin" / "tool").write_text("#!/somewhere/python\n")
+        return subprocess.CompletedProcess(args, 0)
+
+
+def test_code_asset_is_the_project_packages_only(packaging: ModuleType) -> None:
+    packaging.build_code()
+    code = packaging.CODE_ASSET_DIR
+    files = sorted(str(p.relative_to(code)) for p in code.rglob("*") if p.is_file())
+    # functions/ does not exist in this project: tolerated, not invented.
+    assert files == ["chat/__init__.py", "chat/topology.py"]
+
+
+def test_code_asset_is_rebuilt_from_scratch(packaging: ModuleType) -> None:
+    packaging.build_code()
+    (packaging.PROJECT_ROOT / "functions" / "ping").mkdir(parents=True)
+    (packaging.PROJECT_ROOT / "functions" / "ping" / "handler.py").write_text("")
+    (packaging.PROJECT_ROOT / "chat" / "topology.py").unlink()
+    packaging.build_code()
+    code = packaging.CODE_ASSET_DIR
+    files = sorted(str(p.relative_to(code)) for p in code.rglob("*") if p.is_file())
+    assert files == ["chat/__init__.py", "functions/ping/handler.py"]
+
+
+def test_layer_is_installed_for_lambda_arm64_from_wheels_only(
+    packaging: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip = FakePip()
+    monkeypatch.setattr(packaging.subprocess, "run", pip)
+    packaging.build_layer(force=False)
+    (args,) = pip.calls
+    assert args[:4] == [sys.executable, "-m", "pip", "install"]
+    command = " ".join(args)
+    assert "--platform manylinux2014_aarch64" in command
+    assert "--implementation cp" in command
+    assert "--python-version 3.12" in command
+    assert "--only-binary=:all:" in command
+    assert args[args.index("-r") + 1] == str(packaging.REQUIREMENTS_FILE)
+    python = packaging.LAYER_ASSET_DIR / "python"
+    assert (python / "pydantic" / "__init__.py").is_file()
+    assert not (python / "pydantic" / "__pycache__").exists()
+    assert not (python / "bin").exists()
+
+
+def test_layer_is_reinstalled_only_when_requirements_change(
+    packaging: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip = FakePip()
+    monkeypatch.setattr(packaging.subprocess, "run", pip)
+    packaging.build_layer(force=False)
+    packaging.build_layer(force=False)
+    assert len(pip.calls) == 1
+    packaging.REQUIREMENTS_FILE.write_text("pydantic==2.14.4\nPyJWT==2.15.1\n")
+    packaging.build_layer(force=False)
+    assert len(pip.calls) == 2
+    packaging.build_layer(force=True)
+    assert len(pip.calls) == 3
+
+
+def test_a_failed_install_is_retried_next_time(packaging: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(packaging.subprocess, "run", FakePip())
+    packaging.build_layer(force=False)
+    packaging.REQUIREMENTS_FILE.write_text("pydantic==2.14.4\nPyJWT==2.15.1\n")
+    monkeypatch.setattr(packaging.subprocess, "run", FakePip(fail=True))
+    with pytest.raises(subprocess.CalledProcessError):
+        packaging.build_layer(force=False)
+    # The previous layer is still whole, and not mistaken for the new requirements' layer.
+    assert (packaging.LAYER_ASSET_DIR / "python" / "pydantic" / "__init__.py").is_file()
+    retry = FakePip()
+    monkeypatch.setattr(packaging.subprocess, "run", retry)
+    packaging.build_layer(force=False)
+    assert len(retry.calls) == 1
