@@ -327,6 +327,7 @@ export class ChatClient extends EventTarget {
     this.flushOutbox();
     this.syncing = false;
     this.sync();
+    this.updatePresenceSubscription(true); // contacts known so far; refreshed after `synced`
     this.changed();
   }
 
@@ -924,7 +925,7 @@ export class ChatClient extends EventTarget {
   updatePresenceSubscription(immediate = false) {
     clearTimeout(this.presenceTimer);
     const run = () => {
-      if (!this.conn.isOpen || !this.syncedOnce) return;
+      if (!this.conn.isOpen) return;
       const userIds = this.contacts();
       const key = [...userIds].sort().join("\n");
       if (key === this.presenceKey) return;
