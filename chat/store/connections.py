@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -59,3 +60,8 @@ def get_connection(user_id: str, connection_id: str) -> Connection | None:
         return _to_domain(ConnectionModel.get(user_id, connection_id))
     except DoesNotExist:
         return None
+
+
+def connection_from_image(image: dict[str, Any]) -> Connection:
+    """A connection from a Connections stream record's image (DynamoDB JSON)."""
+    return _to_domain(ConnectionModel.from_raw_data(image))

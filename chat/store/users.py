@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chat.store.models import UserModel
 
@@ -36,3 +36,42 @@ def last_seen(user_ids: list[str]) -> dict[str, str | None]:
 
 def set_last_seen(user_id: str, at: str) -> None:
     UserModel(user_id=user_id).update(actions=[UserModel.last_seen.set(at)])
+
+
+def published_last_seen(user_id: str) -> str | None:
+    """The lastSeen subscribers were last told: None while online (or for a user never seen leaving)."""
+    try:
+        return UserModel.get(user_id, consistent_read=True, attributes_to_get=["userId", "lastSeen"]).last_seen
+    except DoesNotExist:
+        return None
+
+
+def clear_last_seen(user_id: str) -> bool:
+    """Marks the user online (lastSeen null); False when they were online already."""
+    try:
+        UserModel(user_id=user_id).update(
+            actions=[UserModel.last_seen.remove()],
+            condition=UserModel.user_id.exists() & UserModel.last_seen.exists(),
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def advance_last_seen(user_id: str, at: str) -> bool:
+    """Marks the user offline since `at`; False when lastSeen was already `at` or later (or no such user).
+
+    Never creates a user: users come from their first connection only.
+    """
+    try:
+        UserModel(user_id=user_id).update(
+            actions=[UserModel.last_seen.set(at)],
+            condition=UserModel.user_id.exists() & (UserModel.last_seen.does_not_exist() | (UserModel.last_seen < at)),
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise

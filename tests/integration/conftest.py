@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import threading
@@ -27,6 +28,7 @@ from chat import push
 from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
 from chat.store.schema import create_tables
+from chat.topology import FUNCTIONS, route_for
 from tests.integration.support import FakePoster, LambdaContext, StreamReader, ws_event
 
 _moto_lock = threading.Lock()
@@ -92,6 +94,10 @@ class Device:
         assert response["statusCode"] == 200
         return json.loads(response["body"]) if "body" in response else None
 
+    def do(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        """Sends a frame to the function its route maps to in the topology, as API Gateway would."""
+        return self.call(handler_for(frame["action"]), frame)
+
     def send(self, text: str = "hi", client_msg_id: str | None = None, **target: str) -> dict[str, Any]:
         from functions.send.handler import handler
 
@@ -99,6 +105,22 @@ class Device:
         reply = self.call(handler, frame)
         assert reply is not None
         return reply
+
+
+def handler_for(action: str) -> Any:
+    function = FUNCTIONS[route_for(action).function]
+    module, attribute = function.handler.rsplit(".", 1)
+    return getattr(importlib.import_module(module), attribute)
+
+
+def drain(reader: StreamReader, function: str) -> dict[str, Any]:
+    """Processes what the stream holds with the topology's function for it."""
+    return handler_for_function(function)(reader.event(), LambdaContext())  # type: ignore[no-any-return]
+
+
+def handler_for_function(name: str) -> Any:
+    module, attribute = FUNCTIONS[name].handler.rsplit(".", 1)
+    return getattr(importlib.import_module(module), attribute)
 
 
 @pytest.fixture
@@ -115,6 +137,9 @@ def messages_stream(aws: None) -> StreamReader:
 
 
 def run_fanout(reader: StreamReader) -> dict[str, Any]:
-    from functions.fanout.handler import handler
+    return drain(reader, "fanout")
 
-    return handler(reader.event(), LambdaContext())  # type: ignore[no-any-return]
+
+@pytest.fixture
+def receipts_stream(aws: None) -> StreamReader:
+    return StreamReader("Receipts")

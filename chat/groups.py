@@ -1,0 +1,127 @@
+"""Groups: create, add, remove, leave. Every change is pushed as `group` to everyone it concerns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from chat.access import membership, require_admin
+from chat.clock import now_iso
+from chat.domain import Caller, Conversation
+from chat.errors import BadRequest, Internal, LimitExceeded, NotFound
+from chat.protocol import (
+    MAX_GROUP_MEMBERS,
+    AddMembersFrame,
+    CreateGroupFrame,
+    GroupOut,
+    LeaveGroupFrame,
+    RemoveMembersFrame,
+)
+from chat.push import push_to_users
+from chat.store import conversations as store
+from chat.store import groups as group_store
+from chat.store import users
+from chat.store.errors import StoreConflict
+
+MAX_ATTEMPTS = 5
+
+
+def _unique(user_ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(user_ids))
+
+
+def _require_known(user_ids: list[str]) -> None:
+    unknown = sorted(set(user_ids) - users.existing_users(user_ids)) if user_ids else []
+    if unknown:
+        raise NotFound(f"no such user: {', '.join(unknown[:5])}")
+
+
+def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str] = ()) -> GroupOut:
+    """Pushes the group's current state to its members (and to `also`, e.g. who just left)."""
+    conversation = store.get_conversation(conversation_id)
+    if conversation is None:
+        raise Internal("the group vanished")
+    members = [m.user_id for m in store.list_members(conversation_id, consistent=True) if m.active]
+    frame = GroupOut(
+        conversationId=conversation_id,
+        name=conversation.name or "",
+        members=members,
+        admins=list(conversation.admins),
+        change=change,  # type: ignore[arg-type]
+        by=by.user_id,
+    )
+    # The acting device gets the frame as its direct reply.
+    push_to_users([*members, *also], frame.json_text(), exclude_connection=by.connection_id)
+    return frame
+
+
+def create_group(caller: Caller, frame: CreateGroupFrame) -> GroupOut:
+    member_ids = _unique([caller.user_id, *frame.members])
+    if len(member_ids) > MAX_GROUP_MEMBERS:
+        raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
+    _require_known([u for u in member_ids if u != caller.user_id])
+    conversation_id = "g_" + uuid.uuid4().hex
+    group_store.create_group(conversation_id, frame.name, caller.user_id, member_ids, now_iso())
+    return _announce(conversation_id, "created", caller)
+
+
+def add_members(caller: Caller, frame: AddMembersFrame) -> GroupOut:
+    for _ in range(MAX_ATTEMPTS):
+        conversation, _member = membership(caller.user_id, frame.conversationId)
+        require_admin(conversation, caller.user_id)
+        active = {m.user_id for m in store.list_members(conversation.conversation_id, consistent=True) if m.active}
+        newcomers = [u for u in _unique(frame.userIds) if u not in active]
+        if len(active) + len(newcomers) > MAX_GROUP_MEMBERS:
+            raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
+        _require_known(newcomers)
+        if not newcomers:
+            break
+        try:
+            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso())
+            break
+        except StoreConflict:
+            continue
+    else:
+        raise Internal("the group is changing too fast; please retry")
+    return _announce(frame.conversationId, "membersAdded", caller)
+
+
+def remove_members(caller: Caller, frame: RemoveMembersFrame) -> GroupOut:
+    conversation, _member = membership(caller.user_id, frame.conversationId)
+    require_admin(conversation, caller.user_id)
+    gone = _remove(conversation, _unique(frame.userIds))
+    return _announce(frame.conversationId, "membersRemoved", caller, also=gone)
+
+
+def leave_group(caller: Caller, frame: LeaveGroupFrame) -> GroupOut:
+    conversation, _member = membership(caller.user_id, frame.conversationId)
+    if conversation.kind != "group":
+        raise BadRequest("only groups can be left")
+    gone = _remove(conversation, [caller.user_id])
+    return _announce(frame.conversationId, "left", caller, also=gone)
+
+
+def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
+    for _ in range(MAX_ATTEMPTS):
+        members = [m for m in store.list_members(conversation.conversation_id, consistent=True) if m.active]
+        leaving = [m.user_id for m in members if m.user_id in set(user_ids)]
+        if not leaving:
+            return []
+        staying = [m for m in members if m.user_id not in set(leaving)]
+        admins = [a for a in conversation.admins if a not in set(leaving)]
+        if not admins and staying:
+            # A group is never left without an admin: the longest-standing member takes over.
+            admins = [min(staying, key=lambda m: (m.joined_seq, m.user_id)).user_id]
+        try:
+            group_store.remove_members(conversation, leaving, admins)
+        except StoreConflict:
+            refreshed = store.get_conversation(conversation.conversation_id)
+            assert refreshed is not None
+            conversation = refreshed
+            continue
+        # Those who left may have been holding the all-members watermark back.
+        now = now_iso()
+        for kind in ("delivered", "read"):
+            group_store.advance_minimum(conversation.conversation_id, kind, now)  # type: ignore[arg-type]
+        return leaving
+    raise Internal("the group is changing too fast; please retry")

@@ -1,0 +1,112 @@
+"""sync and history: what a device missed, and older messages on demand.
+
+Every frame stays under API Gateway's 32 KB frame limit: `message` frames go out one by one through
+@connections (in seq order, on the caller's own connection), the `synced` and `history` replies are
+cut to fit, and `complete: false` / `hasMore: true` tell the client to ask again.
+"""
+
+from __future__ import annotations
+
+from chat.access import membership
+from chat.domain import ALL_MEMBERS, Caller, Conversation, Member, Message
+from chat.fanout import message_frame
+from chat.protocol import (
+    ConversationReceipt,
+    ConversationSummary,
+    HistoryFrame,
+    HistoryOut,
+    SyncedOut,
+    SyncFrame,
+)
+from chat.push import ConnectionPoster, Gone, default_poster
+from chat.store import connections as connection_store
+from chat.store import conversations as store
+
+NEWEST_FOR_UNKNOWN = 50
+MAX_MESSAGES_PER_SYNC = 200
+MAX_REPLY_BYTES = 30 * 1024
+
+
+def _visible_top(conversation: Conversation, member: Member) -> int:
+    return conversation.last_seq if member.left_seq is None else min(conversation.last_seq, member.left_seq)
+
+
+def _receipts(conversation: Conversation, members: list[Member], me: str) -> list[ConversationReceipt]:
+    """Direct chats: both users' watermarks. Groups: the all-members watermarks and the caller's own."""
+    if conversation.kind == "group":
+        own = [m for m in members if m.user_id == me]
+        entries = [
+            ConversationReceipt(userId=ALL_MEMBERS, kind="delivered", seq=conversation.all_delivered, at=None),
+            ConversationReceipt(userId=ALL_MEMBERS, kind="read", seq=conversation.all_read, at=None),
+        ]
+    else:
+        own, entries = members, []
+    for m in own:
+        entries.append(ConversationReceipt(userId=m.user_id, kind="delivered", seq=m.delivered_seq, at=m.delivered_at))
+        entries.append(ConversationReceipt(userId=m.user_id, kind="read", seq=m.read_seq, at=m.read_at))
+    return entries
+
+
+def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
+    poster = poster or default_poster()
+    mine = {m.conversation_id: m for m in store.memberships_of(caller.user_id)}
+    conversations = store.get_conversations(mine) if mine else {}
+    summaries: list[ConversationSummary] = []
+    budget = MAX_MESSAGES_PER_SYNC
+    reply_size = 200
+    complete = True
+    # Conversations with the newest activity first, so a cut-off reply carries what matters most.
+    for conversation in sorted(conversations.values(), key=lambda c: c.last_seq, reverse=True):
+        me = mine[conversation.conversation_id]
+        top = _visible_top(conversation, me)
+        if conversation.conversation_id in frame.cursors:
+            after = max(frame.cursors[conversation.conversation_id], me.joined_seq)
+        else:
+            after = max(top - NEWEST_FOR_UNKNOWN, me.joined_seq)
+        wanted = max(0, top - after)
+        take = min(wanted, budget)
+        if take < wanted:
+            complete = False
+        messages = store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
+        members = store.list_members(conversation.conversation_id)
+        summary = ConversationSummary(
+            conversationId=conversation.conversation_id,
+            kind=conversation.kind,
+            name=conversation.name,
+            members=[m.user_id for m in members if m.active],
+            lastSeq=top,
+            firstSeqSent=messages[0].seq if messages else None,
+            receipts=_receipts(conversation, members, caller.user_id),
+        )
+        size = len(summary.model_dump_json())
+        if reply_size + size > MAX_REPLY_BYTES and summaries:
+            complete = False
+            break
+        _post_in_order(caller, messages, poster)
+        budget -= len(messages)
+        summaries.append(summary)
+        reply_size += size
+    return SyncedOut(conversations=summaries, complete=complete)
+
+
+def _post_in_order(caller: Caller, messages: list[Message], poster: ConnectionPoster) -> None:
+    """One connection, one message at a time: the device sees them in seq order."""
+    for message in messages:
+        try:
+            poster.post(caller.connection_id, message_frame(message).json_text().encode("utf-8"))
+        except Gone:
+            connection_store.delete_connection(caller.user_id, caller.connection_id)
+            return
+
+
+def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:
+    conversation, member = membership(caller.user_id, frame.conversationId, former_ok=True)
+    top = _visible_top(conversation, member)
+    before = top + 1 if frame.beforeSeq is None else min(frame.beforeSeq, top + 1)
+    messages = store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
+    frames = [message_frame(m) for m in messages]
+    # Keep the newest that fit in one frame; the client asks again from the oldest it got.
+    while frames and sum(len(f.json_text().encode("utf-8")) for f in frames) > MAX_REPLY_BYTES:
+        frames.pop(0)
+    oldest = frames[0].seq if frames else before
+    return HistoryOut(conversationId=frame.conversationId, messages=frames, hasMore=oldest > member.joined_seq + 1)
