@@ -49,8 +49,9 @@ synth: $(VENV)/.installed $(CDK)
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/ChatStack.template.json
 	@echo "synth OK: cdk.out/ChatStack.template.json (cdk-nag AwsSolutions and cfn-lint clean)"
 
-# Needs AWS credentials and a bootstrapped account/region (`npx cdk bootstrap` once).
+# Needs AWS credentials and a bootstrapped account/region (`npx cdk bootstrap` once), and every
+# topology handler module in functions/ (synth only warns about a missing one; deploy refuses).
 # Stack outputs (WebSocketUrl, CallbackUrl, UserPoolId, UserPoolClientId) land in build/cdk-outputs.json.
 deploy: $(VENV)/.installed $(CDK)
-	$(PY) scripts/package_lambdas.py
+	$(PY) scripts/package_lambdas.py --strict
 	$(CDK_ENV) $(CDK) deploy ChatStack --no-notices --require-approval broadening --outputs-file build/cdk-outputs.json

@@ -6,7 +6,8 @@
   manylinux wheels only. Skipped when requirements.txt and the target platform are unchanged,
   which a stamp file inside build/layer records.
 
-Run with the project's virtualenv: `.venv/bin/python scripts/package_lambdas.py [--force]`.
+Run with the project's virtualenv: `.venv/bin/python scripts/package_lambdas.py [--force] [--strict]`.
+--strict fails when a topology handler module is missing from the code asset (used by `make deploy`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infrastructure.config import (  # after the path is set: run as a plain script
+from chat import topology  # after the path is set: this runs as a plain script
+from infrastructure.config import (
     CODE_ASSET_DIR,
     CODE_PACKAGES,
     LAMBDA_PIP_PLATFORM,
@@ -34,6 +36,9 @@ from infrastructure.config import (  # after the path is set: run as a plain scr
 STAMP_NAME = ".requirements.sha256"
 # Byte-compiled files and test folders only bloat the assets and change their hashes.
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".mypy_cache")
+# The Lambda runtime ships boto3 with a matching botocore. pynamodb pulls botocore in as a dependency;
+# a second, different botocore in the layer would shadow the runtime's and break that pairing.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 
 
 def pip_args(target: Path) -> list[str]:
@@ -87,6 +92,9 @@ def build_layer(force: bool) -> None:
             shutil.rmtree(cache, ignore_errors=True)
         # Console scripts are useless in a layer and carry this machine's interpreter path.
         shutil.rmtree(staging / "bin", ignore_errors=True)
+        for package in RUNTIME_PROVIDED:
+            for path in [staging / package, *staging.glob(f"{package}-*.dist-info")]:
+                shutil.rmtree(path, ignore_errors=True)
         shutil.rmtree(LAYER_ASSET_DIR, ignore_errors=True)
         LAYER_ASSET_DIR.mkdir(parents=True)
         staging.rename(python_dir)
@@ -109,11 +117,27 @@ def build_code() -> None:
     print(f"code: copied {', '.join(copied) or 'nothing'} into {CODE_ASSET_DIR.relative_to(PROJECT_ROOT)}")
 
 
+def missing_handlers() -> list[str]:
+    """Topology handlers whose module is not in the code asset (functions/ may still be in progress)."""
+    missing = []
+    for function in topology.FUNCTIONS.values():
+        module = function.handler.rsplit(".", 1)[0]
+        if not (CODE_ASSET_DIR / (module.replace(".", "/") + ".py")).is_file():
+            missing.append(f"{function.name}: {module}")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--force", action="store_true", help="reinstall the layer even if requirements are unchanged")
+    parser.add_argument("--strict", action="store_true", help="fail if a topology handler module is missing")
     args = parser.parse_args(argv)
     build_code()
+    missing = missing_handlers()
+    for entry in missing:
+        print(f"code: handler module missing for {entry}", file=sys.stderr)
+    if missing and args.strict:
+        return 1
     build_layer(force=args.force)
     return 0
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from chat import topology
 from infrastructure.config import PROJECT_ROOT
 
 
@@ -121,3 +122,36 @@ def test_a_failed_install_is_retried_next_time(packaging: ModuleType, monkeypatc
     monkeypatch.setattr(packaging.subprocess, "run", retry)
     packaging.build_layer(force=False)
     assert len(retry.calls) == 1
+
+
+def test_runtime_provided_sdk_is_left_out_of_the_layer(packaging: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    class PipWithBotocore(FakePip):
+        def __call__(self, args: list[str], check: bool) -> subprocess.CompletedProcess[Any]:
+            result = super().__call__(args, check)
+            target = Path(args[args.index("--target") + 1])
+            for name in ("botocore", "botocore-1.44.8.dist-info", "boto3", "boto3-1.44.8.dist-info", "jmespath"):
+                (target / name).mkdir()
+            return result
+
+    monkeypatch.setattr(packaging.subprocess, "run", PipWithBotocore())
+    packaging.build_layer(force=False)
+    assert sorted(p.name for p in (packaging.LAYER_ASSET_DIR / "python").iterdir()) == ["jmespath", "pydantic"]
+
+
+def test_strict_run_refuses_missing_handlers(packaging: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    pip = FakePip()
+    monkeypatch.setattr(packaging.subprocess, "run", pip)
+    assert len(packaging.missing_handlers()) == len(topology.FUNCTIONS)
+    assert packaging.main(["--strict"]) == 1
+    assert pip.calls == []
+    assert packaging.main([]) == 0
+    assert len(pip.calls) == 1
+
+
+def test_no_missing_handler_once_every_module_exists(packaging: ModuleType) -> None:
+    for function in topology.FUNCTIONS.values():
+        module = packaging.PROJECT_ROOT / (function.handler.rsplit(".", 1)[0].replace(".", "/") + ".py")
+        module.parent.mkdir(parents=True, exist_ok=True)
+        module.write_text("def handler(event, context):\n    return None\n")
+    packaging.build_code()
+    assert packaging.missing_handlers() == []
