@@ -7,6 +7,7 @@ cut to fit, and `complete: false` / `hasMore: true` tell the client to ask again
 
 from __future__ import annotations
 
+from chat import push
 from chat.access import membership
 from chat.domain import ALL_MEMBERS, Caller, Conversation, Member, Message
 from chat.fanout import message_frame
@@ -18,7 +19,7 @@ from chat.protocol import (
     SyncedOut,
     SyncFrame,
 )
-from chat.push import ConnectionPoster, Gone, default_poster
+from chat.push import ConnectionPoster, Gone
 from chat.store import connections as connection_store
 from chat.store import conversations as store
 
@@ -48,7 +49,7 @@ def _receipts(conversation: Conversation, members: list[Member], me: str) -> lis
 
 
 def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
-    poster = poster or default_poster()
+    poster = poster or push.default_poster()
     mine = {m.conversation_id: m for m in store.memberships_of(caller.user_id)}
     conversations = store.get_conversations(mine) if mine else {}
     summaries: list[ConversationSummary] = []

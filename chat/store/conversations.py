@@ -98,7 +98,7 @@ def list_members(conversation_id: str, consistent: bool = False) -> list[Member]
 
 def memberships_of(user_id: str) -> list[Member]:
     """Every conversation the user is or was a member of (by the byUser index)."""
-    return [member_to_domain(row) for row in MemberModel.by_user.query(user_id)]  # type: ignore[attr-defined]
+    return [member_to_domain(row) for row in MemberModel.by_user.query(user_id)]
 
 
 def pair_key(user_a: str, user_b: str) -> str:

@@ -79,6 +79,15 @@ class ConversationModel(Model):
     target = UnicodeAttribute(attr_name="target", null=True)
 
 
+class MembersByUser(GlobalSecondaryIndex["MemberModel"]):
+    class Meta:
+        index_name = topology.MEMBERS.indexes[0].name
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    conversation_id = UnicodeAttribute(range_key=True, attr_name="conversationId")
+
+
 class MemberModel(Model):
     class Meta(_Meta):
         table_name = table_name(topology.MEMBERS)
@@ -93,18 +102,7 @@ class MemberModel(Model):
     read_seq = NumberAttribute(attr_name="readSeq", default=0)
     delivered_at = UnicodeAttribute(attr_name="deliveredAt", null=True)
     read_at = UnicodeAttribute(attr_name="readAt", null=True)
-
-
-class MembersByUser(GlobalSecondaryIndex[MemberModel]):
-    class Meta:
-        index_name = topology.MEMBERS.indexes[0].name
-        projection = AllProjection()
-
-    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
-    conversation_id = UnicodeAttribute(range_key=True, attr_name="conversationId")
-
-
-MemberModel.by_user = MembersByUser()  # type: ignore[attr-defined]
+    by_user = MembersByUser()
 
 
 class MessageBody(MapAttribute[str, str]):

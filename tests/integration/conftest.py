@@ -124,7 +124,7 @@ def handler_for_function(name: str) -> Any:
 
 
 @pytest.fixture
-def device(aws: None, issuer: LocalIssuer) -> Any:
+def device(aws: None, issuer: LocalIssuer, poster: FakePoster) -> Any:
     def make(user_id: str, device_id: str = "phone") -> Device:
         return Device(user_id, device_id).connect()
 
