@@ -15,6 +15,7 @@ from chat import topology
 from infrastructure.config import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERVICE_NAME, STAGE_NAME
 from infrastructure.identity import Identity
 from infrastructure.nag import acknowledge
+from infrastructure.naming import pascal_case
 from infrastructure.tables import Tables
 from infrastructure.websocket_api import WebSocketApi
 
@@ -26,18 +27,13 @@ LOG_LEVEL = "INFO"
 CONNECTION_METHODS = ("POST", "GET", "DELETE")
 
 
-def construct_id(name: str) -> str:
-    """`receipt_push` -> `ReceiptPush`: the function's construct id and the stem of its logical ids."""
-    return "".join(part.capitalize() for part in name.split("_"))
-
-
 class Functions(Construct):
     """The functions, their shared code asset and dependency layer, their roles and log groups."""
 
     def __init__(
         self,
         scope: Construct,
-        construct_id_: str,
+        construct_id: str,
         *,
         tables: Tables,
         api: WebSocketApi,
@@ -45,7 +41,7 @@ class Functions(Construct):
         code_asset_dir: Path,
         layer_asset_dir: Path,
     ) -> None:
-        super().__init__(scope, construct_id_)
+        super().__init__(scope, construct_id)
         self._tables = tables
         self.layer = lambda_.LayerVersion(
             self,
@@ -80,7 +76,7 @@ class Functions(Construct):
     def _function(
         self, spec: topology.Function, code: lambda_.Code, env: dict[str, str], api: WebSocketApi
     ) -> lambda_.Function:
-        cid = construct_id(spec.name)
+        cid = pascal_case(spec.name)
         log_group = logs.LogGroup(self, f"{cid}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this one group only.
         role = iam.Role(

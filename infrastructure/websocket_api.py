@@ -18,6 +18,7 @@ from constructs import Construct
 from chat import topology
 from infrastructure.config import STAGE_NAME
 from infrastructure.nag import acknowledge
+from infrastructure.naming import pascal_case
 
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 # $connect/$disconnect cannot send a frame back; every other route's Lambda body is the reply frame.
@@ -141,7 +142,7 @@ class WebSocketApi(Construct):
         for route in topology.ROUTES:
             if route.function not in integration_for:
                 integration_for[route.function] = integrations.WebSocketLambdaIntegration(
-                    f"{_pascal(route.function)}Integration", functions[route.function]
+                    f"{pascal_case(route.function)}Integration", functions[route.function]
                 )
             authorizer = None
             if route.key == "$connect":
@@ -164,7 +165,3 @@ class WebSocketApi(Construct):
                     "A WebSocket API authorizes once, on $connect (Lambda REQUEST authorizer verifying the "
                     "Cognito JWT); API Gateway accepts no authorizer on any other route of the connection.",
                 )
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))

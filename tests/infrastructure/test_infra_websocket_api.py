@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 
 from chat import topology
+from infrastructure.stack import ChatStack
 from tests.infrastructure.cfn import join_text, refs
 from tests.infrastructure.conftest import Synth
 
@@ -146,3 +150,16 @@ def test_account_log_role_is_in_place_before_the_stage(synth: Synth) -> None:
     assert role["DeletionPolicy"] == "Retain"
     (stage,) = synth.of_type("AWS::ApiGatewayV2::Stage").values()
     assert account_id in stage["DependsOn"]
+
+
+def test_account_log_role_can_be_left_to_an_account_that_has_one(
+    cdk_context: dict[str, Any], stand_in_assets: tuple[Path, Path]
+) -> None:
+    code, layer = stand_in_assets
+    app = cdk.App(context=cdk_context, builtin_cloud_formation_validation=False)
+    stack = ChatStack(
+        app, "ChatStack", code_asset_dir=code, layer_asset_dir=layer, create_api_gateway_account_role=False
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    template.resource_count_is("AWS::ApiGatewayV2::Stage", 1)
