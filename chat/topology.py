@@ -53,7 +53,7 @@ class Function:
     # Posts frames to clients through the API Gateway management (@connections) API.
     posts: bool = False
     memory_mb: int = 256
-    timeout_s: int = 10
+    timeout_s: int = 10  # a route waits at most 29 s for its integration
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ FUNCTIONS: dict[str, Function] = {
             reads=("Conversations", "Members", "Messages", "Receipts"),
             writes=("Connections",),
             posts=True,
-            timeout_s=30,
+            timeout_s=29,
         ),
         Function(
             "groups",
@@ -216,7 +216,7 @@ FUNCTIONS: dict[str, Function] = {
             writes=("Conversations", "Members", "Connections"),
             posts=True,
             memory_mb=512,
-            timeout_s=30,
+            timeout_s=29,
         ),
         Function(
             "presence",

@@ -85,7 +85,7 @@ def test_sync_pages_with_complete_false(history_of_five: Any, poster: FakePoster
 
 
 def test_read_state_follows_the_user_to_another_device(history_of_five: Any, device: Any, poster: FakePoster) -> None:
-    alice, bob, conversation_id = history_of_five
+    _alice, bob, conversation_id = history_of_five
     bob.do({"action": "read", "conversationId": conversation_id, "seq": 4})
     _, reply = synced(device("bob", "laptop"), poster, {})
     bob_read = [r for r in reply["conversations"][0]["receipts"] if r["userId"] == "bob" and r["kind"] == "read"]
