@@ -1,0 +1,61 @@
+"""Pure rules: who sees which seq, timestamps, the topology agreeing with the data-access models."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chat.clock import iso
+from chat.domain import Member
+from chat.store.models import ALL_MODELS
+from chat.topology import FUNCTIONS, ROUTES, STREAMS, TABLES, route_for
+
+
+def member(joined: int, left: int | None) -> Member:
+    return Member("c", "u", "member", joined, left, 0, 0, None, None)
+
+
+@pytest.mark.parametrize(
+    "joined, left, visible",
+    [(0, None, range(1, 100)), (5, None, range(6, 100)), (5, 8, range(6, 9)), (0, 0, range(0))],
+)
+def test_members_see_what_came_after_joining_and_before_leaving(joined: int, left: int | None, visible: range) -> None:
+    assert [seq for seq in range(1, 100) if member(joined, left).can_see(seq)] == list(visible)
+
+
+def test_timestamps_are_iso_utc_with_milliseconds() -> None:
+    assert iso(1795807900.123456) == "2026-11-27T19:31:40.123Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", iso(0))
+
+
+def test_route_selection_falls_back_to_default() -> None:
+    assert route_for("send").function == "send"
+    assert route_for("$connect").key == "$default"  # a frame cannot pick a lifecycle route
+    assert route_for("nope").key == "$default"
+
+
+def test_topology_is_consistent() -> None:
+    assert {r.function for r in ROUTES} <= set(FUNCTIONS)
+    for stream in STREAMS:
+        assert TABLES[stream.table].stream is not None, stream
+        assert stream.function in FUNCTIONS
+    for function in FUNCTIONS.values():
+        assert set(function.reads) | set(function.writes) <= set(TABLES), function.name
+
+
+def test_data_access_models_match_the_topology_keys_and_indexes() -> None:
+    by_table = {model.Meta.table_name: model for model in ALL_MODELS}
+    from chat.config import table_name
+
+    for table in TABLES.values():
+        model = by_table[table_name(table)]
+        attributes = model.get_attributes()
+        hash_key = next(a for a in attributes.values() if a.is_hash_key)
+        assert hash_key.attr_name == table.partition.name
+        range_key = next((a for a in attributes.values() if a.is_range_key), None)
+        assert (range_key.attr_name if range_key else None) == (table.sort.name if table.sort else None)
+        indexes = {index.Meta.index_name for index in model._indexes.values()}
+        assert indexes == {index.name for index in table.indexes}
+        if table.ttl_attribute:
+            assert table.ttl_attribute in {a.attr_name for a in attributes.values()}

@@ -1,0 +1,90 @@
+"""Frame parsing: what is a bad_request, an unknown_action or too_large, before any storage is touched."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chat.errors import BadRequest, TooLarge, UnknownAction
+from chat.protocol import (
+    CLIENT_FRAMES,
+    ErrorOut,
+    PresenceOut,
+    SendFrame,
+    SentOut,
+    frame_context,
+    parse_client_frame,
+)
+
+
+def test_every_protocol_action_has_a_model() -> None:
+    assert set(CLIENT_FRAMES) == {
+        "send", "delivered", "read", "sync", "history", "createGroup", "addMembers", "removeMembers",
+        "leaveGroup", "subscribePresence", "typing", "receipts", "ping",
+    }  # fmt: skip
+
+
+def test_a_valid_send_parses() -> None:
+    frame = parse_client_frame(
+        json.dumps({"action": "send", "to": "bob", "clientMsgId": "a-1_B", "body": {"text": "x"}})
+    )
+    assert isinstance(frame, SendFrame) and frame.to == "bob" and frame.body.text == "x"
+
+
+@pytest.mark.parametrize(
+    "raw, error",
+    [
+        ("", BadRequest),
+        ("{", BadRequest),
+        ('"ping"', BadRequest),
+        ("{}", BadRequest),
+        ('{"action": null}', BadRequest),
+        ('{"action": "Ping"}', UnknownAction),
+        ('{"action": "ping", "requestId": "' + "r" * 65 + '"}', BadRequest),
+        ('{"action": "ping", "requestId": 1}', BadRequest),
+        ('{"action": "history", "conversationId": "c", "limit": 50.0}', BadRequest),
+        ('{"action": "typing", "conversationId": "c", "state": "paused"}', BadRequest),
+        ('{"action": "read", "conversationId": "", "seq": 1}', BadRequest),
+        ('{"action": "subscribePresence", "userIds": "bob"}', BadRequest),
+        ('{"action": "addMembers", "conversationId": "c", "userIds": []}', BadRequest),
+        ('{"action": "ping", "x": "' + "x" * (32 * 1024) + '"}', TooLarge),
+    ],
+)
+def test_bad_frames_raise_their_protocol_error(raw: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_client_frame(raw)
+
+
+def test_frame_size_counts_utf8_bytes_not_characters() -> None:
+    text = "€" * 4096  # 12 KB in UTF-8: fine
+    parse_client_frame(
+        json.dumps({"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": text}}, ensure_ascii=False)
+    )
+    padding = "€" * 11_000  # 33 KB in UTF-8, 11 K characters
+    with pytest.raises(TooLarge):
+        parse_client_frame(json.dumps({"action": "ping", "requestId": "r", "pad": padding}, ensure_ascii=False))
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (
+            '{"action": "send", "requestId": "r1", "clientMsgId": "c1", "junk": 1}',
+            {"action": "send", "requestId": "r1", "clientMsgId": "c1"},
+        ),
+        ('{"action": 5, "requestId": ["x"]}', {}),
+        ("not json", {}),
+    ],
+)
+def test_error_frames_carry_what_is_known_of_the_frame(raw: str, expected: dict[str, Any]) -> None:
+    assert frame_context(raw) == expected
+
+
+def test_server_frames_send_null_fields_but_omit_absent_request_ids() -> None:
+    assert PresenceOut(userId="a", online=False, lastSeen=None).wire() == {
+        "type": "presence", "userId": "a", "online": False, "lastSeen": None,
+    }  # fmt: skip
+    assert "requestId" not in SentOut(conversationId="c", clientMsgId="m", seq=1, sentAt="t").wire()
+    assert ErrorOut(code="internal", message="m").wire() == {"type": "error", "code": "internal", "message": "m"}

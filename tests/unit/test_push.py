@@ -1,0 +1,61 @@
+"""Posting to many sockets: bounded concurrency, 410 vs 429 handling, backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chat import push
+from chat.domain import Connection
+
+
+def conn(i: int) -> Connection:
+    return Connection(f"user{i % 3}", f"c{i}", "d", "t", 0)
+
+
+class Poster:
+    def __init__(self, script: dict[str, list[str]]) -> None:
+        self.script = script
+        self.calls: list[str] = []
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        self.calls.append(connection_id)
+        outcome = self.script.get(connection_id, []).pop(0) if self.script.get(connection_id) else "ok"
+        if outcome == "gone":
+            raise push.Gone(connection_id)
+        if outcome == "429":
+            raise push.Throttled(connection_id)
+
+
+@pytest.fixture(autouse=True)
+def no_store(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    deleted: list[tuple[str, str]] = []
+    monkeypatch.setattr(push.connection_store, "delete_connection", lambda u, c: deleted.append((u, c)))
+    return deleted
+
+
+def test_gone_connections_are_deleted_and_throttled_ones_retried(no_store: list[Any]) -> None:
+    sleeps: list[float] = []
+    poster = Poster({"c1": ["gone"], "c2": ["429", "429"], "c3": ["429"] * (push.THROTTLE_RETRIES + 1)})
+
+    result = push.push(((conn(i), b"x") for i in range(5)), poster=poster, sleep=sleeps.append)
+
+    assert [c.connection_id for c in result.delivered] == ["c0", "c2", "c4"]
+    assert [c.connection_id for c in result.gone] == ["c1"]
+    assert [c.connection_id for c in result.failed] == ["c3"] and not result.ok
+    assert no_store == [("user1", "c1")]
+    assert poster.calls.count("c3") == push.THROTTLE_RETRIES + 1
+    assert len(sleeps) == 2 + push.THROTTLE_RETRIES
+    c3_sleeps = sleeps[2:]
+    assert c3_sleeps[-1] > c3_sleeps[0] and max(c3_sleeps) < 1  # exponential, jittered, bounded
+
+
+def test_an_unexpected_error_fails_that_connection_only() -> None:
+    class Broken:
+        def post(self, connection_id: str, data: bytes) -> None:
+            if connection_id == "c1":
+                raise RuntimeError("socket error")
+
+    result = push.push(((conn(i), b"x") for i in range(3)), poster=Broken())
+    assert [c.connection_id for c in result.failed] == ["c1"] and len(result.delivered) == 2
