@@ -47,8 +47,14 @@ def test_gone_connections_are_deleted_and_throttled_ones_retried(no_store: list[
     assert no_store == [("user1", "c1")]
     assert poster.calls.count("c3") == push.THROTTLE_RETRIES + 1
     assert len(sleeps) == 2 + push.THROTTLE_RETRIES
-    c3_sleeps = sleeps[2:]
-    assert c3_sleeps[-1] > c3_sleeps[0] and max(c3_sleeps) < 1  # exponential, jittered, bounded
+
+
+def test_backoff_grows_and_stays_bounded() -> None:
+    sleeps: list[float] = []
+    poster = Poster({"c0": ["429"] * push.THROTTLE_RETRIES})
+    result = push.push([(conn(0), b"x")], poster=poster, sleep=sleeps.append)
+    assert result.ok and len(sleeps) == push.THROTTLE_RETRIES
+    assert sleeps[-1] > sleeps[0] and max(sleeps) < 1  # exponential with jitter
 
 
 def test_an_unexpected_error_fails_that_connection_only() -> None:
