@@ -1,0 +1,1 @@
+"""The local stack: the whole chat backend on one machine (`python -m local`, `make dev`)."""

@@ -1,0 +1,164 @@
+"""Lambda events shaped like API Gateway's (WebSocket API) and Lambda's DynamoDB stream events."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def new_id(random_bytes: int = 11) -> str:
+    """An id like API Gateway's connection and request ids (e.g. "L0SM9cOFvHcCIhw=")."""
+    return base64.urlsafe_b64encode(os.urandom(random_bytes)).decode().rstrip("=") + "="
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def request_time(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+
+def iso(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+@dataclass
+class ApiInfo:
+    api_id: str
+    stage: str
+    domain_name: str
+    region: str
+    account_id: str
+
+    def method_arn(self, route_key: str) -> str:
+        return f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{self.stage}/{route_key}"
+
+
+@dataclass
+class ConnectionInfo:
+    """What API Gateway knows of one connection, from its handshake."""
+
+    connection_id: str
+    source_ip: str
+    user_agent: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    multi_query: dict[str, list[str]]
+    connected_at: int = field(default_factory=now_ms)
+    authorizer: dict[str, Any] = field(default_factory=dict)
+
+
+def _request_context(api: ApiInfo, conn: ConnectionInfo, route_key: str, event_type: str) -> dict[str, Any]:
+    at = now_ms()
+    request_id = new_id(6)
+    return {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": request_id,
+        "requestTime": request_time(at),
+        "messageDirection": "IN",
+        "stage": api.stage,
+        "connectedAt": conn.connected_at,
+        "requestTimeEpoch": at,
+        "identity": {"sourceIp": conn.source_ip, "userAgent": conn.user_agent},
+        "requestId": request_id,
+        "domainName": api.domain_name,
+        "connectionId": conn.connection_id,
+        "apiId": api.api_id,
+    }
+
+
+def _multi_headers(headers: dict[str, str]) -> dict[str, list[str]]:
+    return {name: [value] for name, value in headers.items()}
+
+
+def authorizer_event(api: ApiInfo, conn: ConnectionInfo) -> dict[str, Any]:
+    return {
+        "type": "REQUEST",
+        "methodArn": api.method_arn("$connect"),
+        "headers": dict(conn.headers),
+        "multiValueHeaders": _multi_headers(conn.headers),
+        "queryStringParameters": dict(conn.query),
+        "multiValueQueryStringParameters": {k: list(v) for k, v in conn.multi_query.items()},
+        "stageVariables": {},
+        "requestContext": _request_context(api, conn, "$connect", "CONNECT"),
+    }
+
+
+def connect_event(api: ApiInfo, conn: ConnectionInfo) -> dict[str, Any]:
+    context = _request_context(api, conn, "$connect", "CONNECT")
+    context["authorizer"] = dict(conn.authorizer)
+    return {
+        "headers": dict(conn.headers),
+        "multiValueHeaders": _multi_headers(conn.headers),
+        "queryStringParameters": dict(conn.query),
+        "multiValueQueryStringParameters": {k: list(v) for k, v in conn.multi_query.items()},
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+
+
+def message_event(api: ApiInfo, conn: ConnectionInfo, route_key: str, body: str, is_base64: bool) -> dict[str, Any]:
+    context = _request_context(api, conn, route_key, "MESSAGE")
+    context["messageId"] = new_id(6)
+    context["authorizer"] = dict(conn.authorizer)
+    return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}
+
+
+def disconnect_event(api: ApiInfo, conn: ConnectionInfo, status_code: int, reason: str) -> dict[str, Any]:
+    context = _request_context(api, conn, "$disconnect", "DISCONNECT")
+    context["disconnectStatusCode"] = status_code
+    context["disconnectReason"] = reason
+    context["authorizer"] = dict(conn.authorizer)
+    headers = {"Host": api.domain_name, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+    return {
+        "headers": headers,
+        "multiValueHeaders": _multi_headers(headers),
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+
+
+def _lambda_attribute_value(value: Any) -> Any:
+    """boto3 returns binary attributes as bytes; Lambda's event carries them base64-encoded."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {k: _lambda_attribute_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lambda_attribute_value(v) for v in value]
+    return value
+
+
+def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A dynamodbstreams GetRecords record (as boto3 parses it) -> a Lambda event record."""
+    data = record["dynamodb"]
+    created = data.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        created_s: float = float(int(created.timestamp()))
+    else:
+        created_s = float(created or int(time.time()))
+    dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": created_s, "Keys": _lambda_attribute_value(data["Keys"])}
+    for image in ("NewImage", "OldImage"):
+        if image in data:
+            dynamodb[image] = _lambda_attribute_value(data[image])
+    dynamodb.update(
+        SequenceNumber=data["SequenceNumber"], SizeBytes=data.get("SizeBytes", 0), StreamViewType=data["StreamViewType"]
+    )
+    out = {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+    if "userIdentity" in record:
+        out["userIdentity"] = record["userIdentity"]
+    return out

@@ -1,0 +1,171 @@
+"""One change to moto (5.2.x) for the local stack: cheap, shard-preserving transaction rollback.
+
+moto's `transact_write_items` deep-copies every table a transaction touches before applying it,
+and on a cancelled transaction puts the copies back in place of the tables. Two consequences:
+
+- cost: each transaction copies whole tables, stream records included; sends take 0.1 s on an
+  empty table and ~1 s once a table holds a thousand items, so the local stack slows down the
+  longer it runs;
+- streams: a cancelled transaction (routine under contention: a lost race on lastSeq) swaps in
+  copied tables with copied stream shards, so every shard iterator handed out before it
+  reads a shard that no longer receives records - the stream goes silent.
+
+This version applies the same checks in the same order, but backs up only the items it touches
+and, on cancellation, restores them and drops the stream records it added. Requests are
+serialized by the moto server's lock, so nothing else runs in between.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
+
+_original = DynamoDBBackend.transact_write_items
+_applied = 0
+
+
+def apply() -> None:
+    global _applied
+    _applied += 1
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+
+
+def restore() -> None:
+    global _applied
+    _applied = max(0, _applied - 1)
+    if not _applied:
+        DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
+
+
+class _Undo:
+    """The items a transaction may change, as they were, and each stream shard's length."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Table, DynamoType, DynamoType | None, Item | None]] = []
+        self.shards: dict[int, tuple[Table, int]] = {}
+
+    def remember(self, table: Table, key: dict[str, Any]) -> None:
+        if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
+            return  # moto raises a validation error for this item; nothing to restore
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        before = table.get_item(hash_value, range_value)
+        self.items.append((table, hash_value, range_value, copy.deepcopy(before)))
+        if table.stream_shard is not None and id(table) not in self.shards:
+            self.shards[id(table)] = (table, len(table.stream_shard.items))
+
+    def rollback(self) -> None:
+        for table, hash_value, range_value, before in reversed(self.items):
+            if range_value is not None:
+                if before is None:
+                    table.items[hash_value].pop(range_value, None)  # type: ignore[union-attr]
+                else:
+                    table.items[hash_value][range_value] = before  # type: ignore[index]
+            elif before is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = before  # type: ignore[assignment]
+        for table, length in self.shards.values():
+            if table.stream_shard is not None:
+                del table.stream_shard.items[length:]
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    # Mirrors moto 5.2.5's DynamoDBBackend.transact_write_items; only the backup differs.
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    undo = _Undo()
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[str, str, dict[str, Any]] | tuple[None, None, None]] = []
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            undo.rollback()
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            names = op.get("ExpressionAttributeNames")
+            values = op.get("ExpressionAttributeValues")
+            return_values = op.get("ReturnValuesOnConditionCheckFailure")
+
+            table = self.get_table(table_name)
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            check_unicity(table_name, key)
+
+            current = self.get_item(table_name, key)
+            if condition_expression is not None:
+                condition = get_filter_expression(condition_expression, names, values)
+                if not condition.expr(current):
+                    if return_values == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+
+            if op_type != "ConditionCheck":
+                undo.remember(table, key)
+            if op_type == "Put":
+                self.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Delete":
+                self.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            undo.rollback()
+            raise
+        except ConditionalCheckFailed as e:
+            errors.append(("ConditionalCheckFailed", str(e.message), original_item))  # type: ignore[arg-type]
+        except Exception as e:
+            errors.append((type(e).__name__, str(e), original_item))  # type: ignore[arg-type]
+
+    if any(code is not None for code, _, _ in errors):
+        undo.rollback()
+        raise TransactionCanceledException(errors)

@@ -1,0 +1,302 @@
+"""The whole system on one machine: moto, the gateway, the stream pollers and a token issuer.
+
+    with LocalStack(port=0) as stack:
+        token = stack.token("alice")
+        ...  # connect to stack.ws_url?token=...&deviceId=...
+
+The stack runs in background threads (the gateway on its own event loop). Handlers read their
+environment at import, so the stack sets the process environment (table endpoints, callback URL,
+JWT settings) before importing them: run one LocalStack per process. Tests that must not share
+a process with it use `local.process.LocalStackProcess`, which has the same interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from chat.auth.local_issuer import LocalIssuer
+from chat.config import table_name
+from chat.store.schema import create_tables
+from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
+from local.events import ApiInfo
+from local.gateway import Gateway, GatewayConfig
+from local.lambdas import Functions, Handler
+from local.moto_server import MotoServer
+from local.streams import StreamPoller
+
+log = logging.getLogger("local")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+DEFAULT_IDLE_TIMEOUT_S = 600.0
+DEFAULT_MAX_CONNECTION_S = 7200.0
+
+_started_in_process = threading.Lock()
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+class LocalStack:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        idle_timeout_s: float | None = None,
+        max_connection_s: float | None = None,
+        web_dir: Path | None = None,
+        functions: Mapping[str, Handler] | None = None,
+        workers: int = 32,
+        ttl_sweep_s: float | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.idle_timeout_s = idle_timeout_s or _env_float("LOCAL_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S)
+        self.max_connection_s = max_connection_s or _env_float("LOCAL_MAX_CONNECTION_S", DEFAULT_MAX_CONNECTION_S)
+        self.ttl_sweep_s = ttl_sweep_s or _env_float("LOCAL_TTL_SWEEP_S", 30.0)
+        self.web_dir = web_dir or PROJECT_ROOT / "web"
+        self.moto = MotoServer(host)
+        self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
+        self.workers = workers
+        self.missing_functions: list[str] = []
+        self.issuer: LocalIssuer | None = None
+        self._key_dir: str | None = None
+        self._gateway: Gateway | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._pollers: list[StreamPoller] = []
+        self._housekeeping: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._saved_env: dict[str, str | None] = {}
+
+    # ---------------------------------------------------------------- addresses
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws"
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        return self.moto.endpoint
+
+    def token(self, user_id: str, ttl_s: int | None = None) -> str:
+        assert self.issuer is not None, "start the stack first"
+        return self.issuer.issue(user_id) if ttl_s is None else self.issuer.issue(user_id, ttl_s=ttl_s)
+
+    def dynamodb(self) -> Any:
+        """A boto3 DynamoDB client on the stack's moto."""
+        return boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name=REGION)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        if not _started_in_process.acquire(blocking=False):
+            raise RuntimeError("one LocalStack per process: handlers read their environment once, at import")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        # Bind first: the port (maybe picked by the OS) is part of the handlers' environment.
+        sock = socket.create_server((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self.moto.start()
+        self._key_dir = tempfile.mkdtemp(prefix="chat-local-")
+        self.issuer = LocalIssuer(Path(self._key_dir))
+        environment = self._environment()
+        self._saved_env = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        create_tables(self.dynamodb())
+        self.missing_functions = self.functions.load_all()
+
+        config = GatewayConfig(
+            host=self.host,
+            port=self.port,
+            idle_timeout_s=self.idle_timeout_s,
+            max_connection_s=self.max_connection_s,
+            web_dir=self.web_dir,
+            api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
+        )
+        self._gateway = Gateway(config, self.functions.invoke, self.token, workers=self.workers)
+        loop = self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run_loop() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self._gateway.start(sock))  # type: ignore[union-attr]
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._loop_thread = threading.Thread(target=run_loop, name="gateway", daemon=True)
+        self._loop_thread.start()
+        if not started.wait(30):
+            raise RuntimeError("the gateway did not start")
+
+        for stream in STREAMS:
+            poller = StreamPoller(stream, self.functions, self.moto.endpoint, REGION, self.moto.writes, self._stop)
+            poller.start()
+            self._pollers.append(poller)
+        self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
+        self._housekeeping.start()
+        self._gateway.ready = True
+        self._ready.set()
+
+    def _environment(self) -> dict[str, str]:
+        assert self.issuer is not None
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.moto.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.moto.endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            ENV_CALLBACK_URL: self.http_url,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_METRICS_NAMESPACE": "Chat",
+            "POWERTOOLS_SERVICE_NAME": "chat",
+            **self.issuer.env(),
+        }
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the local stack is not ready")
+        with urllib.request.urlopen(f"{self.http_url}/health", timeout=timeout) as response:
+            if response.status != 200:
+                raise RuntimeError(f"/health answered {response.status}")
+
+    def stop(self) -> None:
+        self._ready.clear()
+        if self._gateway is not None and self._loop is not None and self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._gateway.stop(), self._loop).result(timeout=30)
+            except Exception:
+                log.exception("stopping the gateway failed")
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._loop_thread is not None:
+            self._loop_thread.join(timeout=10)
+        self._stop.set()
+        self.moto.writes.bump()
+        for poller in self._pollers:
+            poller.join(timeout=5)
+        if self._housekeeping is not None:
+            self._housekeeping.join(timeout=5)
+        self.moto.stop()
+        if self._key_dir:
+            shutil.rmtree(self._key_dir, ignore_errors=True)
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        self._gateway = self._loop = self._loop_thread = self._housekeeping = None
+        self._pollers = []
+        if _started_in_process.locked():
+            _started_in_process.release()
+
+    # ---------------------------------------------------------------- test hooks
+
+    def connections(self) -> list[dict[str, Any]]:
+        """Open connections: connectionId, userId, deviceId, connectedAt."""
+        assert self._gateway is not None
+        gateway = self._gateway
+
+        async def snapshot() -> list[dict[str, Any]]:
+            return gateway.connections()
+
+        result: list[dict[str, Any]] = gateway.run_threadsafe(snapshot())
+        return result
+
+    def drop_connection_silently(self, connection_id: str) -> bool:
+        """Closes the socket without running `$disconnect` (API Gateway's disconnect is best effort)."""
+        assert self._gateway is not None
+        return bool(self._gateway.run_threadsafe(self._gateway.drop_silently(connection_id)))
+
+    # ---------------------------------------------------------------- housekeeping
+
+    def _housekeep(self) -> None:
+        """Every few seconds: drop moto's stale shard iterators; now and then: expire TTL items."""
+        last_sweep = time.monotonic()
+        while not self._stop.wait(5):
+            self._prune_iterators()
+            if time.monotonic() - last_sweep >= self.ttl_sweep_s:
+                last_sweep = time.monotonic()
+                try:
+                    self._sweep_ttl()
+                except Exception:
+                    log.exception("TTL sweep failed")
+
+    def _prune_iterators(self) -> None:
+        locks = [p.iterator_lock for p in self._pollers]
+        for lock in locks:
+            lock.acquire()
+        try:
+            keep = set().union(*(p.live_iterators() for p in self._pollers))
+            self.moto.prune_shard_iterators(keep)
+        finally:
+            for lock in locks:
+                lock.release()
+
+    def _sweep_ttl(self) -> None:
+        """DynamoDB deletes items whose TTL attribute is in the past (moto does not): do it here."""
+        dynamodb = self.dynamodb()
+        now = int(time.time())
+        for table in TABLES.values():
+            if not table.ttl_attribute:
+                continue
+            keys = [table.partition.name, *([table.sort.name] if table.sort else [])]
+            paginator = dynamodb.get_paginator("scan")
+            pages = paginator.paginate(
+                TableName=table_name(table),
+                FilterExpression="#ttl < :now",
+                ExpressionAttributeNames={"#ttl": table.ttl_attribute},
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+                        dynamodb.delete_item(
+                            TableName=table_name(table),
+                            Key={k: item[k] for k in keys},
+                            ConditionExpression="#ttl < :now",
+                            ExpressionAttributeNames={"#ttl": table.ttl_attribute},
+                            ExpressionAttributeValues={":now": {"N": str(now)}},
+                        )
