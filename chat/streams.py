@@ -41,6 +41,7 @@ def ordered_stream_handler(
                 raise
 
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-        return process_partial_response(event=event, record_handler=on_record, processor=processor, context=context)
+        response = process_partial_response(event=event, record_handler=on_record, processor=processor, context=context)
+        return dict(response)
 
     return handler

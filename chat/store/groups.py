@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chat.domain import ALL_MEMBERS, Conversation, Member, ReceiptKind
@@ -71,7 +72,7 @@ def add_members(conversation: Conversation, user_ids: Sequence[str], max_members
     for start in range(0, len(user_ids), MEMBERS_PER_TRANSACTION):
         chunk = list(user_ids[start : start + MEMBERS_PER_TRANSACTION])
         joined = conversation.last_seq
-        actions = [ConversationModel.member_count.add(len(chunk))]
+        actions: list[Action] = [ConversationModel.member_count.add(len(chunk))]
         # Newcomers' watermarks start at lastSeq: they hold the group minimum back only if it is there.
         condition = (ConversationModel.member_count <= max_members - len(chunk)) & (
             ConversationModel.last_seq == joined
@@ -108,7 +109,7 @@ def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: 
     """Marks members as gone at the current lastSeq; they keep what they saw until then."""
     for start in range(0, len(user_ids), MEMBERS_PER_TRANSACTION):
         chunk = list(user_ids[start : start + MEMBERS_PER_TRANSACTION])
-        actions = [
+        removal: list[Action] = [
             ConversationModel.member_count.add(-len(chunk)),
             ConversationModel.admins.set(list(admins)),
             ConversationModel.at_min_delivered.delete(set(chunk)),
@@ -118,7 +119,7 @@ def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: 
             with TransactWrite(connection=connection()) as tx:
                 tx.update(
                     ConversationModel(conversation_id=conversation.conversation_id),
-                    actions,
+                    removal,
                     condition=ConversationModel.last_seq == conversation.last_seq,
                 )
                 for user_id in chunk:

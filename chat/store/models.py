@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Any
 
 from pynamodb.attributes import (
     ListAttribute,
@@ -70,7 +71,7 @@ class ConversationModel(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     created_by = UnicodeAttribute(attr_name="createdBy", null=True)
     last_seq = NumberAttribute(attr_name="lastSeq", default=0)
-    admins = ListAttribute(of=UnicodeAttribute, attr_name="admins", null=True)
+    admins: Any = ListAttribute(of=UnicodeAttribute, attr_name="admins", null=True)
     member_count = NumberAttribute(attr_name="memberCount", default=0)
     all_delivered = NumberAttribute(attr_name="allDelivered", default=0)
     all_read = NumberAttribute(attr_name="allRead", default=0)
@@ -167,7 +168,8 @@ class LimitModel(Model):
         table_name = table_name(topology.LIMITS)
 
     limit_key = UnicodeAttribute(hash_key=True, attr_name="limitKey")
-    count = NumberAttribute(attr_name="count", default=0)
+    # Not `count`: that name is Model.count(), which an attribute would shadow.
+    uses = NumberAttribute(attr_name="count", default=0)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chat.domain import Member, Receipt, ReceiptKind
@@ -48,7 +49,7 @@ def move_watermark(member: Member, kind: ReceiptKind, seq: int, at: str, origin_
     current = member.read_seq if kind == "read" else member.delivered_seq
     if seq <= current:
         return False
-    actions = []
+    actions: list[Action] = []
     condition = MemberModel.left_seq.does_not_exist()
     if kind == "read":
         actions += [MemberModel.read_seq.set(seq), MemberModel.read_at.set(at)]
