@@ -8,7 +8,7 @@ PORT ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: dev test unit integration e2e infra browser lint synth deploy clean
+.PHONY: dev test lint browser synth deploy clean venv node
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# Node tooling (the CDK CLI, the AsyncAPI parser) pinned by package-lock.json, in ./node_modules.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+node: node_modules/.installed
+
+# Debian's chromium for the browser test (Playwright cannot download its own browsers here).
+browser:
+	bash scripts/install_browser.sh
+
 dev: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m local
 
-test: $(VENV)/.installed lint
+# Lint and types, the CDK app synthesized and checked (cdk-nag, cfn-lint), then every suite:
+# unit, integration (moto), infrastructure (CDK assertions), end-to-end (local stack), browser, docs.
+test: $(VENV)/.installed node_modules/.installed browser lint synth
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -29,16 +42,14 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache
 
 # --- AWS: the CDK app (app.py, infrastructure/) -------------------------------------------------
 # The CDK CLI comes from npm into ./node_modules (ignored by git); no global install needed.
-CDK_CLI_VERSION := 2.1148.1
 CDK := node_modules/.bin/cdk
 CDK_ENV := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
 
-$(CDK):
-	npm install --no-save --no-audit --no-fund aws-cdk@$(CDK_CLI_VERSION)
+$(CDK): node_modules/.installed
 
 # Synthesizes the environment-agnostic ChatStack without AWS credentials, then lints the template.
 # cdk-nag runs inside the synth: an unacknowledged finding fails it. cfn-lint's W3005 is ignored
