@@ -1,0 +1,551 @@
+"""Generate docs/asyncapi.yaml, the AsyncAPI 3.0 description of the WebSocket protocol, from the
+pydantic models in chat/protocol.py that the handlers validate and serialize frames with.
+
+    .venv/bin/python scripts/generate_asyncapi.py           # (re)writes docs/asyncapi.yaml
+    .venv/bin/python scripts/generate_asyncapi.py --check   # exit 1 if docs/asyncapi.yaml is stale
+
+Perspective: the document describes the *server* application. Client frames are messages the server
+`receive`s (one operation per action, with the direct reply as the operation's `reply`); server
+frames are messages the server `send`s (one operation per frame type).
+
+Payload schemas come from `model_json_schema(ref_template="#/components/schemas/{model}")`, with
+nested models (`$defs`) hoisted into components/schemas. Client frames use pydantic's validation
+mode (what the server accepts); server frames its serialization mode, adjusted to what
+`_ServerFrame.wire()` really sends: every field is always present except the ones in the model's
+`_optional` set, which are left out instead of being null. Field titles are not emitted (they are
+just the field names). Only JSON Schema keywords that draft-07, and so AsyncAPI's default schema
+format, understands are allowed; generation fails on anything else.
+
+The prose (summaries, reply notes, error code meanings) lives in the tables below; generation
+fails when a client action, server frame type or error code has no entry, so a new frame cannot
+reach the document undocumented.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, get_args, get_origin
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode  # noqa: E402
+from pydantic_core import CoreSchema  # noqa: E402
+
+from chat.auth.tokens import DEVICE_ID  # noqa: E402
+from chat.protocol import (  # noqa: E402
+    CLIENT_FRAMES,
+    MAX_FRAME_BYTES,
+    MAX_GROUP_MEMBERS,
+    MAX_PRESENCE_USERS,
+    SERVER_FRAMES,
+    ErrorOut,
+    SendFrame,
+)
+from infrastructure.config import STAGE_NAME  # noqa: E402
+
+OUTPUT = ROOT / "docs" / "asyncapi.yaml"
+REF_TEMPLATE = "#/components/schemas/{model}"
+CHANNEL = "socket"
+LOCAL_PORT = "8080"  # `make dev`'s default PORT
+WS_BINDING_VERSION = "0.1.0"
+
+Json = dict[str, Any]
+
+
+class Action(NamedTuple):
+    summary: str
+    replies: tuple[str, ...]  # server frame types sent back to the calling connection, besides `error`
+    reply_note: str
+
+
+CLIENT_ACTIONS: dict[str, Action] = {
+    "send": Action(
+        "Send a text message to a conversation (`conversationId`) or to a user for a direct chat (`to`); "
+        "exactly one of the two.",
+        ("sent",),
+        "Answered with `sent` once the message is durably stored (the single check mark). Re-sending the same "
+        "`clientMsgId` stores nothing new and answers `sent` with the original `seq` and `sentAt`.",
+    ),
+    "delivered": Action(
+        "Move the caller's delivered watermark: every message up to `seq` reached one of the user's devices.",
+        (),
+        "No reply on success.",
+    ),
+    "read": Action(
+        "Move the caller's read watermark: the user has seen every message up to `seq` (implies delivered).",
+        (),
+        "No reply on success.",
+    ),
+    "sync": Action(
+        "Catch up after connecting: every message after the given cursors, and current state of every conversation.",
+        ("message", "synced"),
+        "Answered with zero or more `message` frames, then `synced`. Call again while `synced.complete` is false.",
+    ),
+    "history": Action(
+        "Page backwards through a conversation's messages, before `beforeSeq` (default: the newest).",
+        ("history",),
+        "Answered with `history`: the page in ascending `seq` order.",
+    ),
+    "createGroup": Action(
+        f"Create a group; the caller is added as its first admin. At most {MAX_GROUP_MEMBERS} members in all "
+        "(more: `limit_exceeded`).",
+        ("group",),
+        "Answered with `group` (change `created`), which every member also receives.",
+    ),
+    "addMembers": Action(
+        f"Add members to a group (admins only), up to {MAX_GROUP_MEMBERS} members in all (more: `limit_exceeded`).",
+        ("group",),
+        "Answered with `group` (change `membersAdded`), which every member also receives.",
+    ),
+    "removeMembers": Action(
+        "Remove members from a group (admins only).",
+        ("group",),
+        "Answered with `group` (change `membersRemoved`), which every member and those removed also receive.",
+    ),
+    "leaveGroup": Action(
+        "Leave a group.",
+        ("group",),
+        "Answered with `group` (change `left`), which every member also receives.",
+    ),
+    "subscribePresence": Action(
+        f"Watch the presence of at most {MAX_PRESENCE_USERS} users (more: `limit_exceeded`) who share a conversation "
+        "with the caller (others: `forbidden`); replaces the previous set.",
+        ("presence",),
+        "Answered with one `presence` per user, then a `presence` on every change for as long as the connection lives.",
+    ),
+    "typing": Action(
+        "Tell the other members that the user started or stopped typing (never stored, rate limited).",
+        (),
+        "No reply on success; the other members' devices receive `typing`.",
+    ),
+    "receipts": Action(
+        "Ask per-member delivered/read detail for one message (message info).",
+        ("receipts",),
+        "Answered with `receipts`, one entry per member.",
+    ),
+    "ping": Action(
+        "Keep the connection alive: send at least every 5 minutes (idle connections close after 10).",
+        ("pong",),
+        "Answered with `pong`.",
+    ),
+}
+
+SERVER_TYPES: dict[str, str] = {
+    "message": "A message of a conversation: pushed to every connected device of every member, and sent by `sync`. "
+    "Delivery is at-least-once: drop a (`conversationId`, `seq`) already held.",
+    "sent": "Reply to `send`: the message is durably stored under `seq` (the single check mark).",
+    "receipt": "A delivered or read watermark moved: a user's (direct chats) or `*`, the lowest over all members "
+    "(groups).",
+    "presence": "A user's presence: online while at least one device is connected; `lastSeen` is null while online.",
+    "typing": "Another member started or stopped typing.",
+    "group": "A group changed (created, members added or removed, a member left); pushed to all current members "
+    "and to those removed or leaving.",
+    "synced": "Reply to `sync`, after its `message` frames: the caller's conversations with their current state.",
+    "history": "Reply to `history`: one page of messages in ascending `seq` order.",
+    "receipts": "Reply to `receipts`: per-member delivered/read timestamps for one message.",
+    "pong": "Reply to `ping`.",
+    "error": "A client frame was refused; nothing was stored. Carries `action`, `requestId` and `clientMsgId` "
+    "of the refused frame where they were readable.",
+}
+
+ERROR_CODES: dict[str, str] = {
+    "bad_request": "not JSON, unknown or missing fields, wrong types or values",
+    "unknown_action": "the frame's `action` is not one of the protocol's",
+    "too_large": f"the frame is larger than {MAX_FRAME_BYTES // 1024} KB",
+    "not_found": "no such conversation or user",
+    "forbidden": "not a member, not an admin, or not allowed to see that presence",
+    "limit_exceeded": "group size or list length over the limit",
+    "rate_limited": "too many frames; slow down",
+    "internal": "the server failed; nothing was stored",
+}
+
+# Rules the models enforce in validators, which pydantic cannot put into the JSON Schema.
+VALIDATOR_RULES: dict[type[BaseModel], Json] = {
+    SendFrame: {
+        "oneOf": [
+            {"required": ["conversationId"], "properties": {"conversationId": {"type": "string"}}},
+            {"required": ["to"], "properties": {"to": {"type": "string"}}},
+        ],
+    },
+}
+
+# Keywords pydantic may emit that AsyncAPI's default (draft-07 based) schema format does not know.
+UNSUPPORTED_KEYWORDS = frozenset(
+    {
+        "$defs",
+        "$anchor",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "prefixItems",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "dependentRequired",
+        "dependentSchemas",
+        "contentSchema",
+        "minContains",
+        "maxContains",
+    }
+)
+# Emission order of schema keywords (the rest follow, sorted): readable and stable.
+KEYWORD_ORDER = (
+    "$ref",
+    "title",
+    "description",
+    "type",
+    "const",
+    "enum",
+    "format",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "propertyNames",
+    "anyOf",
+    "oneOf",
+    "default",
+)
+NAMED_SCHEMAS = ("properties", "patternProperties")  # name -> schema maps: keep the model's field order
+SUBSCHEMA = ("items", "additionalProperties", "propertyNames", "not", "if", "then", "else", "contains")
+SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
+
+
+class _NoFieldTitles(GenerateJsonSchema):
+    """Model titles stay (they name the schemas); per-field titles only repeat the field name."""
+
+    def field_title_should_be_set(self, schema: CoreSchema) -> bool:  # type: ignore[override]
+        return False
+
+
+def _canonical(schema: Json) -> Json:
+    def rank(key: str) -> tuple[int, str]:
+        return (KEYWORD_ORDER.index(key) if key in KEYWORD_ORDER else len(KEYWORD_ORDER), key)
+
+    out: Json = {}
+    for key in sorted(schema, key=rank):
+        value = schema[key]
+        if key in UNSUPPORTED_KEYWORDS:
+            raise ValueError(f"JSON Schema keyword {key!r} is not supported by AsyncAPI's default schema format")
+        if key in NAMED_SCHEMAS:
+            out[key] = {name: _canonical(sub) for name, sub in value.items()}
+        elif key in SUBSCHEMA and isinstance(value, dict):
+            out[key] = _canonical(value)
+        elif key in SUBSCHEMA_LISTS:
+            out[key] = [_canonical(sub) for sub in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _server_wire(model: type[BaseModel], schema: Json) -> Json:
+    """What `wire()` sends: every field, null included, except `_optional` ones, which are omitted while None."""
+    optional: frozenset[str] = model.__private_attributes__["_optional"].get_default()
+    properties: Json = schema["properties"]
+    schema["required"] = [name for name in properties if name not in optional]
+    for name in properties.keys() & optional:
+        prop = dict(properties[name])
+        prop.pop("default", None)
+        branches = [branch for branch in prop.pop("anyOf", []) if branch != {"type": "null"}]
+        if len(branches) == 1:
+            prop.update(branches[0])
+        elif branches:
+            prop["anyOf"] = branches
+        properties[name] = prop
+    return schema
+
+
+class Schemas:
+    """components/schemas, filled model by model; a name must always mean the same schema."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Json] = {}
+
+    def add(self, name: str, schema: Json) -> None:
+        schema = _canonical(schema)
+        if name in self.schemas and self.schemas[name] != schema:
+            raise ValueError(f"two different schemas are named {name!r}")
+        self.schemas[name] = schema
+
+    def add_model(self, model: type[BaseModel], mode: JsonSchemaMode) -> str:
+        schema = model.model_json_schema(ref_template=REF_TEMPLATE, mode=mode, schema_generator=_NoFieldTitles)
+        for name, sub in schema.pop("$defs", {}).items():
+            if mode == "serialization" and "properties" in sub:
+                # Nested models are dumped whole by `model_dump`: every field is present, null included.
+                sub["required"] = list(sub["properties"])
+            self.add(name, sub)
+        if mode == "serialization":
+            schema = _server_wire(model, schema)
+        schema.update(VALIDATOR_RULES.get(model, {}))
+        self.add(model.__name__, schema)
+        return model.__name__
+
+    def check_refs(self, document: Json) -> None:
+        for ref in _refs(document):
+            if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] not in self.schemas:
+                raise ValueError(f"dangling reference {ref}")
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _ref(*path: str) -> Json:
+    return {"$ref": "#/" + "/".join(path)}
+
+
+def _frame_type(model: type[BaseModel]) -> str:
+    (value,) = get_args(model.model_fields["type"].annotation)
+    return str(value)
+
+
+def _missing(kind: str, documented: dict[str, Any], actual: list[str]) -> None:
+    undocumented = [name for name in actual if name not in documented]
+    stale = [name for name in documented if name not in actual]
+    if undocumented or stale:
+        raise ValueError(f"{kind}: undocumented {undocumented}, documented but gone {stale}")
+
+
+def _error_codes() -> list[str]:
+    annotation = ErrorOut.model_fields["code"].annotation
+    if get_origin(annotation) is not Literal:
+        raise ValueError("ErrorOut.code is expected to be a Literal of the error codes")
+    return [str(code) for code in get_args(annotation)]
+
+
+def build() -> Json:
+    actions = list(CLIENT_FRAMES)
+    server_models = {_frame_type(model): model for model in SERVER_FRAMES}
+    codes = _error_codes()
+    _missing("client actions", CLIENT_ACTIONS, actions)
+    _missing("server frame types", SERVER_TYPES, list(server_models))
+    _missing("error codes", ERROR_CODES, codes)
+    for action, spec in CLIENT_ACTIONS.items():
+        unknown = [reply for reply in spec.replies if reply not in server_models]
+        if unknown:
+            raise ValueError(f"{action}: replies name unknown server frame types {unknown}")
+
+    schemas = Schemas()
+    messages: Json = {}
+    for action, client_model in CLIENT_FRAMES.items():
+        messages[f"client.{action}"] = {
+            "name": action,
+            "title": f"{action} (client frame)",
+            "summary": CLIENT_ACTIONS[action].summary,
+            "contentType": "application/json",
+            "correlationId": _ref("components", "correlationIds", "requestId"),
+            "payload": _ref("components", "schemas", schemas.add_model(client_model, "validation")),
+        }
+    for frame_type, model in server_models.items():
+        message: Json = {
+            "name": frame_type,
+            "title": f"{frame_type} (server frame)",
+            "summary": SERVER_TYPES[frame_type],
+            "contentType": "application/json",
+        }
+        if model is ErrorOut:
+            message["description"] = "Error codes:\n\n" + "\n".join(
+                f"- `{code}`: {ERROR_CODES[code]}" for code in codes
+            )
+        if "requestId" in model.model_fields:
+            message["correlationId"] = _ref("components", "correlationIds", "requestId")
+        message["payload"] = _ref("components", "schemas", schemas.add_model(model, "serialization"))
+        messages[f"server.{frame_type}"] = message
+
+    channel_messages = {key: _ref("components", "messages", key) for key in messages}
+    operations: Json = {}
+    for action in actions:
+        spec = CLIENT_ACTIONS[action]
+        operations[f"receive.{action}"] = {
+            "action": "receive",
+            "channel": _ref("channels", CHANNEL),
+            "summary": spec.summary,
+            "description": f"{spec.reply_note} A refused frame is answered with `error` instead.",
+            "messages": [_ref("channels", CHANNEL, "messages", f"client.{action}")],
+            "reply": {
+                "channel": _ref("channels", CHANNEL),
+                "messages": [
+                    _ref("channels", CHANNEL, "messages", f"server.{reply}") for reply in (*spec.replies, "error")
+                ],
+            },
+        }
+    for frame_type in server_models:
+        operations[f"send.{frame_type}"] = {
+            "action": "send",
+            "channel": _ref("channels", CHANNEL),
+            "summary": SERVER_TYPES[frame_type],
+            "messages": [_ref("channels", CHANNEL, "messages", f"server.{frame_type}")],
+        }
+
+    document: Json = {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Chat WebSocket protocol",
+            "version": "1",
+            "description": (
+                "Frames of the chat backend's WebSocket protocol, version 1. The rules behind them (ordering, "
+                "idempotent sends, delivery, receipts, groups, presence) are in docs/PROTOCOL.md, which is the "
+                "contract; this document gives the frames' exact shapes.\n\n"
+                "Generated by scripts/generate_asyncapi.py from the pydantic models in chat/protocol.py that the "
+                "handlers validate with; do not edit by hand.\n\n"
+                "Perspective: the server application. Client frames (carrying `action`) are operations the server "
+                "receives, with the direct reply, if any, as the operation's reply; server frames (carrying "
+                "`type`) are operations the server sends.\n\n"
+                "Every frame is one UTF-8 JSON object of at most "
+                f"{MAX_FRAME_BYTES // 1024} KB. Unknown fields in client frames are refused with `bad_request`. "
+                "Timestamps are ISO 8601 UTC with milliseconds, e.g. `2026-11-27T19:31:40.123Z`. A connection "
+                "idle for 10 minutes is closed (send `ping` at least every 5 minutes) and lives at most 2 hours "
+                "(reconnect and `sync`)."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "production": {
+                "host": "{apiId}.execute-api.{region}.amazonaws.com",
+                "pathname": "/{stage}",
+                "protocol": "wss",
+                "title": "AWS",
+                "description": "The API Gateway WebSocket API of the deployed stack (stack output WebSocketUrl).",
+                "variables": {
+                    "apiId": {"description": "The WebSocket API's id."},
+                    "region": {"description": "The AWS region of the stack.", "examples": ["us-east-1"]},
+                    "stage": {"description": "The API stage.", "default": STAGE_NAME},
+                },
+                "security": [_ref("components", "securitySchemes", "token")],
+            },
+            "local": {
+                "host": "127.0.0.1:{port}",
+                "pathname": "/ws",
+                "protocol": "ws",
+                "title": "Local stack",
+                "description": "`make dev` on a laptop: same frames, same rules. Tokens come from "
+                '`GET http://127.0.0.1:{port}/dev/token?userId=<userId>`, which answers `{"token": "..."}`.',
+                "variables": {"port": {"description": "The local stack's PORT.", "default": LOCAL_PORT}},
+                "security": [_ref("components", "securitySchemes", "token")],
+            },
+        },
+        "channels": {
+            CHANNEL: {
+                "title": "WebSocket connection",
+                "description": "The connection itself: every frame in both directions travels over it, at the "
+                "server's URL. A missing, malformed, expired or forged token, or a missing or invalid "
+                "`deviceId`, refuses the handshake (HTTP 401 or 403).",
+                "messages": channel_messages,
+                "bindings": {
+                    "ws": {
+                        "method": "GET",
+                        "query": {
+                            "type": "object",
+                            "properties": {
+                                "token": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "description": "A JWT: an ID token of the stack's Cognito user pool; locally, "
+                                    "one from `/dev/token`. Its subject is the user id.",
+                                },
+                                "deviceId": {
+                                    "type": "string",
+                                    "pattern": DEVICE_ID.pattern,
+                                    "description": "Stable per app install; a user may have many devices connected.",
+                                },
+                            },
+                            "required": ["token", "deviceId"],
+                        },
+                        "bindingVersion": WS_BINDING_VERSION,
+                    }
+                },
+            }
+        },
+        "operations": operations,
+        "components": {
+            "schemas": dict(sorted(schemas.schemas.items())),
+            "messages": messages,
+            "securitySchemes": {
+                "token": {
+                    "type": "httpApiKey",
+                    "name": "token",
+                    "in": "query",
+                    "description": "The `token` query parameter of the handshake (see the channel's ws binding).",
+                }
+            },
+            "correlationIds": {
+                "requestId": {
+                    "description": "A client frame may carry `requestId` (1-64 characters); the server copies it "
+                    "into its direct reply to that frame.",
+                    "location": "$message.payload#/requestId",
+                }
+            },
+        },
+    }
+    schemas.check_refs(document)
+    return document
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+HEADER = (
+    "# Generated by scripts/generate_asyncapi.py from chat/protocol.py: do not edit by hand.\n"
+    "# Regenerate with `.venv/bin/python scripts/generate_asyncapi.py`; "
+    "validate with `node scripts/validate_asyncapi.mjs`.\n"
+)
+
+
+def render() -> str:
+    body = yaml.dump(build(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+    return HEADER + body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file differs from what would be generated")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="default: docs/asyncapi.yaml")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current == text:
+            return 0
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True), text.splitlines(keepends=True), "on disk", "generated", n=2
+        )
+        sys.stdout.writelines(diff)
+        print(f"\n{args.output} is out of date: run .venv/bin/python scripts/generate_asyncapi.py", file=sys.stderr)
+        return 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
