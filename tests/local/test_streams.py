@@ -1,0 +1,236 @@
+"""Stream pollers against the in-process moto server, and moto's transactions as the stack runs them."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from chat.store.schema import create_table_request
+from chat.topology import TABLES, Stream
+from local.lambdas import Functions
+from local.moto_server import MotoServer
+from local.streams import StreamPoller
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dynamodb(moto: MotoServer) -> Any:
+    return boto3.client("dynamodb", endpoint_url=moto.endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def messages_table(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh Messages table (with its stream) under a unique name."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(TABLES["Messages"].env, name)
+    dynamodb.create_table(**create_table_request(TABLES["Messages"]))
+    return name
+
+
+class Recorder:
+    def __init__(self, behaviour: Callable[[list[dict[str, Any]], int], Any] | None = None) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self.behaviour = behaviour or (lambda records, call: None)
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        with self.lock:
+            self.batches.append(event["Records"])
+            call = len(self.batches)
+        return self.behaviour(event["Records"], call)
+
+    def seqs(self) -> list[list[int]]:
+        with self.lock:
+            return [[int(r["dynamodb"]["Keys"]["seq"]["N"]) for r in batch] for batch in self.batches]
+
+
+@pytest.fixture
+def run_poller(moto: MotoServer) -> Iterator[Callable[..., StreamPoller]]:
+    stops: list[tuple[threading.Event, StreamPoller]] = []
+
+    def start(recorder: Recorder, batch_size: int = 100, max_retries: int = 10) -> StreamPoller:
+        stop = threading.Event()
+        functions = Functions("us-east-1", "123456789012", overrides={"fanout": recorder})
+        poller = StreamPoller(
+            Stream("Messages", "fanout", batch_size=batch_size, max_retries=max_retries),
+            functions,
+            moto.endpoint,
+            "us-east-1",
+            moto.writes,
+            stop,
+            retry_backoff_s=0.01,
+        )
+        poller.start()
+        stops.append((stop, poller))
+        return poller
+
+    yield start
+    for stop, poller in stops:
+        stop.set()
+        moto.writes.bump()
+        poller.join(5)
+
+
+def put(dynamodb: Any, table: str, seq: int, conversation: str = "c1") -> None:
+    dynamodb.put_item(
+        TableName=table, Item={"conversationId": {"S": conversation}, "seq": {"N": str(seq)}, "text": {"S": "hi"}}
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_records_arrive_in_order_in_batches_shaped_like_lambdas(
+    dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    recorder = Recorder()
+    poller = run_poller(recorder, batch_size=3)
+    for seq in range(1, 8):
+        put(dynamodb, messages_table, seq)
+    wait_until(lambda: sum(len(b) for b in recorder.batches) == 7)
+    assert [s for batch in recorder.seqs() for s in batch] == list(range(1, 8))
+    assert all(len(batch) <= 3 for batch in recorder.batches)
+    record = recorder.batches[0][0]
+    assert record["eventName"] == "INSERT"
+    assert record["eventVersion"] == "1.1"
+    assert record["eventSource"] == "aws:dynamodb"
+    assert record["eventSourceARN"] == poller.stream_arn
+    assert record["dynamodb"]["NewImage"]["text"] == {"S": "hi"}
+    assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE"
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert {"SequenceNumber", "SizeBytes", "Keys"} <= set(record["dynamodb"])
+
+
+def test_a_new_record_is_picked_up_within_a_poll_interval(
+    dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    recorder = Recorder()
+    run_poller(recorder)
+    time.sleep(0.3)
+    started = time.monotonic()
+    put(dynamodb, messages_table, 1)
+    wait_until(lambda: bool(recorder.batches))
+    assert time.monotonic() - started < 0.5
+
+
+def test_batch_item_failures_retry_from_the_first_failed_record(
+    dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    def fail_seq_3_once(records: list[dict[str, Any]], call: int) -> Any:
+        if call == 1:
+            failed = [r for r in records if r["dynamodb"]["Keys"]["seq"]["N"] in ("3", "4")]
+            return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in failed]}
+        return {"batchItemFailures": []}
+
+    for seq in range(1, 6):
+        put(dynamodb, messages_table, seq)
+    recorder = Recorder(fail_seq_3_once)
+    run_poller(recorder)
+    wait_until(lambda: len(recorder.batches) >= 2)
+    time.sleep(0.2)
+    assert recorder.seqs() == [[1, 2, 3, 4, 5], [3, 4, 5]]
+
+
+def test_an_error_retries_the_whole_batch_then_gives_up_and_moves_on(
+    dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    def fail_seq_1(records: list[dict[str, Any]], call: int) -> Any:
+        if records[0]["dynamodb"]["Keys"]["seq"]["N"] == "1":
+            raise RuntimeError("boom")
+
+    put(dynamodb, messages_table, 1)
+    recorder = Recorder(fail_seq_1)
+    run_poller(recorder, max_retries=2)
+    wait_until(lambda: len(recorder.batches) == 3)  # the first try and two retries
+    put(dynamodb, messages_table, 2)
+    wait_until(lambda: len(recorder.batches) == 4)
+    assert recorder.seqs() == [[1], [1], [1], [2]]
+
+
+def test_a_cancelled_transaction_leaves_no_item_and_no_stream_record(
+    dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    recorder = Recorder()
+    run_poller(recorder)
+    put(dynamodb, messages_table, 1)
+    wait_until(lambda: len(recorder.batches) == 1)
+
+    def transaction(seq: int, condition_on: int) -> None:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": messages_table,
+                        "Item": {"conversationId": {"S": "c1"}, "seq": {"N": str(seq)}},
+                        "ConditionExpression": "attribute_not_exists(seq)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": messages_table,
+                        "Key": {"conversationId": {"S": "c1"}, "seq": {"N": str(condition_on)}},
+                        "UpdateExpression": "SET flag = :t",
+                        "ConditionExpression": "attribute_exists(seq)",
+                        "ExpressionAttributeValues": {":t": {"BOOL": True}},
+                    }
+                },
+            ]
+        )
+
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        transaction(seq=2, condition_on=99)  # the second item's condition fails: nothing is written
+    assert "Item" not in dynamodb.get_item(
+        TableName=messages_table, Key={"conversationId": {"S": "c1"}, "seq": {"N": "2"}}
+    )
+    transaction(seq=3, condition_on=1)  # both apply
+    item = dynamodb.get_item(TableName=messages_table, Key={"conversationId": {"S": "c1"}, "seq": {"N": "1"}})
+    assert item["Item"]["flag"] == {"BOOL": True}
+    # The stream still flows after a cancellation, and never saw seq 2.
+    wait_until(lambda: sum(len(b) for b in recorder.batches) == 3)
+    records = [r for batch in recorder.batches for r in batch]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["seq"]["N"]) for r in records] == [
+        ("INSERT", "1"),
+        ("INSERT", "3"),
+        ("MODIFY", "1"),
+    ]
+
+
+def test_concurrent_conditional_writes_are_atomic(dynamodb: Any, messages_table: str) -> None:
+    """Many threads race to claim the same key: exactly one wins, as in DynamoDB."""
+    winners: list[int] = []
+
+    def claim(n: int) -> None:
+        client = boto3.client("dynamodb", endpoint_url=dynamodb.meta.endpoint_url, region_name="us-east-1")
+        try:
+            client.put_item(
+                TableName=messages_table,
+                Item={"conversationId": {"S": "race"}, "seq": {"N": "1"}, "by": {"N": str(n)}},
+                ConditionExpression="attribute_not_exists(seq)",
+            )
+            winners.append(n)
+        except client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
