@@ -227,7 +227,12 @@ export class App {
       else history.replaceState(null, "", location.pathname + location.search);
     }
     const conv = conversationId ? this.client.conversation(conversationId) : null;
-    this.unreadMarker = conv && this.client.unreadCount(conv) > 0 ? { conversationId, afterSeq: conv.myRead } : null;
+    // The "unread messages" line stays where it was when the chat opened, even when older
+    // (also unread) messages are loaded above it later.
+    this.unreadMarker =
+      conv && this.client.unreadCount(conv) > 0
+        ? { conversationId, afterSeq: Math.max(conv.myRead, (conv.minSeq || 1) - 1) }
+        : null;
     if (this.panel && this.panel.conversationId !== conversationId) this.closePanel();
     this.dirtyChat = true;
     this.updateView();
@@ -665,9 +670,10 @@ export class App {
     }
     this.dirtyChat = false;
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM_PX;
-    const oldHeight = box.scrollHeight;
-    const oldTop = box.scrollTop;
-    const firstBefore = list.firstElementChild;
+    // The first visible element anchors the scroll position across prepends and re-renders.
+    const anchorEl = switched ? null : this.firstVisible(box, list);
+    const anchorKey = anchorEl ? anchorEl._key : null;
+    const anchorTop = anchorEl ? anchorEl.getBoundingClientRect().top : 0;
 
     const items = this.messageItems(conv);
     const wanted = new Set(items.map((i) => i.key));
@@ -678,18 +684,16 @@ export class App {
       }
     }
     let cursor = list.firstElementChild;
-    let addedAtEnd = false;
     for (const item of items) {
       const sig = this.itemSignature(item);
       let el = this.messageEls.get(item.key);
       if (!el || el._sig !== sig) {
         const fresh = this.buildItem(item, conv);
         fresh._sig = sig;
+        fresh._key = item.key;
         if (el) {
           if (cursor === el) cursor = fresh;
           el.replaceWith(fresh);
-        } else {
-          addedAtEnd = true;
         }
         el = fresh;
         this.messageEls.set(item.key, el);
@@ -705,25 +709,34 @@ export class App {
     else status.textContent = "";
     status.classList.toggle("loading", Boolean(conv.loadingHistory));
 
-    // Scroll: new chat -> to the unread marker or bottom; prepended history -> keep position;
-    // new messages -> follow if the user was at the bottom.
+    // Scroll: new chat -> to the unread marker or bottom; new messages -> follow if the user was
+    // at the bottom; otherwise (older messages prepended, a message re-rendered) stay put.
     if (switched) {
       const marker = list.querySelector("[data-testid=unread-separator]");
       if (marker) marker.scrollIntoView({ block: "center" });
       else box.scrollTop = box.scrollHeight;
-    } else if (firstBefore && list.firstElementChild !== firstBefore && !addedAtEnd) {
-      box.scrollTop = oldTop + (box.scrollHeight - oldHeight);
     } else if (this.stickToBottom || atBottom) {
       box.scrollTop = box.scrollHeight;
-    } else if (firstBefore && list.firstElementChild !== firstBefore) {
-      box.scrollTop = oldTop + (box.scrollHeight - oldHeight);
+    } else if (anchorKey && this.messageEls.has(anchorKey)) {
+      box.scrollTop += this.messageEls.get(anchorKey).getBoundingClientRect().top - anchorTop;
     }
     this.stickToBottom = false;
     this.updateScrollButton(conv);
-    // Fill the view: ask for older messages while there is no scrollbar yet.
-    if (conv.hasMore !== false && !conv.loadingHistory && box.scrollHeight <= box.clientHeight + 10 && conv.minSeq !== 1) {
+    // Fill the view, and keep going while the top is in sight (no scroll event fires when the
+    // view opens scrolled to the top, e.g. at a long run of unread messages).
+    const topInSight = box.scrollHeight <= box.clientHeight + 10 || box.scrollTop < NEAR_TOP_PX;
+    if (conv.hasMore !== false && !conv.loadingHistory && topInSight && conv.minSeq !== 1) {
       this.loadOlder(conv.id);
     }
+  }
+
+  firstVisible(box, list) {
+    const top = box.getBoundingClientRect().top;
+    // Messages only: day separators are reused and move when older messages arrive.
+    for (const el of list.children) {
+      if (el.classList.contains("msg") && el.getBoundingClientRect().bottom > top) return el;
+    }
+    return null;
   }
 
   updateScrollButton(conv) {

@@ -972,12 +972,14 @@ export class ChatClient extends EventTarget {
   loadHistory(conversationId) {
     const conv = this.conversation(conversationId);
     if (!conv || conv.draftFor || conv.loadingHistory || conv.hasMore === false) return null;
+    if (conv.historyRetryAt && Date.now() < conv.historyRetryAt) return null;
     if (!conv.messages.size && conv.lastSeq === 0) return null;
     conv.loadingHistory = true;
     const frame = { action: "history", conversationId, limit: 50 };
     if (conv.messages.size) frame.beforeSeq = conv.minSeq;
     const promise = this.request(frame, { conversationId }).catch((err) => {
       conv.loadingHistory = false;
+      conv.historyRetryAt = Date.now() + 5000; // no request storm while the server says no
       this.changed(conversationId);
       throw err;
     });
