@@ -31,6 +31,16 @@ class _ClientFrame(BaseModel):
 
     requestId: RequestId | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        # Optional fields may be left out, never sent as null.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None:
+                    raise ValueError(f"{key} must not be null")
+        return data
+
 
 class MessageBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)

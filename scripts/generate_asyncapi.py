@@ -267,6 +267,24 @@ def _server_wire(model: type[BaseModel], schema: Json) -> Json:
     return schema
 
 
+def _client_no_nulls(schema: Json) -> Json:
+    """Client frames may leave optional fields out but never send them as null (the server refuses it)."""
+    properties: Json = schema.get("properties", {})
+    for name, prop in list(properties.items()):
+        if "anyOf" not in prop:
+            continue
+        prop = dict(prop)
+        if prop.get("default", "") is None:
+            prop.pop("default")
+        branches = [branch for branch in prop.pop("anyOf") if branch != {"type": "null"}]
+        if len(branches) == 1:
+            prop.update(branches[0])
+        else:
+            prop["anyOf"] = branches
+        properties[name] = prop
+    return schema
+
+
 class Schemas:
     """components/schemas, filled model by model; a name must always mean the same schema."""
 
@@ -288,6 +306,8 @@ class Schemas:
             self.add(name, sub)
         if mode == "serialization":
             schema = _server_wire(model, schema)
+        else:
+            schema = _client_no_nulls(schema)
         schema.update(VALIDATOR_RULES.get(model, {}))
         self.add(model.__name__, schema)
         return model.__name__

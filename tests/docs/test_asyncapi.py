@@ -185,9 +185,7 @@ def test_the_document_is_valid_asyncapi() -> None:
 VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "send", "conversationId": "c1", "clientMsgId": "m-1", "body": {"text": "hi"}, "requestId": "r1"},
     {"action": "send", "to": "bob", "clientMsgId": "m_2", "body": {"text": "x" * 4096}},
-    {"action": "send", "to": "bob", "conversationId": None, "clientMsgId": "m3", "body": {"text": "hi"}},
     {"action": "delivered", "conversationId": "c1", "seq": 3},
-    {"action": "read", "conversationId": "c1", "seq": 1, "requestId": None},
     {"action": "sync", "cursors": {}},
     {"action": "sync", "cursors": {"c1": 0, "c2": 7}},
     {"action": "sync"},
@@ -204,6 +202,8 @@ VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "ping", "requestId": "p" * 64},
 ]
 INVALID_CLIENT_FRAMES: list[dict[str, Any]] = [
+    {"action": "send", "to": "bob", "conversationId": None, "clientMsgId": "m3", "body": {"text": "hi"}},
+    {"action": "read", "conversationId": "c1", "seq": 1, "requestId": None},
     {"action": "send", "conversationId": "c1", "to": "bob", "clientMsgId": "m1", "body": {"text": "hi"}},
     {"action": "send", "clientMsgId": "m1", "body": {"text": "hi"}},
     {"action": "send", "conversationId": None, "to": None, "clientMsgId": "m1", "body": {"text": "hi"}},

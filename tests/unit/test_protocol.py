@@ -88,3 +88,16 @@ def test_server_frames_send_null_fields_but_omit_absent_request_ids() -> None:
     }  # fmt: skip
     assert "requestId" not in SentOut(conversationId="c", clientMsgId="m", seq=1, sentAt="t").wire()
     assert ErrorOut(code="internal", message="m").wire() == {"type": "error", "code": "internal", "message": "m"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"action": "ping", "requestId": null}',
+        '{"action": "send", "to": "bob", "conversationId": null, "clientMsgId": "c", "body": {"text": "x"}}',
+        '{"action": "history", "conversationId": "c", "beforeSeq": null}',
+    ],
+)
+def test_null_is_never_a_value_of_a_client_field(raw: str) -> None:
+    with pytest.raises(BadRequest, match="must not be null"):
+        parse_client_frame(raw)
