@@ -304,10 +304,7 @@ class Schemas:
                 # Nested models are dumped whole by `model_dump`: every field is present, null included.
                 sub["required"] = list(sub["properties"])
             self.add(name, sub)
-        if mode == "serialization":
-            schema = _server_wire(model, schema)
-        else:
-            schema = _client_no_nulls(schema)
+        schema = _server_wire(model, schema) if mode == "serialization" else _client_no_nulls(schema)
         schema.update(VALIDATOR_RULES.get(model, {}))
         self.add(model.__name__, schema)
         return model.__name__
