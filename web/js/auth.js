@@ -74,6 +74,9 @@ export async function localToken(config, userId) {
     /* not JSON */
   }
   if (!response.ok || !payload || !payload.token) {
+    if (response.status === 404) {
+      throw new AuthError("This server has no local sign-in endpoint. Is the local stack running, or should config.json use Cognito?");
+    }
     const detail = payload && (payload.message || payload.error);
     throw new AuthError(detail ? `Sign-in refused: ${detail}` : `Sign-in refused (HTTP ${response.status}).`);
   }
