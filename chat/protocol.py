@@ -297,6 +297,8 @@ class ConversationSummary(BaseModel):
     kind: Literal["direct", "group"]
     name: str | None
     members: list[str]
+    # Not in the contract's list: an addition, so a device that was away knows who may add members.
+    admins: list[str]
     lastSeq: int
     firstSeqSent: int | None
     receipts: list[ConversationReceipt]

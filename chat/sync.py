@@ -75,6 +75,7 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
             kind=conversation.kind,
             name=conversation.name,
             members=[m.user_id for m in members if m.active],
+            admins=list(conversation.admins),
             lastSeq=top,
             firstSeqSent=messages[0].seq if messages else None,
             receipts=_receipts(conversation, members, caller.user_id),

@@ -283,6 +283,7 @@ def _server_frames() -> list[Any]:
                     kind="direct",
                     name=None,
                     members=["alice", "bob"],
+                    admins=[],
                     lastSeq=1,
                     firstSeqSent=None,
                     receipts=[ConversationReceipt(userId="bob", kind="delivered", seq=1, at=None)],

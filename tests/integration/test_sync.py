@@ -98,7 +98,7 @@ def test_group_sync_carries_the_all_members_watermarks(device: Any, poster: Fake
     ann.send("hi", conversationId=group)
     _, reply = synced(ann, poster, {})
     [summary] = reply["conversations"]
-    assert summary["kind"] == "group" and summary["name"] == "duo"
+    assert summary["kind"] == "group" and summary["name"] == "duo" and summary["admins"] == ["ann"]
     kinds = {(r["userId"], r["kind"]) for r in summary["receipts"]}
     assert {("*", "delivered"), ("*", "read"), ("ann", "read")} <= kinds and ("ben", "read") not in kinds
 
