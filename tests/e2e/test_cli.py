@@ -1,0 +1,67 @@
+"""The command-line client against the local stack, as a user or a script would run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import unique
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chat(local_stack, tmp_path: Path, user: str, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "--url", local_stack.ws_url, "--user", user, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "XDG_CONFIG_HOME": str(tmp_path), "NO_COLOR": "1"},
+    )
+
+
+def test_json_mode_sends_stdin_frames_and_prints_server_frames(local_stack, tmp_path: Path) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    chat(local_stack, tmp_path, bob, "", "--json")  # bob exists once connected
+    frames = [
+        {"action": "ping", "requestId": "p1"},
+        {"action": "send", "to": bob, "clientMsgId": "cli-1", "body": {"text": "from a script"}, "requestId": "s1"},
+        {"action": "fly", "requestId": "f1"},
+    ]
+    result = chat(local_stack, tmp_path, alice, "".join(json.dumps(f) + "\n" for f in frames), "--json")
+    assert result.returncode == 0, result.stderr
+    replies = {f.get("requestId"): f for f in map(json.loads, result.stdout.splitlines())}
+    assert replies["p1"]["type"] == "pong"
+    assert (replies["s1"]["type"], replies["s1"]["seq"]) == ("sent", 1)
+    assert replies["f1"]["code"] == "unknown_action"
+
+
+def test_two_users_chat_and_a_restart_syncs_what_was_missed(local_stack, tmp_path: Path) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    chat(local_stack, tmp_path, bob, "")
+    sent = chat(local_stack, tmp_path, alice, f"/to {bob}\nhello bob\n")
+    assert sent.returncode == 0, sent.stderr
+    assert "you: hello bob  ✓ #1" in sent.stdout
+
+    # bob was offline: he gets it when he starts, and answers in the same conversation.
+    reply = chat(local_stack, tmp_path, bob, f"/to {alice}\nhi alice\n")
+    assert f"[{alice}] {alice}: hello bob" in reply.stdout
+    assert "you: hi alice  ✓ #2" in reply.stdout
+    # Started again, bob has nothing new; alice sees the reply and bob's check marks.
+    again = chat(local_stack, tmp_path, bob, "")
+    assert "hello bob" not in again.stdout
+    back = chat(local_stack, tmp_path, alice, "")
+    assert f"{bob}: hi alice" in back.stdout
+    assert "hello bob" not in back.stdout
+
+
+def test_a_refused_connection_is_one_clear_line(local_stack, tmp_path: Path) -> None:
+    result = chat(local_stack, tmp_path, "mallory", "", "--token", "not-a-jwt")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "chat: the server refused the connection: HTTP 401 (bad or expired token, or bad device id)"
+    )
