@@ -1,0 +1,184 @@
+"""Presence: a user is online while one of their devices is connected; lastSeen is when the last left.
+
+Two ways in:
+
+- `subscribe` serves subscribePresence: who may watch whom, the watched set of a connection, and the
+  current presence of each watched user.
+- `connection_opened` / `connection_closed` serve the Connections stream: every INSERT and REMOVE,
+  whatever caused it ($connect, $disconnect, the 410 cleanup of push, TTL expiry).
+
+Users.lastSeen is what subscribers were last told: absent (null) while online, the time the last
+device left while offline. Each stream record derives the truth again from the user's live
+connections (records past their TTL never count) and pushes only when it differs from what was
+told. So a second device pushes nothing; two devices connecting at once push `online` once (a test
+of "am I the only connection" would push nothing: each sees the other); a reconnect whose old
+socket's REMOVE is processed after the new socket's INSERT pushes nothing.
+
+The push goes out before the state is written: a record retried after a throttled push pushes again
+(a repeated presence frame is harmless, a lost one is not), and a crash between the two repeats the
+push rather than losing it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from chat import clock
+from chat.domain import Caller, Connection
+from chat.errors import Forbidden, Internal, LimitExceeded
+from chat.observability import logger, metrics
+from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
+from chat.push import ConnectionPoster, connections_of, push
+from chat.store import presence as store
+from chat.store import users
+
+
+class PresenceIncomplete(Exception):
+    """Some watchers could not be reached (throttled); the stream record is retried."""
+
+
+# ---- rules (pure) -----------------------------------------------------------------------------------
+
+
+def watch_list(user_ids: list[str]) -> list[str]:
+    """The users a subscribePresence asks for, duplicates collapsed, first mention first.
+
+    The limit is on the list as sent (the protocol's "at most 100"), checked before anything else.
+    """
+    if len(user_ids) > MAX_PRESENCE_USERS:
+        raise LimitExceeded(f"subscribePresence takes at most {MAX_PRESENCE_USERS} userIds")
+    return list(dict.fromkeys(user_ids))
+
+
+def removal_time(now_s: float, expires_at: int) -> str:
+    """When a removed connection stopped counting: now, or its expiry if it outlived its TTL.
+
+    A record deleted by TTL (possibly long after it expired) stopped counting at its expiresAt.
+    """
+    return clock.iso(min(now_s, float(expires_at)))
+
+
+def presence_change(
+    user_id: str, online: bool, told_last_seen: str | None, removed_at: str | None
+) -> PresenceOut | None:
+    """The frame to push, if what subscribers were told (`told_last_seen`, None = online) is now wrong.
+
+    `removed_at` is set for a REMOVE: only a removal makes a user offline (an INSERT of a record
+    that is already dead changes nothing; its REMOVE will come). A removal moves lastSeen forward
+    even when subscribers were already told "offline" (a device came and went between two records).
+    """
+    if online:
+        if told_last_seen is None:
+            return None
+        return PresenceOut(userId=user_id, online=True, lastSeen=None)
+    if removed_at is None:
+        return None
+    if told_last_seen is not None and told_last_seen >= removed_at:
+        return None
+    return PresenceOut(userId=user_id, online=False, lastSeen=removed_at)
+
+
+# ---- subscribePresence ------------------------------------------------------------------------------
+
+
+def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
+    """Replaces this connection's watched set and posts one `presence` frame per user to it.
+
+    The frames go through @connections (the route's direct reply is a single frame), so the direct
+    reply is empty. Subscribing to oneself is allowed and needs no shared conversation. Any other
+    user must be or have been a member of a conversation the caller is or was a member of; a user
+    who is not (or does not exist: the two are not told apart) makes the whole frame `forbidden`
+    and nothing is stored. An empty list stops every subscription of the connection.
+    """
+    watched = watch_list(frame.userIds)
+    others = [u for u in watched if u != caller.user_id]
+    allowed = store.users_sharing_a_conversation(caller.user_id, others)
+    strangers = [u for u in others if u not in allowed]
+    if strangers:
+        raise Forbidden("you share no conversation with " + ", ".join(strangers[:5]))
+
+    found = store.watch_of(caller.user_id, caller.connection_id)
+    if found is None:
+        raise Internal("this connection is not registered; please reconnect")
+    conn, before = found
+    after = frozenset(watched)
+    # Widen the recorded set first: while rows change, the connection record names every row that may
+    # exist, so its REMOVE (whenever it comes) cleans them all up.
+    if not before >= after and not store.set_watch(conn, before | after):
+        raise Internal("this connection is not registered; please reconnect")
+    store.put_subscriptions(conn, after)  # all of them: a retried frame repairs an interrupted one
+    dropped = before - after
+    if dropped:
+        store.delete_subscriptions(conn.connection_id, dropped)
+        store.set_watch(conn, after)
+
+    frames = current_presence(watched)
+    result = push((conn, f.json_text().encode("utf-8")) for f in frames)
+    if not result.ok:
+        raise Internal("presence could not be delivered; please retry")
+
+
+def current_presence(user_ids: list[str]) -> list[PresenceOut]:
+    """Online: has a live connection now. Offline: lastSeen as stored (null if never seen leaving)."""
+    online = {c.user_id for c in connections_of(user_ids)}
+    offline = [u for u in user_ids if u not in online]
+    seen = users.last_seen(offline) if offline else {}
+    return [PresenceOut(userId=u, online=u in online, lastSeen=None if u in online else seen.get(u)) for u in user_ids]
+
+
+# ---- the Connections stream -------------------------------------------------------------------------
+
+
+def connection_opened(conn: Connection, poster: ConnectionPoster | None = None) -> PresenceOut | None:
+    return _reconcile(conn.user_id, removed_at=None, poster=poster)
+
+
+def connection_closed(
+    conn: Connection, watched: Iterable[str], poster: ConnectionPoster | None = None, now_s: float | None = None
+) -> PresenceOut | None:
+    """A connection is gone: its own subscriptions go with it, and its user may now be offline."""
+    watched = list(watched)
+    if watched:
+        store.delete_subscriptions(conn.connection_id, watched)
+    removed_at = removal_time(time.time() if now_s is None else now_s, conn.expires_at)
+    return _reconcile(conn.user_id, removed_at=removed_at, poster=poster)
+
+
+def _reconcile(user_id: str, removed_at: str | None, poster: ConnectionPoster | None) -> PresenceOut | None:
+    online = store.has_live_connection(user_id)
+    frame = presence_change(user_id, online, users.published_last_seen(user_id), removed_at)
+    if frame is None:
+        return None
+    tell_watchers(frame, poster)
+    if frame.online:
+        users.clear_last_seen(user_id)
+    else:
+        assert frame.lastSeen is not None
+        users.advance_last_seen(user_id, frame.lastSeen)
+    return frame
+
+
+def tell_watchers(frame: PresenceOut, poster: ConnectionPoster | None = None) -> None:
+    """Pushes a presence change to every connection watching the user; drops the rows of gone ones."""
+    subscriptions = store.subscribers(frame.userId)
+    data = frame.json_text().encode("utf-8")
+    # push() needs only the ids: it posts to the connection and, on 410, deletes (user, connection).
+    targets = [
+        Connection(
+            user_id=s.subscriber_user_id,
+            connection_id=s.connection_id,
+            device_id="",
+            connected_at="",
+            expires_at=s.expires_at,
+        )
+        for s in subscriptions
+    ]
+    result = push(((c, data) for c in targets), poster=poster)
+    for gone in result.gone:
+        # Its other rows go when its Connections REMOVE (caused by push's cleanup) is processed.
+        store.delete_subscriptions(gone.connection_id, [frame.userId])
+    metrics.add_metric(name="PresencePosts", unit="Count", value=len(targets))
+    if not result.ok:
+        logger.warning("presence push incomplete", extra={"userId": frame.userId, "failed": len(result.failed)})
+        raise PresenceIncomplete(f"{len(result.failed)} watchers throttled")

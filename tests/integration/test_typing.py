@@ -1,0 +1,153 @@
+"""Typing indicators through the real typing handler against moto."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+import pytest
+
+from chat import clock
+from chat.config import table_name
+from chat.store.models import MemberModel
+from chat.topology import TABLES
+from chat.typing_indicators import TYPING_LIMIT, TYPING_WINDOW_S
+from functions.typing.handler import handler as typing_handler
+from tests.integration.conftest import Device
+from tests.integration.support import FakePoster
+
+T0 = 1_800_000_000  # the start of a rate-limit window
+
+
+def type_in(dev: Device, conversation_id: str, state: str = "start") -> dict[str, Any] | None:
+    return dev.call(typing_handler, {"action": "typing", "conversationId": conversation_id, "state": state})
+
+
+def typing_frames(poster: FakePoster, dev: Device) -> list[dict[str, Any]]:
+    return poster.of_type(dev.connection_id, "typing")
+
+
+def items(logical_name: str) -> list[dict[str, Any]]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    return client.scan(TableName=table_name(TABLES[logical_name]), ConsistentRead=True)["Items"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rate-limit window's clock, settable: now[0]."""
+    now = [T0]
+    monkeypatch.setattr(clock, "epoch_s", lambda: now[0])
+    return now
+
+
+def test_typing_reaches_the_other_members_devices_only(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
+    alice_phone, alice_laptop = device("alice", "phone"), device("alice", "laptop")
+    bob_phone, bob_laptop = device("bob", "phone"), device("bob", "laptop")
+    conversation_id = alice_phone.send(to="bob")["conversationId"]
+
+    assert type_in(alice_phone, conversation_id, "start") is None
+    assert type_in(alice_phone, conversation_id, "stop") is None
+
+    expected = [
+        {"type": "typing", "conversationId": conversation_id, "userId": "alice", "state": "start"},
+        {"type": "typing", "conversationId": conversation_id, "userId": "alice", "state": "stop"},
+    ]
+    assert typing_frames(poster, bob_phone) == expected
+    assert typing_frames(poster, bob_laptop) == expected
+    assert poster.frames[alice_phone.connection_id] == []
+    assert poster.frames[alice_laptop.connection_id] == []
+
+
+def test_typing_in_a_group_skips_former_members(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
+    alice, bob, carol = device("alice"), device("bob"), device("carol")
+    now = clock.now_iso()
+    for user_id, left_seq in (("alice", None), ("bob", None), ("carol", 1)):
+        MemberModel(conversation_id="g_1", user_id=user_id, joined_at=now, left_seq=left_seq).save()
+
+    assert type_in(alice, "g_1") is None
+
+    assert typing_frames(poster, bob) == [
+        {"type": "typing", "conversationId": "g_1", "userId": "alice", "state": "start"}
+    ]
+    assert typing_frames(poster, carol) == []
+
+
+def test_typing_is_never_stored(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
+    alice, _bob = device("alice"), device("bob")
+    conversation_id = alice.send(to="bob")["conversationId"]
+    stored = {name: items(name) for name in ("Conversations", "Members", "Messages", "Receipts", "ClientMsgIds")}
+
+    type_in(alice, conversation_id, "start")
+    type_in(alice, conversation_id, "stop")
+
+    assert {name: items(name) for name in stored} == stored
+    # only the rate-limit counter, which expires after its window
+    [counter] = items("Limits")
+    assert int(counter["count"]["N"]) == 2
+    assert int(counter["expiresAt"]["N"]) <= T0 + 2 * TYPING_WINDOW_S
+
+
+def test_only_active_members_may_type(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
+    alice, bob, carol = device("alice"), device("bob"), device("carol")
+    conversation_id = alice.send(to="bob")["conversationId"]
+    # a group carol has left (written directly: groups are another module's business)
+    now = clock.now_iso()
+    MemberModel(conversation_id="g_1", user_id="alice", joined_at=now).save()
+    MemberModel(conversation_id="g_1", user_id="carol", joined_at=now, left_seq=2).save()
+
+    for dev, target in ((carol, conversation_id), (carol, "g_1")):
+        reply = type_in(dev, target)
+        assert reply is not None
+        assert (reply["type"], reply["code"], reply["action"]) == ("error", "forbidden", "typing")
+
+    reply = type_in(alice, "no-such-conversation")
+    assert reply is not None and reply["code"] == "not_found"
+
+    assert typing_frames(poster, alice) == [] and typing_frames(poster, bob) == []
+    assert items("Limits") == []  # refused before counting
+
+
+def test_typing_is_rate_limited_per_user_and_conversation(
+    device: Any, poster: FakePoster, frozen_clock: list[int]
+) -> None:
+    alice, bob = device("alice"), device("bob")
+    conversation_id = alice.send(to="bob")["conversationId"]
+
+    for _ in range(TYPING_LIMIT):
+        assert type_in(alice, conversation_id) is None
+    reply = type_in(alice, conversation_id, "stop")
+
+    assert reply is not None and reply["code"] == "rate_limited"
+    assert len(typing_frames(poster, bob)) == TYPING_LIMIT  # the refused frame reached nobody
+
+    # bob's own budget in the same conversation is untouched
+    assert type_in(bob, conversation_id) is None
+    assert len(typing_frames(poster, alice)) == 1
+
+    # the next window starts afresh
+    frozen_clock[0] = T0 + TYPING_WINDOW_S
+    assert type_in(alice, conversation_id, "stop") is None
+    assert typing_frames(poster, bob)[-1]["state"] == "stop"
+
+
+def test_the_limit_holds_under_concurrent_frames(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
+    alice, bob = device("alice"), device("bob")
+    conversation_id = alice.send(to="bob")["conversationId"]
+    replies: list[dict[str, Any] | None] = []
+    lock = threading.Lock()
+
+    def burst() -> None:
+        reply = type_in(alice, conversation_id)
+        with lock:
+            replies.append(reply)
+
+    threads = [threading.Thread(target=burst) for _ in range(3 * TYPING_LIMIT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert replies.count(None) == TYPING_LIMIT
+    assert all(r is None or r["code"] == "rate_limited" for r in replies)
+    assert len(typing_frames(poster, bob)) == TYPING_LIMIT
