@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os._exit(1)  # a second Ctrl-C: do not wait for a clean stop
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)

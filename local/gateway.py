@@ -194,6 +194,8 @@ class _SharedPortConnection(ServerConnection):
             self._reply(HttpResponse.json(413, {"message": "Request too large"}))
             return
         self._http = request
+        if request.headers.get("expect", "").lower() == "100-continue" and len(rest) < request.content_length:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it on larger bodies
         self._feed_http(rest)
 
     def _feed_http(self, data: bytes) -> None:
