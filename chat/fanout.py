@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from chat.domain import Message
-from chat.observability import logger, metrics
+from chat.observability import metrics
 from chat.protocol import MessageBody, MessageOut
 from chat.push import ConnectionPoster, PushResult, connections_of, push
 from chat.store import conversations as store
-
-
-class DeliveryIncomplete(Exception):
-    """Some devices could not be reached (throttled); the stream record is retried."""
 
 
 def message_frame(message: Message) -> MessageOut:
@@ -32,10 +28,5 @@ def fan_out(message: Message, poster: ConnectionPoster | None = None) -> PushRes
     targets = [c for c in connections_of(members) if c.connection_id != message.sender_connection_id]
     result = push(((c, data) for c in targets), poster=poster)
     metrics.add_metric(name="FanoutPosts", unit="Count", value=len(targets))
-    if not result.ok:
-        logger.warning(
-            "fan-out incomplete",
-            extra={"conversationId": message.conversation_id, "seq": message.seq, "failed": len(result.failed)},
-        )
-        raise DeliveryIncomplete(f"{len(result.failed)} devices throttled")
+    result.raise_if_incomplete("fan-out", conversationId=message.conversation_id, seq=message.seq)
     return result

@@ -27,16 +27,11 @@ from collections.abc import Iterable
 from chat import clock
 from chat.domain import Caller, Connection
 from chat.errors import Forbidden, Internal, LimitExceeded
-from chat.observability import logger, metrics
+from chat.observability import metrics
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
 from chat.push import ConnectionPoster, connections_of, push
 from chat.store import presence as store
 from chat.store import users
-
-
-class PresenceIncomplete(Exception):
-    """Some watchers could not be reached (throttled); the stream record is retried."""
-
 
 # ---- rules (pure) -----------------------------------------------------------------------------------
 
@@ -179,6 +174,4 @@ def tell_watchers(frame: PresenceOut, poster: ConnectionPoster | None = None) ->
         # Its other rows go when its Connections REMOVE (caused by push's cleanup) is processed.
         store.delete_subscriptions(gone.connection_id, [frame.userId])
     metrics.add_metric(name="PresencePosts", unit="Count", value=len(targets))
-    if not result.ok:
-        logger.warning("presence push incomplete", extra={"userId": frame.userId, "failed": len(result.failed)})
-        raise PresenceIncomplete(f"{len(result.failed)} watchers throttled")
+    result.raise_if_incomplete("presence push", userId=frame.userId)

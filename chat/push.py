@@ -38,6 +38,10 @@ class Throttled(Exception):
     """429: too many requests; try again later."""
 
 
+class PushIncomplete(Exception):
+    """Some connections stayed throttled; the stream record is retried."""
+
+
 class ConnectionPoster(Protocol):
     def post(self, connection_id: str, data: bytes) -> None: ...
 
@@ -85,6 +89,12 @@ class PushResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def raise_if_incomplete(self, what: str, **context: object) -> None:
+        """For stream handlers: failing the record makes Lambda retry it (devices drop duplicates)."""
+        if self.failed:
+            logger.warning(f"{what} incomplete", extra={**context, "failed": len(self.failed)})
+            raise PushIncomplete(f"{what}: {len(self.failed)} connections still throttled")
 
 
 def _post_with_backoff(poster: ConnectionPoster, conn: Connection, data: bytes, sleep: Callable[[float], None]) -> str:

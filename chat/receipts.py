@@ -71,10 +71,6 @@ def receipt_frame(receipt: Receipt) -> ReceiptOut:
     )
 
 
-class PushIncomplete(Exception):
-    """Some devices were throttled; the stream record is retried."""
-
-
 def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> None:
     """Receipts stream: push the move, and keep a group's all-members watermark current."""
     conversation = store.get_conversation(receipt.conversation_id)
@@ -91,8 +87,7 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
         _track_group_minimum(receipt, conversation.at_min_delivered, conversation.at_min_read)
     data = receipt_frame(receipt).json_text().encode("utf-8")
     targets = [c for c in connections_of(audience) if c.connection_id != origin_connection_id]
-    if not push((c, data) for c in targets).ok:
-        raise PushIncomplete(receipt.conversation_id)
+    push((c, data) for c in targets).raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)
 
 
 def _track_group_minimum(receipt: Receipt, at_min_delivered: frozenset[str], at_min_read: frozenset[str]) -> None:
