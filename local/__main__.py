@@ -90,7 +90,7 @@ def _banner(stack: object) -> str:
             f"  WebSocket   {stack.ws_url}?token=<JWT>&deviceId=<id>",
             f"  Web client  {stack.http_url}/",
             f"  Token       curl '{stack.http_url}/dev/token?userId=alice'",
-            f"  CLI         python -m cli --url {stack.ws_url} --user alice",
+            f"  CLI         .venv/bin/python -m cli --url {stack.ws_url} --user alice --to bob",
             f"  DynamoDB    {stack.dynamodb_endpoint} (moto, in memory)",
             "Ctrl-C stops it.",
             "",

@@ -72,7 +72,7 @@ class LocalStack:
         self.port = port
         self.idle_timeout_s = idle_timeout_s or _env_float("LOCAL_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S)
         self.max_connection_s = max_connection_s or _env_float("LOCAL_MAX_CONNECTION_S", DEFAULT_MAX_CONNECTION_S)
-        self.ttl_sweep_s = ttl_sweep_s or _env_float("LOCAL_TTL_SWEEP_S", 30.0)
+        self.ttl_sweep_s = ttl_sweep_s or _env_float("LOCAL_TTL_SWEEP_S", 60.0)
         self.web_dir = web_dir or PROJECT_ROOT / "web"
         self.moto = MotoServer(host)
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)

@@ -234,3 +234,27 @@ def test_concurrent_conditional_writes_are_atomic(dynamodb: Any, messages_table:
     for thread in threads:
         thread.join()
     assert len(winners) == 1
+
+
+def test_stale_shard_iterators_are_pruned(
+    moto: MotoServer, dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    recorder = Recorder()
+    poller = run_poller(recorder)
+
+    def delivered() -> int:
+        return sum(len(b) for b in recorder.batches)
+
+    for seq in range(1, 6):
+        put(dynamodb, messages_table, seq)
+        wait_until(lambda n=seq: delivered() == n)
+    backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    assert len(backend.shard_iterators) > 5  # one per GetRecords, kept forever by moto
+    with poller.iterator_lock:
+        live = poller.live_iterators()
+        moto.prune_shard_iterators(keep=live)
+        assert set(backend.shard_iterators) == live
+    put(dynamodb, messages_table, 6)  # the poller carries on with the iterator it holds
+    wait_until(lambda: delivered() == 6)
