@@ -119,9 +119,9 @@ class Functions:
             elapsed = time.monotonic() - started
             log.debug("%s %.1f ms", name, elapsed * 1000)
         if elapsed > spec.timeout_s:
-            # Lambda would have killed it: treat it as the failure it would be in AWS.
-            log.error("%s: Task timed out after %.2f seconds", name, elapsed)
-            raise FunctionError(f"{name}: timed out after {elapsed:.2f} s (limit {spec.timeout_s} s)")
+            # Lambda would have stopped it. Locally every function shares one process (and maybe a busy
+            # machine), so a slow run is not proof of a slow function: say so loudly, keep the result.
+            log.warning("%s took %.2f s: over its %d s Lambda timeout", name, elapsed, spec.timeout_s)
         try:
             # Lambda serializes the result to JSON; a handler returning e.g. a Decimal fails there.
             return json.loads(json.dumps(result))
