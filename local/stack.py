@@ -74,7 +74,7 @@ class LocalStack:
         self.max_connection_s = max_connection_s or _env_float("LOCAL_MAX_CONNECTION_S", DEFAULT_MAX_CONNECTION_S)
         self.ttl_sweep_s = ttl_sweep_s or _env_float("LOCAL_TTL_SWEEP_S", 60.0)
         self.web_dir = web_dir or PROJECT_ROOT / "web"
-        self.moto = MotoServer(host)
+        self.moto = MotoServer("127.0.0.1")  # only the stack itself (and tests) talk to it
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
         self.workers = workers
         self.missing_functions: list[str] = []
@@ -92,12 +92,17 @@ class LocalStack:
     # ---------------------------------------------------------------- addresses
 
     @property
+    def _reachable_host(self) -> str:
+        """Where clients on this machine connect (bound to every interface: the loopback one)."""
+        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+
+    @property
     def http_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self._reachable_host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/ws"
+        return f"ws://{self._reachable_host}:{self.port}/ws"
 
     @property
     def dynamodb_endpoint(self) -> str:
