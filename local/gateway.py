@@ -160,6 +160,7 @@ class _SharedPortConnection(ServerConnection):
         self._head = bytearray()
         self._mode: str | None = None  # None until the request head is in, then "ws" or "http"
         self._http: HttpRequest | None = None
+        self._answering: asyncio.Task[None] | None = None
         self.chat: _Conn | None = None
 
     def data_received(self, data: bytes) -> None:
@@ -206,7 +207,7 @@ class _SharedPortConnection(ServerConnection):
         if len(request.body) >= request.content_length:
             request.dispatched = True
             del request.body[request.content_length :]
-            self.loop.create_task(self._answer(request))
+            self._answering = self.loop.create_task(self._answer(request))  # held: tasks are weakly referenced
 
     async def _answer(self, request: HttpRequest) -> None:
         try:
@@ -512,7 +513,9 @@ class Gateway:
             )
         if request.method == "DELETE":
             assert self.loop is not None
-            self.loop.create_task(conn.ws.close(1000, ""))
+            closing = self.loop.create_task(conn.ws.close(1000, ""))
+            conn.tasks.add(closing)
+            closing.add_done_callback(conn.tasks.discard)
             return HttpResponse(204)
         return HttpResponse.json(405, {"message": "Method Not Allowed"})
 

@@ -25,7 +25,16 @@ from typing import Any
 
 import boto3
 
+from chat.topology import ENV_CALLBACK_URL, ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, TABLES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Environment the stack sets for itself: values left by other tests in this process must not leak in.
+STACK_OWNED = {table.env for table in TABLES.values()} | {
+    ENV_CALLBACK_URL,
+    ENV_JWT_ISSUER,
+    ENV_JWT_AUDIENCE,
+    ENV_JWKS_URL,
+}
 
 
 class LocalStackProcess:
@@ -65,7 +74,10 @@ class LocalStackProcess:
             command += ["--idle-timeout", str(self.idle_timeout_s)]
         if self.max_connection_s is not None:
             command += ["--max-connection", str(self.max_connection_s)]
-        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        inherited = {
+            k: v for k, v in os.environ.items() if k not in STACK_OWNED and not k.startswith("AWS_ENDPOINT_URL")
+        }
+        env = {**inherited, **self.extra_env, "PYTHONUNBUFFERED": "1"}
         with open(log_path, "wb") as log:
             self._process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
