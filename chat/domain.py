@@ -20,9 +20,15 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class Connection:
+class Endpoint:
+    """Where a frame can be posted: one connection of one user."""
+
     user_id: str
     connection_id: str
+
+
+@dataclass(frozen=True)
+class Connection(Endpoint):
     device_id: str
     connected_at: str
     expires_at: int

@@ -29,7 +29,7 @@ from chat.domain import Caller, Connection
 from chat.errors import Forbidden, Internal, LimitExceeded
 from chat.observability import metrics
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
-from chat.push import ConnectionPoster, connections_of, push
+from chat.push import ConnectionPoster, live_connections_of, push
 from chat.store import presence as store
 from chat.store import users
 
@@ -116,7 +116,7 @@ def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
 
 def current_presence(user_ids: list[str]) -> list[PresenceOut]:
     """Online: has a live connection now. Offline: lastSeen as stored (null if never seen leaving)."""
-    online = {c.user_id for c in connections_of(user_ids)}
+    online = {c.user_id for c in live_connections_of(user_ids)}
     offline = [u for u in user_ids if u not in online]
     seen = users.last_seen(offline) if offline else {}
     return [PresenceOut(userId=u, online=u in online, lastSeen=None if u in online else seen.get(u)) for u in user_ids]

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chat import config
-from chat.domain import Connection
+from chat.domain import Connection, Endpoint
 from chat.observability import logger
 from chat.store import connections as connection_store
 
@@ -82,9 +82,9 @@ def default_poster() -> ConnectionPoster:
 
 @dataclass
 class PushResult:
-    delivered: list[Connection] = field(default_factory=list)
-    gone: list[Connection] = field(default_factory=list)
-    failed: list[Connection] = field(default_factory=list)
+    delivered: list[Endpoint] = field(default_factory=list)
+    gone: list[Endpoint] = field(default_factory=list)
+    failed: list[Endpoint] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -97,7 +97,7 @@ class PushResult:
             raise PushIncomplete(f"{what}: {len(self.failed)} connections still throttled")
 
 
-def _post_with_backoff(poster: ConnectionPoster, conn: Connection, data: bytes, sleep: Callable[[float], None]) -> str:
+def _post_with_backoff(poster: ConnectionPoster, conn: Endpoint, data: bytes, sleep: Callable[[float], None]) -> str:
     for attempt in range(THROTTLE_RETRIES + 1):
         try:
             poster.post(conn.connection_id, data)
@@ -118,7 +118,7 @@ _pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL_POSTS, thread_name_prefix="p
 
 
 def push(
-    deliveries: Iterable[tuple[Connection, bytes]],
+    deliveries: Iterable[tuple[Endpoint, bytes]],
     poster: ConnectionPoster | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PushResult:
@@ -138,8 +138,13 @@ def push(
     return result
 
 
-def connections_of(user_ids: Iterable[str]) -> list[Connection]:
-    """Every live connection of these users, looked up concurrently (one Query per user)."""
+def connections_of(user_ids: Iterable[str]) -> list[Endpoint]:
+    """Where to push to these users: their listed connections (one BatchGetItem per 100 users)."""
+    return connection_store.endpoints_of(user_ids)
+
+
+def live_connections_of(user_ids: Iterable[str]) -> list[Connection]:
+    """Every unexpired connection record of these users (one Query per user, concurrently)."""
     users = list(dict.fromkeys(user_ids))
     found: list[Connection] = []
     for conns in _pool.map(connection_store.live_connections, users):

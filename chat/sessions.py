@@ -5,13 +5,10 @@ from __future__ import annotations
 from chat.clock import now_iso
 from chat.domain import Caller, Connection
 from chat.store import connections as connection_store
-from chat.store import users
 
 
 def connect(caller: Caller) -> Connection:
-    now = now_iso()
-    users.ensure_user(caller.user_id, now)
-    return connection_store.save_connection(caller.user_id, caller.connection_id, caller.device_id, now)
+    return connection_store.save_connection(caller.user_id, caller.connection_id, caller.device_id, now_iso())
 
 
 def disconnect(caller: Caller) -> None:

@@ -81,6 +81,8 @@ class GatewayConfig:
     # Larger frames still reach us (and get `too_large`); beyond this websockets closes with 1009.
     max_message_bytes: int = 256 * 1024
     web_dir: Path | None = None
+    # Benchmarks only: each @connections POST waits this long first, like a far-away API Gateway.
+    post_delay_s: float = 0.0
     api: ApiInfo = field(
         default_factory=lambda: ApiInfo(
             api_id="local", stage="local", domain_name="127.0.0.1", region="us-east-1", account_id="123456789012"
@@ -490,6 +492,8 @@ class Gateway:
                 return HttpResponse.json(
                     413, {"message": "Message too long"}, **{"x-amzn-ErrorType": "PayloadTooLargeException"}
                 )
+            if self.config.post_delay_s:
+                await asyncio.sleep(self.config.post_delay_s)
             data = bytes(request.body)
             try:
                 text: str | bytes = data.decode()

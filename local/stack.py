@@ -155,6 +155,7 @@ class LocalStack:
             idle_timeout_s=self.idle_timeout_s,
             max_connection_s=self.max_connection_s,
             web_dir=self.web_dir,
+            post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
             api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
         )
         self._gateway = Gateway(config, self.functions.invoke, self.token, workers=self.workers)

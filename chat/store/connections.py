@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
-from chat.domain import Connection
-from chat.store.models import ConnectionModel
+from chat.domain import Connection, Endpoint
+from chat.store.models import ConnectionModel, UserModel, connection
 
 # API Gateway closes a connection after 2 hours; the record outlives it a little and is then dropped
 # by TTL, so a lost $disconnect cannot keep a ghost connection forever.
@@ -33,18 +35,49 @@ def save_connection(user_id: str, connection_id: str, device_id: str, connected_
         connected_at=connected_at,
         expires_at=int(time.time()) + CONNECTION_TTL_S,
     )
-    row.save()
+    user = UserModel(user_id=user_id)
+    with TransactWrite(connection=connection()) as tx:
+        tx.save(row)
+        # Creates the user on first connect, and lists the connection where fan-out looks.
+        tx.update(
+            user,
+            actions=[
+                UserModel.created_at.set(UserModel.created_at | connected_at),
+                UserModel.connection_ids.add({connection_id}),
+            ],
+        )
     return _to_domain(row)
 
 
 def delete_connection(user_id: str, connection_id: str) -> Connection | None:
-    """Removes the record; returns what was removed (None if it was gone already)."""
+    """Removes the record and its entry on the user; returns what was removed (None if gone already)."""
     try:
-        row = ConnectionModel.get(user_id, connection_id)
+        row: ConnectionModel | None = ConnectionModel.get(user_id, connection_id, consistent_read=True)
     except DoesNotExist:
-        return None
-    row.delete()
-    return _to_domain(row)
+        row = None
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            if row is not None:
+                tx.delete(row)
+            tx.update(
+                UserModel(user_id=user_id),
+                actions=[UserModel.connection_ids.delete({connection_id})],
+                condition=UserModel.user_id.exists(),
+            )
+    except TransactWriteError:
+        if row is not None:
+            row.delete()  # no user item (never created through connect): the record still goes
+    return _to_domain(row) if row is not None else None
+
+
+def endpoints_of(user_ids: Iterable[str]) -> list[Endpoint]:
+    """Every listed connection of these users: one BatchGetItem per 100 users, no Query per user.
+
+    The list may hold a connection whose record expired without $disconnect; posting to it answers
+    410 Gone, which removes it.
+    """
+    rows = UserModel.batch_get(list(dict.fromkeys(user_ids)), attributes_to_get=["userId", "connectionIds"])
+    return [Endpoint(row.user_id, connection_id) for row in rows for connection_id in sorted(row.connection_ids or ())]
 
 
 def live_connections(user_id: str) -> list[Connection]:

@@ -57,6 +57,8 @@ class UserModel(Model):
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     created_at = UnicodeAttribute(attr_name="createdAt")
     last_seen = UnicodeAttribute(attr_name="lastSeen", null=True)
+    # The user's open connection ids: one BatchGetItem finds the sockets of 100 users for a fan-out.
+    connection_ids = UnicodeSetAttribute(attr_name="connectionIds", null=True)
 
 
 class ConversationModel(Model):

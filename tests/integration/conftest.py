@@ -29,6 +29,7 @@ from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
 from chat.store.schema import create_tables
 from chat.topology import FUNCTIONS, route_for
+from local import moto_patches
 from tests.integration.support import FakePoster, LambdaContext, StreamReader, ws_event
 
 _moto_lock = threading.Lock()
@@ -45,9 +46,15 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             return original(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", serialized)
-    with mock_aws():
-        create_tables(boto3.client("dynamodb", region_name="us-east-1"))
-        yield
+    # moto swaps whole tables (and their stream shards) back on a cancelled transaction, which
+    # silences open shard iterators; the local stack's rollback restores only the touched items.
+    moto_patches.apply()
+    try:
+        with mock_aws():
+            create_tables(boto3.client("dynamodb", region_name="us-east-1"))
+            yield
+    finally:
+        moto_patches.restore()
 
 
 @pytest.fixture(scope="session")

@@ -92,3 +92,10 @@ def test_disconnect_removes_only_that_connection(device: Any) -> None:
     phone.disconnect()
 
     assert [c.connection_id for c in connections.live_connections("alice")] == [laptop.connection_id]
+    assert [e.connection_id for e in connections.endpoints_of(["alice"])] == [laptop.connection_id]
+
+
+def test_fan_out_finds_every_users_connections_in_one_batch(device: Any) -> None:
+    phone, laptop, bob = device("alice", "phone"), device("alice", "laptop"), device("bob")
+    found = {(e.user_id, e.connection_id) for e in connections.endpoints_of(["alice", "bob", "alice", "nobody"])}
+    assert found == {("alice", phone.connection_id), ("alice", laptop.connection_id), ("bob", bob.connection_id)}

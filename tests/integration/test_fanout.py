@@ -68,6 +68,23 @@ def test_gone_connection_is_removed_and_the_rest_still_delivered(
 
     assert len(poster.of_type(bob_phone.connection_id, "message")) == 1
     assert [c.connection_id for c in connections.live_connections("bob")] == [bob_phone.connection_id]
+    assert [e.connection_id for e in connections.endpoints_of(["bob"])] == [bob_phone.connection_id]
+
+
+def test_a_listed_connection_whose_record_expired_is_dropped_on_its_410(
+    device: Any, poster: FakePoster, messages_stream: StreamReader
+) -> None:
+    from chat.store.models import ConnectionModel
+
+    alice, bob_ghost = device("alice"), device("bob", "ghost")
+    ConnectionModel.get("bob", bob_ghost.connection_id).delete()  # as DynamoDB TTL would, no $disconnect
+    poster.gone.add(bob_ghost.connection_id)
+
+    alice.send("anyone there?", to="bob")
+    assert run_fanout(messages_stream) == {"batchItemFailures": []}
+
+    assert poster.attempts[bob_ghost.connection_id] == 1
+    assert connections.endpoints_of(["bob"]) == []
 
 
 def test_throttled_post_is_retried_with_backoff(
