@@ -76,15 +76,14 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
     conversation = store.get_conversation(receipt.conversation_id)
     if conversation is None:
         return
-    active = [m.user_id for m in store.list_members(receipt.conversation_id) if m.active]
-    if receipt.user_id == ALL_MEMBERS:
-        audience = active
-    elif conversation.kind == "direct":
-        # The other user sees their check marks change; the mover's other devices follow its read state.
-        audience = active
-    else:
+    if conversation.kind == "group" and receipt.user_id != ALL_MEMBERS:
+        # A member's own move: only its other devices hear of it, so no member rows are read.
         audience = [receipt.user_id]
         _track_group_minimum(receipt, conversation.at_min_delivered, conversation.at_min_read)
+    else:
+        # "*" goes to the whole group; in a direct chat the other user sees their check marks
+        # change and the mover's other devices follow its read state.
+        audience = [m.user_id for m in store.list_members(receipt.conversation_id) if m.active]
     data = receipt_frame(receipt).json_text().encode("utf-8")
     targets = [c for c in connections_of(audience) if c.connection_id != origin_connection_id]
     push((c, data) for c in targets).raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)

@@ -199,3 +199,22 @@ class TestGroupWatermark:
         conversation = store.get_conversation(conversation_id)
         assert conversation is not None and conversation.all_read == 1
         assert self.star(poster, ann.connection_id) == [("delivered", 1), ("read", 1)]
+
+
+def test_a_group_members_ack_reads_no_member_rows_when_the_minimum_holds(
+    device: Any, receipts_stream: StreamReader, monkeypatch: Any
+) -> None:
+    ann, ben, _cat = device("ann"), device("ben"), device("cat")
+    group = ann.do({"action": "createGroup", "name": "g", "members": ["ben", "cat"]})["conversationId"]  # type: ignore[index]
+    for n in range(3):
+        ann.send(str(n), conversationId=group)
+    ben.do({"action": "read", "conversationId": group, "seq": 1})
+    drain(receipts_stream, "receipt_push")  # cat holds the minimum from here on
+    queried: list[str] = []
+    original = store.list_members
+    monkeypatch.setattr(store, "list_members", lambda cid, **kw: queried.append(cid) or original(cid, **kw))  # type: ignore[func-returns-value]
+
+    ben.do({"action": "read", "conversationId": group, "seq": 3})
+    assert drain(receipts_stream, "receipt_push") == {"batchItemFailures": []}
+
+    assert queried == []
