@@ -5,7 +5,7 @@ from __future__ import annotations
 from chat.domain import Message
 from chat.observability import metrics
 from chat.protocol import MessageBody, MessageOut
-from chat.push import ConnectionPoster, PushResult, connections_of, push
+from chat.push import ConnectionPoster, PushResult, push_to_users
 from chat.store import conversations as store
 
 
@@ -23,10 +23,11 @@ def message_frame(message: Message) -> MessageOut:
 
 def fan_out(message: Message, poster: ConnectionPoster | None = None) -> PushResult:
     members = [m.user_id for m in store.list_members(message.conversation_id) if m.can_see(message.seq)]
-    data = message_frame(message).json_text().encode("utf-8")
     # The sending device already has its `sent`; the sender's other devices get the message.
-    targets = [c for c in connections_of(members) if c.connection_id != message.sender_connection_id]
-    result = push(((c, data) for c in targets), poster=poster)
-    metrics.add_metric(name="FanoutPosts", unit="Count", value=len(targets))
+    result = push_to_users(
+        members, message_frame(message).json_text(), exclude_connection=message.sender_connection_id, poster=poster
+    )
+    posts = len(result.delivered) + len(result.gone) + len(result.failed)
+    metrics.add_metric(name="FanoutPosts", unit="Count", value=posts)
     result.raise_if_incomplete("fan-out", conversationId=message.conversation_id, seq=message.seq)
     return result

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 
 from chat import clock
-from chat.domain import Caller, Connection
+from chat.domain import Caller, Connection, Endpoint
 from chat.errors import Forbidden, Internal, LimitExceeded
 from chat.observability import metrics
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
@@ -158,17 +158,7 @@ def tell_watchers(frame: PresenceOut, poster: ConnectionPoster | None = None) ->
     """Pushes a presence change to every connection watching the user; drops the rows of gone ones."""
     subscriptions = store.subscribers(frame.userId)
     data = frame.json_text().encode("utf-8")
-    # push() needs only the ids: it posts to the connection and, on 410, deletes (user, connection).
-    targets = [
-        Connection(
-            user_id=s.subscriber_user_id,
-            connection_id=s.connection_id,
-            device_id="",
-            connected_at="",
-            expires_at=s.expires_at,
-        )
-        for s in subscriptions
-    ]
+    targets = [Endpoint(user_id=s.subscriber_user_id, connection_id=s.connection_id) for s in subscriptions]
     result = push(((c, data) for c in targets), poster=poster)
     for gone in result.gone:
         # Its other rows go when its Connections REMOVE (caused by push's cleanup) is processed.

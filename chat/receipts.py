@@ -10,7 +10,7 @@ from chat.clock import now_iso
 from chat.domain import ALL_MEMBERS, Caller, Receipt, ReceiptKind
 from chat.errors import BadRequest, Internal
 from chat.protocol import DeliveredFrame, MemberReceipt, ReadFrame, ReceiptOut, ReceiptsFrame, ReceiptsOut
-from chat.push import connections_of, push
+from chat.push import push_to_users
 from chat.store import conversations as store
 from chat.store import groups as group_store
 from chat.store import receipts as receipt_store
@@ -84,9 +84,8 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
         # "*" goes to the whole group; in a direct chat the other user sees their check marks
         # change and the mover's other devices follow its read state.
         audience = [m.user_id for m in store.list_members(receipt.conversation_id) if m.active]
-    data = receipt_frame(receipt).json_text().encode("utf-8")
-    targets = [c for c in connections_of(audience) if c.connection_id != origin_connection_id]
-    push((c, data) for c in targets).raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)
+    result = push_to_users(audience, receipt_frame(receipt).json_text(), exclude_connection=origin_connection_id)
+    result.raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)
 
 
 def _track_group_minimum(receipt: Receipt, at_min_delivered: frozenset[str], at_min_read: frozenset[str]) -> None:

@@ -80,7 +80,7 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
             firstSeqSent=messages[0].seq if messages else None,
             receipts=_receipts(conversation, members, caller.user_id),
         )
-        size = len(summary.model_dump_json())
+        size = len(summary.model_dump_json().encode("utf-8"))
         if reply_size + size > MAX_REPLY_BYTES and summaries:
             complete = False
             break

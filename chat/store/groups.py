@@ -132,10 +132,6 @@ def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: 
             raise StoreConflict() from exc
 
 
-def set_admins(conversation_id: str, admins: Sequence[str]) -> None:
-    ConversationModel(conversation_id=conversation_id).update(actions=[ConversationModel.admins.set(list(admins))])
-
-
 def release_from_minimum(conversation_id: str, user_id: str, kind: ReceiptKind) -> bool:
     """The member moved above the group minimum; True when nobody is left at the minimum."""
     _, at_min = _min_attrs(kind)

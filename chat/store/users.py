@@ -34,10 +34,6 @@ def last_seen(user_ids: list[str]) -> dict[str, str | None]:
     return {row.user_id: row.last_seen for row in UserModel.batch_get(user_ids)}
 
 
-def set_last_seen(user_id: str, at: str) -> None:
-    UserModel(user_id=user_id).update(actions=[UserModel.last_seen.set(at)])
-
-
 def published_last_seen(user_id: str) -> str | None:
     """The lastSeen subscribers were last told: None while online (or for a user never seen leaving)."""
     try:
