@@ -6,6 +6,7 @@ import random
 import time
 import uuid
 
+from chat.access import membership
 from chat.clock import now_iso
 from chat.domain import Caller, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
@@ -61,12 +62,7 @@ def _send_to_conversation(caller: Caller, conversation_id: str, client_msg_id: s
     earlier = store.find_sent(conversation_id, caller.user_id, client_msg_id)
     if earlier is not None:
         return earlier
-    conversation = store.get_conversation(conversation_id)
-    if conversation is None:
-        raise NotFound("no such conversation")
-    member = store.get_member(conversation_id, caller.user_id)
-    if member is None or not member.active:
-        raise Forbidden("you are not a member of this conversation")
+    conversation, _member = membership(caller.user_id, conversation_id)
     message = _new_message(caller, conversation_id, conversation.last_seq + 1, client_msg_id, text)
     try:
         store.append_message(message, expected_last_seq=conversation.last_seq)
