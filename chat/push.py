@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chat import config
+from chat.concurrency import ContextPool
 from chat.domain import Connection, Endpoint
 from chat.observability import logger
 from chat.store import connections as connection_store
@@ -114,7 +114,7 @@ def _post_with_backoff(poster: ConnectionPoster, conn: Endpoint, data: bytes, sl
     return "failed"
 
 
-_pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL_POSTS, thread_name_prefix="push")
+_pool = ContextPool(max_workers=MAX_PARALLEL_POSTS, name="push")
 
 
 def push(

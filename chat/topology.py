@@ -42,18 +42,51 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Access:
+    """DynamoDB API actions a function calls on one table, or (`index`) Query on one of its indexes.
+
+    These become the function's IAM grants, action by action, and nothing more: the local stack and
+    the tests refuse any other call, and a test run shows every grant is used.
+    """
+
+    table: str
+    actions: tuple[str, ...]
+    index: str | None = None
+
+
+def on(table: str, *actions: str, index: str | None = None) -> Access:
+    return Access(table, actions, index)
+
+
+# Posting to a socket that is gone (410) deletes its connection record and its entry on the user.
+GONE_SOCKET_CLEANUP = (on("Connections", "GetItem", "DeleteItem"), on("Users", "UpdateItem"))
+# Where a user's sockets are: the connection ids listed on their Users item.
+FIND_SOCKETS = on("Users", "BatchGetItem")
+
+
+@dataclass(frozen=True)
 class Function:
     """One Lambda function. `handler` is `module.attribute`, relative to the project root."""
 
     name: str
     handler: str
     description: str
-    reads: tuple[str, ...] = ()
-    writes: tuple[str, ...] = ()
+    access: tuple[Access, ...] = ()
     # Posts frames to clients through the API Gateway management (@connections) API.
     posts: bool = False
     memory_mb: int = 256
     timeout_s: int = 10  # a route waits at most 29 s for its integration
+
+    @property
+    def grants(self) -> dict[tuple[str, str | None], tuple[str, ...]]:
+        """(table, index) -> the sorted DynamoDB actions this function may call there."""
+        merged: dict[tuple[str, str | None], set[str]] = {}
+        for access in self.access + (GONE_SOCKET_CLEANUP if self.posts else ()):
+            merged.setdefault((access.table, access.index), set()).update(access.actions)
+        return {
+            key: tuple(sorted(actions))
+            for key, actions in sorted(merged.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+        }
 
 
 @dataclass(frozen=True)
@@ -150,14 +183,13 @@ FUNCTIONS: dict[str, Function] = {
             "connect",
             "functions.connect.handler.handler",
             "Stores the connection and creates the user on first connect",
-            reads=("Users",),
-            writes=("Connections", "Users"),
+            access=(on("Connections", "PutItem"), on("Users", "UpdateItem")),
         ),
         Function(
             "disconnect",
             "functions.disconnect.handler.handler",
             "Removes the connection",
-            writes=("Connections",),
+            access=GONE_SOCKET_CLEANUP,
         ),
         Function(
             "default",
@@ -169,15 +201,20 @@ FUNCTIONS: dict[str, Function] = {
             "send",
             "functions.send.handler.handler",
             "Stores a message with the conversation's next seq, idempotently",
-            reads=("Users", "Conversations", "Members", "ClientMsgIds", "Messages"),
-            writes=("Conversations", "Members", "Messages", "ClientMsgIds", "Receipts"),
+            access=(
+                on("Users", "GetItem"),  # the recipient of a first direct message exists
+                on("Conversations", "GetItem", "PutItem", "UpdateItem"),
+                on("Members", "GetItem", "PutItem", "UpdateItem"),
+                on("Messages", "PutItem"),
+                on("ClientMsgIds", "GetItem", "PutItem"),
+                on("Receipts", "PutItem"),
+            ),
         ),
         Function(
             "fanout",
             "functions.fanout.handler.handler",
             "Pushes each new message to every connected device of every member",
-            reads=("Members", "Connections"),
-            writes=("Connections",),
+            access=(on("Members", "Query"), FIND_SOCKETS),
             posts=True,
             memory_mb=512,
             timeout_s=60,
@@ -186,15 +223,23 @@ FUNCTIONS: dict[str, Function] = {
             "receipts",
             "functions.receipts.handler.handler",
             "delivered / read watermarks and per-member message info",
-            reads=("Conversations", "Members", "Receipts"),
-            writes=("Conversations", "Members", "Receipts"),
+            access=(
+                on("Conversations", "GetItem"),
+                on("Members", "GetItem", "Query", "UpdateItem"),
+                on("Messages", "Query"),
+                on("Receipts", "PutItem", "Query"),
+            ),
         ),
         Function(
             "receipt_push",
             "functions.receipt_push.handler.handler",
             "Pushes receipt frames when a watermark moves",
-            reads=("Members", "Connections"),
-            writes=("Connections",),
+            access=(
+                on("Conversations", "GetItem", "UpdateItem"),
+                on("Members", "Query"),
+                on("Receipts", "PutItem"),  # the group's all-members ("*") move
+                FIND_SOCKETS,
+            ),
             posts=True,
             memory_mb=512,
             timeout_s=60,
@@ -203,8 +248,12 @@ FUNCTIONS: dict[str, Function] = {
             "sync",
             "functions.sync.handler.handler",
             "sync and history",
-            reads=("Conversations", "Members", "Messages", "Receipts"),
-            writes=("Connections",),
+            access=(
+                on("Conversations", "GetItem", "BatchGetItem"),
+                on("Members", "GetItem", "Query"),
+                on("Members", "Query", index="byUser"),
+                on("Messages", "Query"),
+            ),
             posts=True,
             timeout_s=29,
         ),
@@ -212,8 +261,12 @@ FUNCTIONS: dict[str, Function] = {
             "groups",
             "functions.groups.handler.handler",
             "createGroup, addMembers, removeMembers, leaveGroup",
-            reads=("Users", "Conversations", "Members", "Connections"),
-            writes=("Conversations", "Members", "Connections"),
+            access=(
+                on("Users", "BatchGetItem"),
+                on("Conversations", "GetItem", "PutItem", "UpdateItem"),
+                on("Members", "GetItem", "Query", "BatchWriteItem", "PutItem", "UpdateItem"),
+                on("Receipts", "PutItem"),  # the all-members ("*") move when a laggard leaves
+            ),
             posts=True,
             memory_mb=512,
             timeout_s=29,
@@ -222,16 +275,23 @@ FUNCTIONS: dict[str, Function] = {
             "presence",
             "functions.presence.handler.handler",
             "subscribePresence",
-            reads=("Users", "Members", "Connections", "PresenceSubscriptions"),
-            writes=("Connections", "PresenceSubscriptions"),
+            access=(
+                on("Members", "Query", index="byUser"),
+                on("Connections", "GetItem", "UpdateItem", "Query"),
+                on("PresenceSubscriptions", "BatchWriteItem"),
+                on("Users", "BatchGetItem"),  # lastSeen of the offline
+            ),
             posts=True,
         ),
         Function(
             "presence_push",
             "functions.presence_push.handler.handler",
             "Tracks online / last seen from connection changes and pushes presence",
-            reads=("Users", "Connections", "PresenceSubscriptions"),
-            writes=("Users", "Connections", "PresenceSubscriptions"),
+            access=(
+                on("Connections", "Query"),
+                on("Users", "GetItem", "UpdateItem"),
+                on("PresenceSubscriptions", "Query", "BatchWriteItem"),
+            ),
             posts=True,
             timeout_s=60,
         ),
@@ -239,8 +299,7 @@ FUNCTIONS: dict[str, Function] = {
             "typing",
             "functions.typing.handler.handler",
             "Relays typing indicators, rate limited, never stored",
-            reads=("Members", "Connections"),
-            writes=("Connections", "Limits"),
+            access=(on("Members", "Query"), on("Limits", "UpdateItem"), FIND_SOCKETS),
             posts=True,
         ),
     )

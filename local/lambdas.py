@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.topology import AUTHORIZER, FUNCTIONS
+from local.iam import ACCOUNT_ID, REGION, InvocationTimedOut, acting_as
 
 log = logging.getLogger("local.lambda")
 
@@ -37,7 +38,7 @@ class LambdaContext:
     function_name: str
     memory_limit_in_mb: int
     invoked_function_arn: str
-    timeout_s: int
+    timeout_s: float
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     log_group_name: str = ""
@@ -48,8 +49,34 @@ class LambdaContext:
         self.log_group_name = f"/aws/lambda/{self.function_name}"
         self._deadline = time.monotonic() + self.timeout_s
 
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        region: str = REGION,
+        account_id: str = ACCOUNT_ID,
+        prefix: str = "chat-",
+        timeout_s: float | None = None,
+    ) -> LambdaContext:
+        """The context of one invocation of the topology function `name`."""
+        spec = FUNCTIONS[name]
+        function_name = f"{prefix}{name}"
+        return cls(
+            function_name=function_name,
+            memory_limit_in_mb=spec.memory_mb,
+            invoked_function_arn=f"arn:aws:lambda:{region}:{account_id}:function:{function_name}",
+            timeout_s=spec.timeout_s if timeout_s is None else timeout_s,
+        )
+
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(name: str) -> Handler:
+    """The topology function's handler, imported from this checkout."""
+    module_name, _, attribute = FUNCTIONS[name].handler.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module_name), attribute)
+    return handler
 
 
 class Functions:
@@ -59,13 +86,19 @@ class Functions:
     """
 
     def __init__(
-        self, region: str, account_id: str, overrides: Mapping[str, Handler] | None = None, prefix: str = "chat-"
+        self,
+        region: str = REGION,
+        account_id: str = ACCOUNT_ID,
+        overrides: Mapping[str, Handler] | None = None,
+        prefix: str = "chat-",
     ) -> None:
         self.region = region
         self.account_id = account_id
         self.prefix = prefix
         self._handlers: dict[str, Handler] = dict(overrides or {})
         self._lock = threading.Lock()
+        # Per-function timeouts in seconds instead of the topology's (tests of the timeout itself).
+        self.timeouts: dict[str, float | None] = {}
 
     def _handler(self, name: str) -> Handler:
         handler = self._handlers.get(name)
@@ -73,12 +106,10 @@ class Functions:
             return handler
         with self._lock:
             if name not in self._handlers:
-                module_name, _, attribute = FUNCTIONS[name].handler.rpartition(".")
                 try:
-                    module = importlib.import_module(module_name)
+                    self._handlers[name] = load_handler(name)
                 except ImportError as exc:
                     raise FunctionError(f"function {name!r} is not available: {exc}") from exc
-                self._handlers[name] = getattr(module, attribute)
             return self._handlers[name]
 
     def load_all(self) -> list[str]:
@@ -96,35 +127,48 @@ class Functions:
         return missing
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        """Runs one invocation; returns the JSON-round-tripped result or raises FunctionError."""
-        spec = FUNCTIONS[name]
-        function_name = f"{self.prefix}{name}"
-        context = LambdaContext(
-            function_name=function_name,
-            memory_limit_in_mb=spec.memory_mb,
-            invoked_function_arn=f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function_name}",
-            timeout_s=spec.timeout_s,
-        )
+        """Runs one invocation; returns the JSON-round-tripped result or raises FunctionError.
+
+        As in Lambda, an invocation that runs past its function's timeout fails ("Task timed out")
+        and its result, if it ever comes, is dropped; from then on every AWS call it tries fails
+        (Lambda would have frozen it), so a late invocation changes nothing.
+        """
+        override = self.timeouts.get(name)
+        timeout_s = FUNCTIONS[name].timeout_s if override is None else override
+        context = LambdaContext.of(name, self.region, self.account_id, self.prefix, timeout_s)
         handler = self._handler(name)
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                with acting_as(name, timeout_s=timeout_s):
+                    outcome["result"] = handler(event, context)
+            except InvocationTimedOut:
+                log.info("%s (request %s) stopped at its timeout", name, context.aws_request_id)
+            except BaseException as exc:
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
         started = time.monotonic()
-        try:
-            result = handler(event, context)
-        except Exception as exc:
+        threading.Thread(target=run, name=f"lambda-{name}", daemon=True).start()
+        if not finished.wait(timeout_s):
+            log.error("%s: Task timed out after %.2f seconds (request %s)", name, timeout_s, context.aws_request_id)
+            raise FunctionError(f"{name}: Task timed out after {timeout_s:.2f} seconds", "Task timed out")
+        log.debug("%s %.1f ms", name, (time.monotonic() - started) * 1000)
+        if "error" in outcome:
+            exc = outcome["error"]
             if name == AUTHORIZER and str(exc) == "Unauthorized":
                 log.info("authorizer: Unauthorized")  # the documented way to answer 401
             else:
-                log.exception("%s failed (request %s)", name, context.aws_request_id)
+                log.error("%s failed (request %s)", name, context.aws_request_id, exc_info=exc)
             raise FunctionError(f"{name}: {type(exc).__name__}: {exc}", str(exc)) from exc
-        finally:
-            elapsed = time.monotonic() - started
-            log.debug("%s %.1f ms", name, elapsed * 1000)
-        if elapsed > spec.timeout_s:
-            # Lambda would have stopped it. Locally every function shares one process (and maybe a busy
-            # machine), so a slow run is not proof of a slow function: say so loudly, keep the result.
-            log.warning("%s took %.2f s: over its %d s Lambda timeout", name, elapsed, spec.timeout_s)
+        if "result" not in outcome:
+            raise FunctionError(f"{name}: Task timed out after {timeout_s:.2f} seconds", "Task timed out")
         try:
             # Lambda serializes the result to JSON; a handler returning e.g. a Decimal fails there.
-            return json.loads(json.dumps(result))
+            return json.loads(json.dumps(outcome["result"]))
         except (TypeError, ValueError) as exc:
             log.error("%s: Runtime.MarshalError: %s", name, exc)
             raise FunctionError(f"{name}: result is not JSON serializable: {exc}") from exc

@@ -33,6 +33,8 @@ from chat.auth.local_issuer import LocalIssuer
 from chat.config import table_name
 from chat.store.schema import create_tables
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
+from infrastructure.template import synthesized_template
+from local import iam
 from local.events import ApiInfo
 from local.gateway import Gateway, GatewayConfig
 from local.lambdas import Functions, Handler
@@ -42,8 +44,8 @@ from local.streams import StreamPoller
 log = logging.getLogger("local")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
+REGION = iam.REGION
+ACCOUNT_ID = iam.ACCOUNT_ID
 DEFAULT_IDLE_TIMEOUT_S = 600.0
 DEFAULT_MAX_CONNECTION_S = 7200.0
 
@@ -78,6 +80,8 @@ class LocalStack:
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
         self.workers = workers
         self.missing_functions: list[str] = []
+        # Stream function -> the URL of its on-failure queue in moto.
+        self.dead_letter_queues: dict[str, str] = {}
         self.issuer: LocalIssuer | None = None
         self._key_dir: str | None = None
         self._gateway: Gateway | None = None
@@ -140,6 +144,10 @@ class LocalStack:
         # Bind first: the port (maybe picked by the OS) is part of the handlers' environment.
         sock = socket.create_server((self.host, self.port))
         self.port = sock.getsockname()[1]
+        template = synthesized_template()
+        # Every AWS call a function makes is held to its role in the synthesized template.
+        if iam.active_enforcer() is None:
+            iam.enforce(iam.Policies.from_template(template))
         self.moto.start()
         self._key_dir = tempfile.mkdtemp(prefix="chat-local-")
         self.issuer = LocalIssuer(Path(self._key_dir))
@@ -175,8 +183,22 @@ class LocalStack:
         if not started.wait(30):
             raise RuntimeError("the gateway did not start")
 
+        sqs = boto3.client("sqs", endpoint_url=self.moto.endpoint, region_name=REGION)
+        dead_letters = {
+            function: sqs.create_queue(QueueName=queue)["QueueUrl"]
+            for function, queue in iam.on_failure_queues(template).items()
+        }
+        self.dead_letter_queues = dead_letters
         for stream in STREAMS:
-            poller = StreamPoller(stream, self.functions, self.moto.endpoint, REGION, self.moto.writes, self._stop)
+            poller = StreamPoller(
+                stream,
+                self.functions,
+                self.moto.endpoint,
+                REGION,
+                self.moto.writes,
+                self._stop,
+                on_failure_queue_url=dead_letters.get(stream.function),
+            )
             poller.start()
             self._pollers.append(poller)
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)

@@ -3,8 +3,8 @@
 One thread per topology stream. Each reads its table's stream shard by shard, in order, and invokes
 the stream function with batches of at most `batch_size` records. A function error retries the
 whole batch; `{"batchItemFailures": [{"itemIdentifier": seq}]}` retries from the first failed
-record. After `max_retries` retries the records are logged and skipped, as an on-failure
-destination would receive them.
+record. After `max_retries` retries the batch is skipped and its place in the stream (shard and
+sequence range, not the records) goes to the mapping's on-failure SQS queue, as Lambda does.
 
 Polling is cheap: the moto middleware signals every write per table, so a poller wakes at most
 every `poll_interval_s` (50 ms) - at once on a write to its table - and reads the stream only when
@@ -14,9 +14,12 @@ milliseconds, and an idle stack costs almost no CPU. New shards are looked for e
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -24,6 +27,7 @@ import boto3
 from chat.config import table_name
 from chat.topology import TABLES, Stream
 from local.events import stream_record
+from local.iam import ACCOUNT_ID, acting_as
 from local.lambdas import FunctionError, Functions
 from local.moto_server import WriteSignal
 
@@ -43,6 +47,7 @@ class StreamPoller:
         poll_interval_s: float = 0.05,
         idle_poll_s: float = 5.0,
         retry_backoff_s: float = 0.05,
+        on_failure_queue_url: str | None = None,
     ) -> None:
         self.stream = stream
         self.functions = functions
@@ -55,6 +60,9 @@ class StreamPoller:
         self.table = table_name(TABLES[stream.table])
         self._dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
         self._streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=region)
+        self._sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region)
+        # The stream mapping's on-failure destination (an SQS queue URL), as in the template.
+        self.on_failure_queue_url = on_failure_queue_url
         self.stream_arn = ""
         # shard id -> current iterator (None once the shard is closed and drained)
         self._iterators: dict[str, str | None] = {}
@@ -76,7 +84,15 @@ class StreamPoller:
     def live_iterators(self) -> set[str]:
         return {it for it in self._iterators.values() if it}
 
+    def _reading(self) -> Any:
+        """Lambda reads the stream with the function's execution role."""
+        return acting_as(self.stream.function)
+
     def _refresh_shards(self) -> None:
+        with self._reading():
+            self._refresh_shards_as_function()
+
+    def _refresh_shards_as_function(self) -> None:
         shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
@@ -97,22 +113,25 @@ class StreamPoller:
                 continue
             last = self._last_seq.get(shard_id)
             try:
-                if last:
-                    fresh = self._streams.get_shard_iterator(
-                        StreamArn=self.stream_arn,
-                        ShardId=shard_id,
-                        ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                        SequenceNumber=last,
-                    )
-                else:
-                    fresh = self._streams.get_shard_iterator(
-                        StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                    )
+                with self._reading():
+                    fresh = self._fresh_iterator(shard_id, last)
             except Exception:
                 log.exception("could not renew the iterator of shard %s", shard_id)
                 continue
             with self.iterator_lock:
                 self._iterators[shard_id] = fresh["ShardIterator"]
+
+    def _fresh_iterator(self, shard_id: str, last: str | None) -> Any:
+        if last:
+            return self._streams.get_shard_iterator(
+                StreamArn=self.stream_arn,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=last,
+            )
+        return self._streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )
 
     def _run(self) -> None:
         last_refresh = time.monotonic()
@@ -145,18 +164,18 @@ class StreamPoller:
             parent = self._parents.get(shard_id)
             if iterator is None or (parent and self._iterators.get(parent)):
                 continue  # closed, or its parent still has records to hand out first
-            with self.iterator_lock:
+            with self.iterator_lock, self._reading():
                 response = self._streams.get_records(ShardIterator=iterator, Limit=self.stream.batch_size)
                 self._iterators[shard_id] = response.get("NextShardIterator")
             records: list[dict[str, Any]] = response.get("Records", [])  # type: ignore[assignment]
             if records:
                 # A full batch may have more behind it: poll again at once. Otherwise wait for a write.
                 found = found or len(records) >= self.stream.batch_size
-                self._deliver(records)
+                self._deliver(shard_id, records)
                 self._last_seq[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         return found
 
-    def _deliver(self, records: list[dict[str, Any]]) -> None:
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
         name = self.stream.function
         pending = records
         retries = 0
@@ -173,18 +192,51 @@ class StreamPoller:
                     return
                 failed_from = first_failure
             if retries >= self.stream.max_retries or self.stop.is_set():
-                log.error(
-                    "%s: giving up on %d record(s) of the %s stream after %d retries (on-failure destination): %s",
-                    name,
-                    len(pending) - failed_from,
-                    self.stream.table,
-                    retries,
-                    [r["dynamodb"]["SequenceNumber"] for r in pending[failed_from:]],
-                )
+                self._give_up(shard_id, pending[failed_from:], retries + 1)
                 return
             retries += 1
             pending = pending[failed_from:]
             self.stop.wait(min(1.0, self.retry_backoff_s * 2 ** (retries - 1)))
+
+    def _give_up(self, shard_id: str, records: list[dict[str, Any]], attempts: int) -> None:
+        """What Lambda sends the on-failure destination: where the batch was, not the records."""
+        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+        log.error(
+            "%s: giving up on %d record(s) of the %s stream after %d attempts: %s",
+            self.stream.function,
+            len(records),
+            self.stream.table,
+            attempts,
+            [r["dynamodb"]["SequenceNumber"] for r in records],
+        )
+        if self.on_failure_queue_url is None:
+            return
+        batch_info = {
+            "shardId": shard_id,
+            "startSequenceNumber": first["SequenceNumber"],
+            "endSequenceNumber": last["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": _iso(first.get("ApproximateCreationDateTime")),
+            "approximateArrivalOfLastRecord": _iso(last.get("ApproximateCreationDateTime")),
+            "batchSize": len(records),
+            "streamArn": self.stream_arn,
+        }
+        invocation_record = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:chat-{self.stream.function}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": batch_info,
+        }
+        try:
+            with self._reading():  # Lambda sends it with the function's execution role
+                self._sqs.send_message(QueueUrl=self.on_failure_queue_url, MessageBody=json.dumps(invocation_record))
+        except Exception:
+            log.exception("could not send the failed batch to the on-failure destination")
 
     @staticmethod
     def _first_failure(batch: list[dict[str, Any]], result: Any) -> int | None:
@@ -202,3 +254,9 @@ class StreamPoller:
                 return 0  # Lambda treats a missing or unknown identifier as a failure of the whole batch
             indexes.append(positions[identifier])
         return min(indexes)
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None

@@ -30,9 +30,12 @@ import pytest  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
+from local import iam  # noqa: E402
 from local.process import LocalStackProcess  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Every grant used and every call refused in this run, by this process and the local stacks it starts.
+GRANT_LOG = ARTIFACTS / "grant-log.jsonl"
 
 Frame = dict[str, Any]
 
@@ -47,6 +50,19 @@ class Stack(Protocol):
     def connections(self) -> list[dict[str, Any]]: ...
     def drop_connection_silently(self, connection_id: str) -> bool: ...
     def dynamodb(self) -> Any: ...
+
+
+@pytest.fixture(scope="session", autouse=True)
+def enforced_iam() -> Iterator[iam.Enforcer]:
+    """Every AWS call a function makes in any test is held to its role in the synthesized template."""
+    GRANT_LOG.parent.mkdir(parents=True, exist_ok=True)
+    GRANT_LOG.unlink(missing_ok=True)
+    os.environ[iam.ENV_GRANT_LOG] = str(GRANT_LOG)  # local stacks started from here log there too
+    from infrastructure.template import synthesized_template
+
+    enforcer = iam.enforce(iam.Policies.from_template(synthesized_template()))
+    yield enforcer
+    iam.stop_enforcing()
 
 
 @pytest.fixture(scope="session")

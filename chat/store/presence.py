@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chat.concurrency import ContextPool
 from chat.domain import Connection
 from chat.store.connections import _to_domain as connection_to_domain
 from chat.store.models import ConnectionModel, LimitModel, MemberModel, PresenceSubscriptionModel
 
 # Membership look-ups of up to 100 users run side by side.
-_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="presence")
+_pool = ContextPool(max_workers=16, name="presence")
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ from typing import Any
 import pytest
 
 from chat import topology
-from tests.infrastructure.cfn import as_list, get_atts, join_text, refs, statements_of_role
+from tests.infrastructure.cfn import as_list, join_text, refs, statements_of_role
 from tests.infrastructure.conftest import Synth
 
 FUNCTIONS = list(topology.FUNCTIONS.values())
 POSTING = [f for f in FUNCTIONS if f.posts]
-WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
-READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"}
 
 
 def function_props(synth: Synth, name: str) -> dict[str, Any]:
@@ -22,19 +20,6 @@ def function_props(synth: Synth, name: str) -> dict[str, Any]:
 
 def role_statements(synth: Synth, name: str) -> list[dict[str, Any]]:
     return statements_of_role(synth.resources, synth.logical_id(synth.stack.functions.roles[name]))
-
-
-def table_actions(synth: Synth, name: str) -> dict[str, set[str]]:
-    """Table logical id -> actions the function's role may perform on the table itself."""
-    granted: dict[str, set[str]] = {}
-    for statement in role_statements(synth, name):
-        for resource in as_list(statement["Resource"]):
-            for table in get_atts(resource, "Arn"):
-                if synth.resources[table]["Type"] == "AWS::DynamoDB::Table" and resource == {
-                    "Fn::GetAtt": [table, "Arn"]
-                }:
-                    granted.setdefault(table, set()).update(as_list(statement["Action"]))
-    return granted
 
 
 def test_one_lambda_function_per_topology_function(synth: Synth) -> None:
@@ -116,33 +101,57 @@ def test_environment(synth: Synth, spec: topology.Function) -> None:
         assert not jwt_vars & set(env)
 
 
-@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda f: f.name)
-def test_table_access_is_exactly_the_topology(synth: Synth, spec: topology.Function) -> None:
-    granted = table_actions(synth, spec.name)
-    expected = {synth.logical_id(synth.stack.tables[name]): name for name in {*spec.reads, *spec.writes}}
-    assert set(granted) == set(expected)
-    for table_id, name in expected.items():
-        assert granted[table_id] >= READ_ACTIONS, name
-        if name in spec.writes:
-            assert granted[table_id] >= WRITE_ACTIONS, name
-        else:
-            assert not granted[table_id] & WRITE_ACTIONS, name
+def dynamodb_grants(synth: Synth, name: str) -> dict[tuple[str, str | None], set[str]]:
+    """(table name, index name) -> DynamoDB actions on that table or index (stream reads excluded)."""
+    table_names = {synth.logical_id(synth.stack.tables[t]): t for t in topology.TABLES}
+    granted: dict[tuple[str, str | None], set[str]] = {}
+    for statement in role_statements(synth, name):
+        actions = {a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")}
+        if not actions or actions <= STREAM_READ_ACTIONS:
+            continue
+        for resource in as_list(statement["Resource"]):
+            if resource == {"Fn::GetAtt": [resource.get("Fn::GetAtt", [""])[0], "Arn"]}:
+                key = (table_names[resource["Fn::GetAtt"][0]], None)
+            else:
+                text = join_text(resource)
+                table_id, _, index = text.removeprefix("<").partition(".Arn>/index/")
+                key = (table_names[table_id], index)
+            granted.setdefault(key, set()).update(actions)
+    return granted
+
+
+# Granted to stream functions by their event source mapping, on the stream ARN (and ListStreams on *).
+STREAM_READ_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
 
 
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda f: f.name)
-def test_index_queries_allowed_on_tables_with_indexes(synth: Synth, spec: topology.Function) -> None:
-    index_resources = {
-        join_text(resource)
-        for statement in role_statements(synth, spec.name)
-        for resource in as_list(statement["Resource"])
-        if isinstance(resource, dict) and "Fn::Join" in resource and join_text(resource).endswith("/index/*")
-    }
-    expected = {
-        f"<{synth.logical_id(synth.stack.tables[name])}.Arn>/index/*"
-        for name in {*spec.reads, *spec.writes}
-        if topology.TABLES[name].indexes
-    }
-    assert index_resources == expected
+def test_dynamodb_access_is_exactly_what_the_topology_declares(synth: Synth, spec: topology.Function) -> None:
+    expected = {key: {f"dynamodb:{a}" for a in actions} for key, actions in spec.grants.items()}
+    assert dynamodb_grants(synth, spec.name) == expected
+
+
+def test_no_role_gets_table_wide_bundles_or_wildcards(synth: Synth) -> None:
+    """Scan, BatchWriteItem on every table, `dynamodb:*`, `index/*`: nothing a function does not call."""
+    for spec in FUNCTIONS:
+        for statement in role_statements(synth, spec.name):
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, (spec.name, action)
+                assert action != "dynamodb:Scan", spec.name
+            for resource in as_list(statement["Resource"]):
+                if isinstance(resource, dict) and "Fn::Join" in resource:
+                    assert not join_text(resource).endswith("/index/*"), spec.name
+
+
+@pytest.mark.parametrize("spec", [f for f in FUNCTIONS if f.posts], ids=lambda f: f.name)
+def test_posting_functions_may_clean_up_a_gone_socket(synth: Synth, spec: topology.Function) -> None:
+    granted = dynamodb_grants(synth, spec.name)
+    assert {"dynamodb:GetItem", "dynamodb:DeleteItem"} <= granted[("Connections", None)]
+    assert "dynamodb:UpdateItem" in granted[("Users", None)]
 
 
 def manage_connections_resources(statements: list[dict[str, Any]]) -> list[str]:
@@ -154,11 +163,12 @@ def manage_connections_resources(statements: list[dict[str, Any]]) -> list[str]:
     )
 
 
-def test_manage_connections_granted_to_posting_functions_only(synth: Synth) -> None:
+def test_manage_connections_granted_to_posting_functions_only_for_post(synth: Synth) -> None:
+    """POST only: the code never looks a connection up (GET) or closes one (DELETE)."""
     api = synth.logical_id(synth.stack.api.api)
     expected = sorted(
         f"arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api}>/prod/{method}/@connections/*"
-        for method in ("POST", "GET", "DELETE")
+        for method in ("POST",)
     )
     assert POSTING, "the topology has posting functions"
     for spec in FUNCTIONS:

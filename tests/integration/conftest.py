@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import threading
@@ -28,9 +27,9 @@ from chat import push
 from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
 from chat.store.schema import create_tables
-from chat.topology import FUNCTIONS, route_for
+from chat.topology import route_for
 from local import moto_patches
-from tests.integration.support import FakePoster, LambdaContext, StreamReader, ws_event
+from tests.integration.support import FakePoster, StreamReader, invoke, ws_event
 
 _moto_lock = threading.Lock()
 
@@ -81,53 +80,35 @@ class Device:
         self.connection_id = uuid.uuid4().hex[:12] + "="
 
     def connect(self) -> Device:
-        from functions.connect.handler import handler
-
-        assert handler(ws_event("$connect", self.connection_id, self.user_id, self.device_id), LambdaContext()) == {
-            "statusCode": 200
-        }
+        event = ws_event("$connect", self.connection_id, self.user_id, self.device_id)
+        assert invoke("connect", event) == {"statusCode": 200}
         return self
 
     def disconnect(self) -> None:
-        from functions.disconnect.handler import handler
+        invoke("disconnect", ws_event("$disconnect", self.connection_id, self.user_id, self.device_id))
 
-        handler(ws_event("$disconnect", self.connection_id, self.user_id, self.device_id), LambdaContext())
-
-    def call(self, route_handler: Any, frame: Any = None, raw: str | None = None) -> dict[str, Any] | None:
-        """Sends one frame to a route handler; returns the direct reply frame, if any."""
+    def call(self, function: str, frame: Any = None, raw: str | None = None) -> dict[str, Any] | None:
+        """Sends one frame to a route's function; returns the direct reply frame, if any."""
         route = frame.get("action", "$default") if isinstance(frame, dict) else "$default"
         event = ws_event(route, self.connection_id, self.user_id, self.device_id, body=frame, raw=raw)
-        response = route_handler(event, LambdaContext())
+        response = invoke(function, event)
         assert response["statusCode"] == 200
         return json.loads(response["body"]) if "body" in response else None
 
     def do(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         """Sends a frame to the function its route maps to in the topology, as API Gateway would."""
-        return self.call(handler_for(frame["action"]), frame)
+        return self.call(route_for(frame["action"]).function, frame)
 
     def send(self, text: str = "hi", client_msg_id: str | None = None, **target: str) -> dict[str, Any]:
-        from functions.send.handler import handler
-
         frame = {"action": "send", "clientMsgId": client_msg_id or uuid.uuid4().hex, "body": {"text": text}, **target}
-        reply = self.call(handler, frame)
+        reply = self.call("send", frame)
         assert reply is not None
         return reply
 
 
-def handler_for(action: str) -> Any:
-    function = FUNCTIONS[route_for(action).function]
-    module, attribute = function.handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module), attribute)
-
-
 def drain(reader: StreamReader, function: str) -> dict[str, Any]:
     """Processes what the stream holds with the topology's function for it."""
-    return handler_for_function(function)(reader.event(), LambdaContext())  # type: ignore[no-any-return]
-
-
-def handler_for_function(name: str) -> Any:
-    module, attribute = FUNCTIONS[name].handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module), attribute)
+    return invoke(function, reader.event())  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -15,17 +14,14 @@ import boto3
 from chat.config import table_name
 from chat.push import Gone, Throttled
 from chat.topology import TABLES
+from local.iam import acting_as
+from local.lambdas import LambdaContext, load_handler
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def invoke(function: str, event: dict[str, Any]) -> Any:
+    """One invocation of a topology function, as Lambda runs it: its AWS calls are held to its role."""
+    with acting_as(function):
+        return load_handler(function)(event, LambdaContext.of(function))
 
 
 class FakePoster:

@@ -11,8 +11,7 @@ import pytest
 from chat.auth.local_issuer import LocalIssuer
 from chat.store import connections, users
 from chat.store.connections import CONNECTION_TTL_S
-from functions.authorizer.handler import handler as authorize
-from tests.integration.support import LambdaContext
+from tests.integration.support import invoke
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect"
 
@@ -23,7 +22,7 @@ def authorizer_event(token: str | None, device_id: str | None) -> dict[str, Any]
 
 
 def test_valid_token_allows_and_names_the_user(issuer: LocalIssuer) -> None:
-    policy = authorize(authorizer_event(issuer.issue("alice"), "phone-1"), LambdaContext())
+    policy = invoke("authorizer", authorizer_event(issuer.issue("alice"), "phone-1"))
 
     assert policy["principalId"] == "alice"
     assert policy["policyDocument"]["Statement"][0] == {
@@ -65,7 +64,7 @@ def test_bad_handshakes_are_refused(
     }
 
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorize(authorizer_event(tokens[token_kind], device_id), LambdaContext())
+        invoke("authorizer", authorizer_event(tokens[token_kind], device_id))
 
 
 def test_connect_stores_connection_and_creates_user_once(device: Any) -> None:

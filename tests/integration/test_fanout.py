@@ -8,7 +8,7 @@ from typing import Any
 from chat import push
 from chat.store import connections
 from tests.integration.conftest import run_fanout
-from tests.integration.support import FakePoster, StreamReader
+from tests.integration.support import FakePoster, StreamReader, invoke
 
 
 def test_message_reaches_every_device_but_the_sending_one(
@@ -113,9 +113,6 @@ def test_still_throttled_record_and_the_ones_after_it_are_reported_as_failures(
     assert len(records) == 3
 
     # Given seq 2 cannot reach bob (throttled on every try)
-    from functions.fanout.handler import handler
-    from tests.integration.support import LambdaContext
-
     poster.throttle[bob.connection_id] = 0
     original_post = poster.post
 
@@ -125,7 +122,7 @@ def test_still_throttled_record_and_the_ones_after_it_are_reported_as_failures(
         original_post(connection_id, data)
 
     monkeypatch.setattr(poster, "post", throttle_seq_2)
-    result = handler({"Records": records}, LambdaContext())
+    result = invoke("fanout", {"Records": records})
 
     # Then seq 2 and seq 3 are failures (3 must not overtake 2); seq 1 went out
     failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
@@ -134,7 +131,7 @@ def test_still_throttled_record_and_the_ones_after_it_are_reported_as_failures(
 
     # When Lambda retries from the first failure and bob is reachable again
     monkeypatch.setattr(poster, "post", original_post)
-    assert handler({"Records": records[1:]}, LambdaContext()) == {"batchItemFailures": []}
+    assert invoke("fanout", {"Records": records[1:]}) == {"batchItemFailures": []}
     assert [f["seq"] for f in poster.of_type(bob.connection_id, "message")] == [1, 2, 3]
 
 

@@ -15,10 +15,8 @@ from chat.config import table_name
 from chat.store import connections, users
 from chat.store.models import ConnectionModel, MemberModel
 from chat.topology import TABLES
-from functions.presence.handler import handler as presence_handler
-from functions.presence_push.handler import handler as presence_push_handler
 from tests.integration.conftest import Device, run_fanout
-from tests.integration.support import FakePoster, LambdaContext, StreamReader
+from tests.integration.support import FakePoster, StreamReader, invoke
 
 Presence = Callable[[], None]
 
@@ -40,11 +38,11 @@ def process(connections_stream: StreamReader) -> Presence:
 
 def presence_push(event: dict[str, Any]) -> dict[str, Any]:
     """The presence_push function, as Lambda's stream event source mapping invokes it."""
-    return presence_push_handler(event, LambdaContext())  # type: ignore[arg-type]
+    return invoke("presence_push", event)
 
 
 def subscribe(dev: Device, user_ids: list[str]) -> dict[str, Any] | None:
-    return dev.call(presence_handler, {"action": "subscribePresence", "userIds": user_ids, "requestId": "ps-1"})
+    return dev.call("presence", {"action": "subscribePresence", "userIds": user_ids, "requestId": "ps-1"})
 
 
 def presence_frames(poster: FakePoster, dev: Device) -> list[dict[str, Any]]:

@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 
 from chat.store import conversations as store
-from functions.default.handler import handler as default_handler
-from functions.send.handler import handler as send_handler
 
 
 def stored_seqs(conversation_id: str) -> list[int]:
@@ -123,7 +121,7 @@ def test_bad_send_frames_get_their_error_and_store_nothing(device: Any, frame: d
     alice, _bob = device("alice"), device("bob")
     full = {"action": "send", "clientMsgId": "c1", "body": {"text": "hi"}, **frame}
 
-    reply = alice.call(send_handler, full)
+    reply = alice.call("send", full)
 
     assert reply is not None and reply["type"] == "error" and reply["code"] == code, reply
     assert reply["action"] == "send" and reply["message"]
@@ -148,14 +146,12 @@ def test_text_of_exactly_4096_characters_is_accepted(device: Any) -> None:
 )
 def test_frames_matching_no_route_get_their_error(device: Any, raw: str, code: str) -> None:
     alice = device("alice")
-    reply = alice.call(default_handler, raw=raw)
+    reply = alice.call("default", raw=raw)
     assert reply is not None and reply["type"] == "error" and reply["code"] == code
 
 
 def test_ping_answers_pong_with_request_id(device: Any) -> None:
-    from functions.ping.handler import handler
-
-    assert device("alice").call(handler, {"action": "ping", "requestId": "p1"}) == {"type": "pong", "requestId": "p1"}
+    assert device("alice").call("ping", {"action": "ping", "requestId": "p1"}) == {"type": "pong", "requestId": "p1"}
 
 
 def test_internal_failures_answer_internal_and_keep_the_request_id(device: Any, monkeypatch: Any) -> None:
@@ -166,7 +162,7 @@ def test_internal_failures_answer_internal_and_keep_the_request_id(device: Any, 
 
     monkeypatch.setattr(messages, "send_message", broken)
     reply = device("alice").call(
-        send_handler,
+        "send",
         {"action": "send", "to": "bob", "clientMsgId": "c", "body": {"text": "x"}, "requestId": uuid.uuid4().hex},
     )
     assert reply is not None and reply["code"] == "internal" and "boom" not in reply["message"]

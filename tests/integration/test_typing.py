@@ -13,7 +13,6 @@ from chat.config import table_name
 from chat.store.models import MemberModel
 from chat.topology import TABLES
 from chat.typing_indicators import TYPING_LIMIT, TYPING_WINDOW_S
-from functions.typing.handler import handler as typing_handler
 from tests.integration.conftest import Device
 from tests.integration.support import FakePoster
 
@@ -21,7 +20,7 @@ T0 = 1_800_000_000  # the start of a rate-limit window
 
 
 def type_in(dev: Device, conversation_id: str, state: str = "start") -> dict[str, Any] | None:
-    return dev.call(typing_handler, {"action": "typing", "conversationId": conversation_id, "state": state})
+    return dev.call("typing", {"action": "typing", "conversationId": conversation_id, "state": state})
 
 
 def typing_frames(poster: FakePoster, dev: Device) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -12,7 +13,9 @@ import boto3
 import pytest
 
 from chat.store.schema import create_table_request
-from chat.topology import TABLES, Stream
+from chat.topology import STREAMS, TABLES, Stream
+from infrastructure.template import synthesized_template
+from local.iam import on_failure_queues
 from local.lambdas import Functions
 from local.moto_server import MotoServer
 from local.streams import StreamPoller
@@ -61,17 +64,25 @@ class Recorder:
 def run_poller(moto: MotoServer) -> Iterator[Callable[..., StreamPoller]]:
     stops: list[tuple[threading.Event, StreamPoller]] = []
 
-    def start(recorder: Recorder, batch_size: int = 100, max_retries: int = 10) -> StreamPoller:
+    def start(
+        recorder: Recorder,
+        batch_size: int = 100,
+        max_retries: int = 10,
+        stream: Stream | None = None,
+        on_failure_queue_url: str | None = None,
+    ) -> StreamPoller:
         stop = threading.Event()
-        functions = Functions("us-east-1", "123456789012", overrides={"fanout": recorder})
+        stream = stream or Stream("Messages", "fanout")
+        functions = Functions("us-east-1", "123456789012", overrides={stream.function: recorder})
         poller = StreamPoller(
-            Stream("Messages", "fanout", batch_size=batch_size, max_retries=max_retries),
+            Stream(stream.table, stream.function, batch_size=batch_size, max_retries=max_retries),
             functions,
             moto.endpoint,
             "us-east-1",
             moto.writes,
             stop,
             retry_backoff_s=0.01,
+            on_failure_queue_url=on_failure_queue_url,
         )
         poller.start()
         stops.append((stop, poller))
@@ -162,6 +173,59 @@ def test_an_error_retries_the_whole_batch_then_gives_up_and_moves_on(
     put(dynamodb, messages_table, 2)
     wait_until(lambda: len(recorder.batches) == 4)
     assert recorder.seqs() == [[1], [1], [1], [2]]
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.function)
+def test_a_batch_given_up_goes_to_the_on_failure_queue_with_its_place_in_the_stream(
+    moto: MotoServer,
+    dynamodb: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    run_poller: Callable[..., StreamPoller],
+    stream: Stream,
+) -> None:
+    # Given the stream's function always fails, and the on-failure queue its mapping names in the template
+    table = TABLES[stream.table]
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(table.env, name)
+    dynamodb.create_table(**create_table_request(table))
+    sqs = boto3.client("sqs", endpoint_url=moto.endpoint, region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName=on_failure_queues(synthesized_template())[stream.function])["QueueUrl"]
+
+    def always_fail(records: list[dict[str, Any]], call: int) -> Any:
+        raise RuntimeError("boom")
+
+    recorder = Recorder(always_fail)
+    poller = run_poller(recorder, max_retries=1, stream=stream, on_failure_queue_url=queue_url)
+
+    # When a record arrives
+    item = {table.partition.name: {"S": "k1"}}
+    if table.sort:
+        item[table.sort.name] = {"N": "1"} if table.sort.type == "N" else {"S": "s1"}
+    dynamodb.put_item(TableName=name, Item=item)
+
+    # Then after the first try and one retry, the queue says where the batch was (not its content)
+    # (the streams share one queue: this test's record is the one naming this test's stream)
+    mine: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not mine:
+        assert time.monotonic() < deadline, "nothing reached the on-failure queue"
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if json.loads(message["Body"])["DDBStreamBatchInfo"]["streamArn"] == poller.stream_arn:
+                mine.append(message)
+        time.sleep(0.05)
+    assert len(mine) == 1
+    assert len(recorder.batches) == 2
+    record = json.loads(mine[0]["Body"])
+    sequence_number = recorder.batches[0][0]["dynamodb"]["SequenceNumber"]
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["functionArn"].endswith(f":function:chat-{stream.function}")
+    info = record["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1
+    assert info["startSequenceNumber"] == info["endSequenceNumber"] == sequence_number
+    assert info["streamArn"] == poller.stream_arn
+    assert "k1" not in mine[0]["Body"]
 
 
 def test_a_cancelled_transaction_leaves_no_item_and_no_stream_record(

@@ -41,7 +41,20 @@ def test_topology_is_consistent() -> None:
         assert TABLES[stream.table].stream is not None, stream
         assert stream.function in FUNCTIONS
     for function in FUNCTIONS.values():
-        assert set(function.reads) | set(function.writes) <= set(TABLES), function.name
+        for table, index in function.grants:
+            assert table in TABLES, function.name
+            assert index is None or index in {i.name for i in TABLES[table].indexes}, function.name
+
+
+def test_dynamodb_grants_name_real_api_actions() -> None:
+    """A typo in an action name would grant nothing and fail only once deployed."""
+    import botocore.session
+
+    operations = set(botocore.session.get_session().get_service_model("dynamodb").operation_names)
+    for function in FUNCTIONS.values():
+        for (table, index), actions in function.grants.items():
+            assert set(actions) <= operations, (function.name, table, actions)
+            assert index is None or set(actions) == {"Query"}, (function.name, "an index is only queried")
 
 
 def test_data_access_models_match_the_topology_keys_and_indexes() -> None:

@@ -1,0 +1,75 @@
+"""Every function that posts cleans up a socket that turned out to be gone (410), whatever it was posting.
+
+API Gateway's $disconnect is best effort, so the first push that meets a dead socket is what removes
+its connection record and its entry on the user; each function does that with its own role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chat.store import connections
+from tests.integration.support import FakePoster
+
+
+def _gone(poster: FakePoster, dev: Any) -> None:
+    poster.gone.add(dev.connection_id)  # the socket vanished without $disconnect
+
+
+def _assert_cleaned_up(dev: Any) -> None:
+    assert dev.connection_id not in {c.connection_id for c in connections.live_connections(dev.user_id)}
+    assert dev.connection_id not in {e.connection_id for e in connections.endpoints_of([dev.user_id])}
+
+
+def typing_to_a_gone_device(device: Any, poster: FakePoster) -> Any:
+    alice, bob_old = device("alice"), device("bob", "old-tablet")
+    conversation_id = alice.send("hi", to="bob")["conversationId"]
+    _gone(poster, bob_old)
+    assert alice.do({"action": "typing", "conversationId": conversation_id, "state": "start"}) is None
+    return bob_old
+
+
+def group_change_to_a_gone_device(device: Any, poster: FakePoster) -> Any:
+    alice, bob_old = device("alice"), device("bob", "old-tablet")
+    _gone(poster, bob_old)
+    reply = alice.do({"action": "createGroup", "name": "team", "members": ["bob"]})
+    assert reply is not None and reply["type"] == "group"
+    return bob_old
+
+
+def sync_on_a_socket_that_closed_meanwhile(device: Any, poster: FakePoster) -> Any:
+    alice, bob = device("alice"), device("bob")
+    alice.send("hi", to="bob")
+    _gone(poster, bob)  # bob's socket closed while his sync ran
+    reply = bob.do({"action": "sync", "cursors": {}})
+    assert reply is not None and reply["type"] == "synced"
+    return bob
+
+
+def presence_on_a_socket_that_closed_meanwhile(device: Any, poster: FakePoster) -> Any:
+    alice, bob = device("alice"), device("bob")
+    alice.send("hi", to="bob")
+    _gone(poster, bob)
+    bob.do({"action": "subscribePresence", "userIds": ["alice"]})
+    return bob
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        typing_to_a_gone_device,
+        group_change_to_a_gone_device,
+        sync_on_a_socket_that_closed_meanwhile,
+        presence_on_a_socket_that_closed_meanwhile,
+    ],
+    ids=["typing", "groups", "sync", "presence"],
+)
+def test_a_post_answered_410_removes_the_connection(
+    device: Any, poster: FakePoster, scenario: Callable[[Any, FakePoster], Any]
+) -> None:
+    gone = scenario(device, poster)
+    assert poster.attempts[gone.connection_id] >= 1
+    _assert_cleaned_up(gone)
