@@ -8,7 +8,7 @@ PORT ?= 8080
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: dev test lint browser synth deploy clean venv node
+.PHONY: dev test lint browser synth deploy smoke clean venv node
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,11 @@ synth: $(VENV)/.installed $(CDK)
 deploy: $(VENV)/.installed $(CDK)
 	$(PY) scripts/package_lambdas.py --strict
 	$(CDK_ENV) $(CDK) deploy ChatStack --no-notices --require-approval broadening --outputs-file build/cdk-outputs.json
+
+# After `make deploy`: three throwaway Cognito users (signed up, confirmed, deleted at the end) exercise
+# the deployed WebSocket API: direct message, receipts, a group, sync. One line per step; see README.
+# Needs AWS credentials allowed cognito-idp:AdminConfirmSignUp and AdminDeleteUser on the pool.
+# Against a running local stack instead: make smoke SMOKE_LOCAL=http://127.0.0.1:8080
+SMOKE_LOCAL ?=
+smoke: $(VENV)/.installed
+	$(PY) scripts/smoke.py $(if $(SMOKE_LOCAL),--local $(SMOKE_LOCAL))
