@@ -28,9 +28,9 @@ from chat import push
 from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
 from chat.store.schema import create_tables
-from chat.topology import FUNCTIONS, route_for
+from chat.topology import FUNCTIONS, SIGNUP, route_for
 from local import moto_patches
-from tests.integration.support import FakePoster, LambdaContext, StreamReader, ws_event
+from tests.integration.support import FakePoster, LambdaContext, StreamReader, post_confirmation_event, ws_event
 
 _moto_lock = threading.Lock()
 
@@ -80,6 +80,11 @@ class Device:
         self.device_id = device_id
         self.connection_id = uuid.uuid4().hex[:12] + "="
 
+    def sign_up(self) -> Device:
+        """Confirms the user's account, as Cognito does before anyone can sign in (idempotent)."""
+        sign_up(self.user_id)
+        return self
+
     def connect(self) -> Device:
         from functions.connect.handler import handler
 
@@ -114,6 +119,13 @@ class Device:
         return reply
 
 
+def sign_up(user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp") -> dict[str, Any]:
+    """Runs the topology's sign-up function (Cognito's post-confirmation trigger); returns its result."""
+    event = post_confirmation_event(user_id, trigger_source)
+    result: dict[str, Any] = handler_for_function(SIGNUP)(event, LambdaContext())
+    return result
+
+
 def handler_for(action: str) -> Any:
     function = FUNCTIONS[route_for(action).function]
     module, attribute = function.handler.rsplit(".", 1)
@@ -133,7 +145,8 @@ def handler_for_function(name: str) -> Any:
 @pytest.fixture
 def device(aws: None, issuer: LocalIssuer, poster: FakePoster) -> Any:
     def make(user_id: str, device_id: str = "phone") -> Device:
-        return Device(user_id, device_id).connect()
+        # As in AWS: the account is confirmed (signup) before any device can connect.
+        return Device(user_id, device_id).sign_up().connect()
 
     return make
 

@@ -9,7 +9,7 @@ import pytest
 from chat.clock import iso
 from chat.domain import Member
 from chat.store.models import ALL_MODELS
-from chat.topology import FUNCTIONS, ROUTES, STREAMS, TABLES, route_for
+from chat.topology import AUTHORIZER, FUNCTIONS, ROUTES, SIGNUP, STREAMS, TABLES, route_for
 
 
 def member(joined: int, left: int | None) -> Member:
@@ -42,6 +42,13 @@ def test_topology_is_consistent() -> None:
         assert stream.function in FUNCTIONS
     for function in FUNCTIONS.values():
         assert set(function.reads) | set(function.writes) <= set(TABLES), function.name
+
+
+def test_every_function_has_exactly_the_ways_in_the_topology_gives_it() -> None:
+    """A route, a stream, the $connect authorizer or Cognito's sign-up trigger: none is unreachable."""
+    ways_in = {r.function for r in ROUTES} | {s.function for s in STREAMS} | {AUTHORIZER, SIGNUP}
+    assert ways_in == set(FUNCTIONS)
+    assert SIGNUP not in {r.function for r in ROUTES} | {s.function for s in STREAMS}
 
 
 def test_data_access_models_match_the_topology_keys_and_indexes() -> None:
