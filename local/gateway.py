@@ -44,7 +44,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES, route_for
+from chat.auth.tokens import MAX_USER_ID_LENGTH, is_valid_user_id
+from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES, SIGNUP, route_for
 from local.events import (
     ApiInfo,
     ConnectionInfo,
@@ -55,6 +56,7 @@ from local.events import (
     message_event,
     new_id,
     now_ms,
+    post_confirmation_event,
 )
 from local.lambdas import FunctionError
 
@@ -453,7 +455,7 @@ class Gateway:
                 return HttpResponse.json(200, {"status": "ok"}, **{"Access-Control-Allow-Origin": "*"})
             return HttpResponse.json(503, {"status": "starting"})
         if path == "/dev/token" and request.method == "GET":
-            return self._token(request)
+            return await self._token(request)
         if path == "/dev/connections" and request.method == "GET":
             return HttpResponse.json(200, {"connections": self.connections()})
         if path.startswith("/dev/connections/") and path.endswith("/drop") and request.method == "POST":
@@ -466,19 +468,41 @@ class Gateway:
             return self._static(path)
         return HttpResponse.json(405, {"message": "Method Not Allowed"})
 
-    def _token(self, request: HttpRequest) -> HttpResponse:
+    async def _token(self, request: HttpRequest) -> HttpResponse:
         cors = {"Access-Control-Allow-Origin": "*"}
         if self.issue_token is None:
             return HttpResponse.json(404, {"message": "No token issuer"}, **cors)
         user_id = request.query.get("userId", "")
-        if not user_id or len(user_id) > 128:
-            return HttpResponse.json(400, {"message": "userId is required (1-128 characters)"}, **cors)
+        if not is_valid_user_id(user_id):
+            return HttpResponse.json(
+                400, {"message": f"userId is required (1-{MAX_USER_ID_LENGTH} characters)"}, **cors
+            )
         ttl = request.query.get("ttlS")
         try:
             ttl_s = int(ttl) if ttl else None
         except ValueError:
             return HttpResponse.json(400, {"message": "ttlS must be an integer"}, **cors)
-        return HttpResponse.json(200, {"token": self.issue_token(user_id, ttl_s)}, **cors)
+        try:
+            token = await self.sign_in(user_id, ttl_s)
+        except FunctionError:
+            return HttpResponse.json(500, {"message": "Sign-up failed"}, **cors)
+        return HttpResponse.json(200, {"token": token}, **cors)
+
+    async def sign_in(self, user_id: str, ttl_s: int | None = None) -> str:
+        """What signing in is locally: the account is confirmed, then a token is issued.
+
+        Confirming runs the signup function with the event Cognito's post-confirmation trigger
+        sends, through the same invocation path as every other function (in the thread pool, not
+        on this event loop); so the user exists before anyone can write to them, as in AWS.
+        """
+        assert self.issue_token is not None
+        event = post_confirmation_event(self.api, user_id)
+        result = await self._call(SIGNUP, event)
+        if result != event:
+            # Cognito fails the confirmation when a trigger does not hand its event back.
+            log.error("signup returned %r instead of its event", result)
+            raise FunctionError("signup: the trigger did not return its event")
+        return self.issue_token(user_id, ttl_s)
 
     async def _management(self, request: HttpRequest) -> HttpResponse:
         raw = request.path.split("/@connections/", 1)[1]

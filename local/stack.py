@@ -109,6 +109,14 @@ class LocalStack:
         return self.moto.endpoint
 
     def token(self, user_id: str, ttl_s: int | None = None) -> str:
+        """Signs the user in as `/dev/token` does: the signup function creates the user, then a token.
+
+        Call it from any thread but the gateway's.
+        """
+        assert self._gateway is not None, "start the stack first"
+        return str(self._gateway.run_threadsafe(self._gateway.sign_in(user_id, ttl_s)))
+
+    def _issue(self, user_id: str, ttl_s: int | None = None) -> str:
         assert self.issuer is not None, "start the stack first"
         return self.issuer.issue(user_id) if ttl_s is None else self.issuer.issue(user_id, ttl_s=ttl_s)
 
@@ -158,7 +166,7 @@ class LocalStack:
             post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
             api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
         )
-        self._gateway = Gateway(config, self.functions.invoke, self.token, workers=self.workers)
+        self._gateway = Gateway(config, self.functions.invoke, self._issue, workers=self.workers)
         loop = self._loop = asyncio.new_event_loop()
         started = threading.Event()
 

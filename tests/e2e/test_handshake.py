@@ -46,8 +46,11 @@ async def test_a_bad_handshake_is_refused_and_stores_nothing(
 
     assert await refused_status(local_stack, token, device_id) == status
 
+    # Getting a token signed mallory up; the refused handshake added nothing to her user.
     dynamodb = local_stack.dynamodb()
-    assert "Item" not in dynamodb.get_item(TableName="chat-Users", Key={"userId": {"S": user}})
+    item = dynamodb.get_item(TableName="chat-Users", Key={"userId": {"S": user}}, ConsistentRead=True)["Item"]
+    assert set(item) == {"userId", "createdAt", "lastSeen"}
+    assert item["lastSeen"] == {"S": ""}  # never seen
     connections = dynamodb.query(
         TableName="chat-Connections",
         KeyConditionExpression="userId = :u",

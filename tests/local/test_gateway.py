@@ -34,6 +34,7 @@ class FakeFunctions:
             "disconnect": lambda e: {"statusCode": 200},
             "default": lambda e: {"statusCode": 200, "body": json.dumps({"type": "error", "route": "$default"})},
             "ping": lambda e: {"statusCode": 200, "body": json.dumps({"type": "pong"})},
+            "signup": lambda e: e,  # a Cognito trigger hands its event back
         }
 
     def invoke(self, name: str, event: Event) -> Any:
@@ -404,7 +405,64 @@ async def test_health_says_ready_only_when_ready(gateway: Gateway) -> None:
 async def test_dev_token(gateway: Gateway) -> None:
     status, body = await raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\nHost: x\r\n\r\n")
     assert (status, json.loads(body)) == (200, {"token": "token-for-bob-None"})
+    status, body = await raw_http(gateway, b"GET /dev/token?userId=bob&ttlS=60 HTTP/1.1\r\n\r\n")
+    assert (status, json.loads(body)) == (200, {"token": "token-for-bob-60"})
     assert (await raw_http(gateway, b"GET /dev/token HTTP/1.1\r\n\r\n"))[0] == 400
+    assert (await raw_http(gateway, f"GET /dev/token?userId={'x' * 129} HTTP/1.1\r\n\r\n".encode()))[0] == 400
+
+
+async def test_dev_token_signs_the_user_up_first_like_cognitos_post_confirmation_trigger(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    status, _ = await raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\n\r\n")
+
+    assert status == 200
+    [event] = functions.events("signup")
+    assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
+    assert event["request"]["userAttributes"]["sub"] == "bob"
+    assert event["userName"] == "bob"
+    assert event["response"] == {}
+    assert {"version", "region", "userPoolId", "callerContext"} <= set(event)
+    # Refused requests sign nobody up.
+    await raw_http(gateway, b"GET /dev/token?userId= HTTP/1.1\r\n\r\n")
+    await raw_http(gateway, b"GET /dev/token?userId=carol&ttlS=x HTTP/1.1\r\n\r\n")
+    assert len(functions.events("signup")) == 1
+
+
+@pytest.mark.parametrize(
+    "signup",
+    [raise_("boom"), lambda e: None, lambda e: {**e, "response": {"extra": 1}}],
+    ids=["fails", "returns nothing", "returns another event"],
+)
+async def test_no_token_when_the_sign_up_fails(gateway: Gateway, functions: FakeFunctions, signup: Any) -> None:
+    functions.behaviour["signup"] = signup
+    status, body = await raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\n\r\n")
+    assert status == 500
+    assert "token" not in json.loads(body)
+
+
+async def test_the_sign_up_runs_in_the_thread_pool_while_the_gateway_keeps_serving(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    release = threading.Event()
+    threads: list[str] = []
+
+    def slow_signup(event: Event) -> Event:
+        threads.append(threading.current_thread().name)
+        release.wait(10)
+        return event
+
+    functions.behaviour["signup"] = slow_signup
+    token_request = asyncio.create_task(raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\n\r\n"))
+    try:
+        await until(lambda: bool(threads))
+        # The sign-up is still running, and the event loop answers other requests meanwhile.
+        assert (await raw_http(gateway, b"GET /health HTTP/1.1\r\n\r\n"))[0] == 200
+        assert not token_request.done()
+    finally:
+        release.set()
+    assert (await token_request)[0] == 200
+    assert threads[0].startswith("lambda") and threads[0] != threading.current_thread().name
 
 
 @pytest.mark.parametrize(
