@@ -16,6 +16,11 @@ connection before websockets does:
 
 So one port serves both, with no dependency beyond `websockets` and no extra listener.
 
+Unlike API Gateway, the gateway answers only its own web client in a browser: a handshake or a
+request to its endpoints (`/dev/*`, `/health`, `@connections`) sent by a page of another origin is
+refused with 403 (`local/origins.py` says which origins are its own). Clients that are not
+browsers send no `Origin` and are let through.
+
 Like API Gateway, every frame is handled by a fresh, independent invocation: the synchronous
 handlers run in a thread pool, so the event loop keeps serving sockets and the management API
 (which those very handlers call back into while a frame is being handled).
@@ -59,6 +64,7 @@ from local.events import (
     post_confirmation_event,
 )
 from local.lambdas import FunctionError
+from local.origins import ServedOrigins
 
 log = logging.getLogger("local.gateway")
 
@@ -266,6 +272,7 @@ class Gateway:
         self._server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port = config.port
+        self.origins = ServedOrigins(config.host, config.port)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -285,6 +292,7 @@ class Gateway:
             **kwargs,
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        self.origins = ServedOrigins(self.config.host, self.port)
         log.debug("gateway listening on %s:%d", self.config.host, self.port)
 
     async def stop(self) -> None:
@@ -305,6 +313,13 @@ class Gateway:
         url = urlsplit(request.path)
         if url.path not in ("/ws", "/ws/"):
             return _reject(ws, 404, "Not Found")
+        # Browsers send Origin with every WebSocket handshake, and let any page open a socket to any
+        # address: only the web client this stack serves may. Without Origin it is not a browser
+        # (the CLI, scripts, tests), which API Gateway would let through too.
+        origins = request.headers.get_all("Origin")
+        if origins and not (len(origins) == 1 and self.origins.allows(origins[0], _single(request, "Host"))):
+            log.info("handshake refused: Origin %s is not this stack's web client", ", ".join(origins))
+            return _reject(ws, 403, "Forbidden")
         if not self.ready:
             return _reject(ws, 503, "Service Unavailable")
         multi_query = parse_qs(url.query, keep_blank_values=True)
@@ -448,11 +463,16 @@ class Gateway:
 
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         path = request.path
+        if _is_endpoint(path):
+            refused = self._cross_site(request)
+            if refused is not None:
+                log.info("%s %s refused: %s", request.method, path, refused)
+                return HttpResponse.json(403, {"message": "Forbidden: not this stack's own page"})
         if "/@connections/" in path:
             return await self._management(request)
         if path == "/health":
             if self.ready:
-                return HttpResponse.json(200, {"status": "ok"}, **{"Access-Control-Allow-Origin": "*"})
+                return HttpResponse.json(200, {"status": "ok"})
             return HttpResponse.json(503, {"status": "starting"})
         if path == "/dev/token" and request.method == "GET":
             return await self._token(request)
@@ -468,25 +488,38 @@ class Gateway:
             return self._static(path)
         return HttpResponse.json(405, {"message": "Method Not Allowed"})
 
+    def _cross_site(self, request: HttpRequest) -> str | None:
+        """Why a request to an endpoint must be refused as coming from another site's page, or None.
+
+        The endpoints have no authentication: no CORS header lets another page read an answer, and a
+        browser request from elsewhere is refused outright, so it cannot act either (sign someone up,
+        post to a socket, drop a connection). Requests without these headers are not from a browser.
+        """
+        origin = request.headers.get("origin")
+        if origin is not None and not self.origins.allows(origin, request.headers.get("host")):
+            return f"Origin {origin}"
+        # Sent by browsers even where Origin is not (a cross-site GET); "none" is the address bar.
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return f"Sec-Fetch-Site {site}"
+        return None
+
     async def _token(self, request: HttpRequest) -> HttpResponse:
-        cors = {"Access-Control-Allow-Origin": "*"}
         if self.issue_token is None:
-            return HttpResponse.json(404, {"message": "No token issuer"}, **cors)
+            return HttpResponse.json(404, {"message": "No token issuer"})
         user_id = request.query.get("userId", "")
         if not is_valid_user_id(user_id):
-            return HttpResponse.json(
-                400, {"message": f"userId is required (1-{MAX_USER_ID_LENGTH} characters)"}, **cors
-            )
+            return HttpResponse.json(400, {"message": f"userId is required (1-{MAX_USER_ID_LENGTH} characters)"})
         ttl = request.query.get("ttlS")
         try:
             ttl_s = int(ttl) if ttl else None
         except ValueError:
-            return HttpResponse.json(400, {"message": "ttlS must be an integer"}, **cors)
+            return HttpResponse.json(400, {"message": "ttlS must be an integer"})
         try:
             token = await self.sign_in(user_id, ttl_s)
         except FunctionError:
-            return HttpResponse.json(500, {"message": "Sign-up failed"}, **cors)
-        return HttpResponse.json(200, {"token": token}, **cors)
+            return HttpResponse.json(500, {"message": "Sign-up failed"})
+        return HttpResponse.json(200, {"token": token})
 
     async def sign_in(self, user_id: str, ttl_s: int | None = None) -> str:
         """What signing in is locally: the account is confirmed, then a token is issued.
@@ -599,6 +632,17 @@ class Gateway:
             return await coroutine
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout=30)
+
+
+def _is_endpoint(path: str) -> bool:
+    """The stack's own HTTP endpoints, as opposed to the web client's static files (which any page
+    may link to)."""
+    return path == "/health" or path.startswith("/dev/") or "/@connections/" in path
+
+
+def _single(request: Request, name: str) -> str | None:
+    values = request.headers.get_all(name)
+    return values[0] if len(values) == 1 else None
 
 
 def _reject(ws: ServerConnection, status: int, message: str) -> Response:

@@ -37,6 +37,7 @@ from local.events import ApiInfo
 from local.gateway import Gateway, GatewayConfig
 from local.lambdas import Functions, Handler
 from local.moto_server import MotoServer
+from local.origins import RemoteBindRefused, is_loopback, is_wildcard, remote_bind_refusal, url_host
 from local.streams import StreamPoller
 
 log = logging.getLogger("local")
@@ -67,7 +68,10 @@ class LocalStack:
         functions: Mapping[str, Handler] | None = None,
         workers: int = 32,
         ttl_sweep_s: float | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        if not is_loopback(host) and not allow_remote:
+            raise RemoteBindRefused(remote_bind_refusal(host))
         self.host = host
         self.port = port
         self.idle_timeout_s = idle_timeout_s or _env_float("LOCAL_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S)
@@ -94,7 +98,7 @@ class LocalStack:
     @property
     def _reachable_host(self) -> str:
         """Where clients on this machine connect (bound to every interface: the loopback one)."""
-        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return "127.0.0.1" if is_wildcard(self.host) else url_host(self.host)
 
     @property
     def http_url(self) -> str:

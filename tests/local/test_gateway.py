@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from local.gateway import Gateway, GatewayConfig
 from local.lambdas import FunctionError
@@ -488,3 +489,107 @@ async def test_static_files_come_from_web_only(gateway: Gateway, target: str, st
 async def test_other_methods_are_not_allowed(gateway: Gateway) -> None:
     request = b"POST /index.html HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
     assert (await raw_http(gateway, request))[0] == 405
+
+
+# ---------------------------------------------------------------- browsers: only the stack's own pages
+
+
+def own_origins(gateway: Gateway) -> list[str]:
+    return [f"http://127.0.0.1:{gateway.port}", f"http://localhost:{gateway.port}"]
+
+
+def foreign_origins(gateway: Gateway) -> list[str]:
+    return ["https://evil.example", f"http://localhost:{gateway.port + 1}", f"https://127.0.0.1:{gateway.port}", "null"]
+
+
+async def handshake_status(gateway: Gateway, origin: str) -> int | None:
+    try:
+        async with connect(ws_url(gateway), origin=Origin(origin)):
+            return None
+    except InvalidStatus as exc:
+        return exc.response.status_code
+
+
+def get(target: str, **headers: str) -> bytes:
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def response_head(gateway: Gateway, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(request)
+    response = await reader.read()
+    writer.close()
+    return response.partition(b"\r\n\r\n")[0].lower()
+
+
+async def test_a_handshake_from_another_origin_is_refused_before_the_authorizer_runs(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    for origin in foreign_origins(gateway):
+        assert await handshake_status(gateway, origin) == 403, origin
+    assert functions.calls == []
+    assert gateway.connections() == []
+
+
+async def test_a_handshake_from_the_served_web_client_or_without_origin_connects(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    for origin in own_origins(gateway):
+        assert await handshake_status(gateway, origin) is None, origin
+    assert await status_of(ws_url(gateway)) is None  # no Origin: the CLI, scripts, websockets clients
+    assert len(functions.events("authorizer")) == 3
+
+
+async def test_two_origin_headers_are_refused(gateway: Gateway, functions: FakeFunctions) -> None:
+    own = own_origins(gateway)[0]
+    headers = [("Origin", own), ("Origin", "https://evil.example")]
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(ws_url(gateway), additional_headers=headers):
+            pass
+    assert refused.value.response.status_code == 403
+    assert functions.calls == []
+
+
+async def test_dev_token_answers_same_origin_requests_only(gateway: Gateway, functions: FakeFunctions) -> None:
+    for origin in foreign_origins(gateway):
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", Origin=origin)))[0] == 403, origin
+    for site in ("cross-site", "same-site"):  # sent by browsers even on a GET without Origin
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", **{"Sec-Fetch-Site": site})))[0] == 403
+    assert functions.events("signup") == []  # nobody was signed up by a refused request
+
+    for origin in own_origins(gateway):
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", Origin=origin)))[0] == 200, origin
+    for site in ("same-origin", "none"):  # the web client's fetch; the address bar
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", **{"Sec-Fetch-Site": site})))[0] == 200
+    assert (await raw_http(gateway, get("/dev/token?userId=bob")))[0] == 200  # curl, the CLI, scripts
+
+
+@pytest.mark.parametrize("target", ["/dev/token?userId=bob", "/health"])
+async def test_no_response_lets_another_origin_read_it(gateway: Gateway, target: str) -> None:
+    head = await response_head(gateway, get(target))
+    assert head.startswith(b"http/1.1 200")
+    assert b"access-control-allow" not in head
+
+
+async def test_the_other_endpoints_refuse_other_origins_too(gateway: Gateway, functions: FakeFunctions) -> None:
+    ws, connection_id = await connected(gateway)
+    evil = "Origin: https://evil.example\r\n"
+    for request in (
+        f"POST /@connections/{connection_id} HTTP/1.1\r\n{evil}Content-Length: 5\r\n\r\nhello",
+        f"DELETE /@connections/{connection_id} HTTP/1.1\r\n{evil}\r\n",
+        f"POST /dev/connections/{connection_id}/drop HTTP/1.1\r\n{evil}Content-Length: 0\r\n\r\n",
+        f"GET /dev/connections HTTP/1.1\r\n{evil}\r\n",
+        f"GET /health HTTP/1.1\r\n{evil}\r\n",
+    ):
+        assert (await raw_http(gateway, request.encode()))[0] == 403, request
+    assert [c["connectionId"] for c in gateway.connections()] == [connection_id]
+    # The socket got nothing and is still open.
+    await ws.send('{"action": "ping"}')
+    assert json.loads(await ws.recv()) == {"type": "pong"}
+    await ws.close()
+
+
+async def test_the_web_client_may_be_opened_from_a_link_anywhere(gateway: Gateway) -> None:
+    request = get("/", Origin="https://evil.example", **{"Sec-Fetch-Site": "cross-site"})
+    assert await raw_http(gateway, request) == (200, b"<h1>chat</h1>")
