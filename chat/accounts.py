@@ -14,10 +14,6 @@ from chat.clock import now_iso
 from chat.observability import logger
 from chat.store import users
 
-# The triggerSource values of Cognito's post-confirmation trigger.
-CONFIRM_SIGN_UP = "PostConfirmation_ConfirmSignUp"
-CONFIRM_FORGOT_PASSWORD = "PostConfirmation_ConfirmForgotPassword"
-
 
 class InvalidConfirmation(Exception):
     """The event names no usable user; the confirmation fails rather than create a wrong user."""
