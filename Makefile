@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
+# Where `make dev` listens: this machine only, unless asked on the command line
+# (`make dev HOST=0.0.0.0 ALLOW_REMOTE=1`). Set with := so a HOST variable some shells export
+# (tcsh's is the machine's name) cannot widen it by accident.
+HOST := 127.0.0.1
+ALLOW_REMOTE :=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
@@ -30,7 +35,7 @@ browser:
 	bash scripts/install_browser.sh
 
 dev: $(VENV)/.installed
-	PORT=$(PORT) $(PY) -m local
+	PORT=$(PORT) $(PY) -m local --host $(HOST)$(if $(ALLOW_REMOTE), --allow-remote)
 
 # Lint and types, the CDK app synthesized and checked (cdk-nag, cfn-lint), then every suite:
 # unit, integration (moto), infrastructure (CDK assertions), end-to-end (local stack), browser, docs.

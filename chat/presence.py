@@ -8,11 +8,12 @@ Two ways in:
   whatever caused it ($connect, $disconnect, the 410 cleanup of push, TTL expiry).
 
 Users.lastSeen is what subscribers were last told: absent (null) while online, the time the last
-device left while offline. Each stream record derives the truth again from the user's live
-connections (records past their TTL never count) and pushes only when it differs from what was
-told. So a second device pushes nothing; two devices connecting at once push `online` once (a test
-of "am I the only connection" would push nothing: each sees the other); a reconnect whose old
-socket's REMOVE is processed after the new socket's INSERT pushes nothing.
+device left while offline, empty (`users.NEVER_SEEN`) for a user who signed up and never connected.
+Each stream record derives the truth again from the user's live connections (records past their TTL
+never count) and pushes only when it differs from what was told. So a second device pushes nothing;
+two devices connecting at once push `online` once (a test of "am I the only connection" would push
+nothing: each sees the other); a reconnect whose old socket's REMOVE is processed after the new
+socket's INSERT pushes nothing.
 
 The push goes out before the state is written: a record retried after a throttled push pushes again
 (a repeated presence frame is harmless, a lost one is not), and a crash between the two repeats the

@@ -180,9 +180,16 @@ FUNCTIONS: dict[str, Function] = {
             "Verifies the JWT and deviceId of a WebSocket handshake",
         ),
         Function(
+            "signup",
+            "functions.signup.handler.handler",
+            "Cognito post-confirmation trigger: creates the user when their account is confirmed",
+            access=(on("Users", "PutItem"),),
+            timeout_s=5,  # Cognito waits at most 5 s for a trigger
+        ),
+        Function(
             "connect",
             "functions.connect.handler.handler",
-            "Stores the connection and creates the user on first connect",
+            "Stores the connection and lists it on the user (whose item it adds if sign-up did not)",
             access=(on("Connections", "PutItem"), on("Users", "UpdateItem")),
         ),
         Function(
@@ -325,6 +332,9 @@ ROUTES: tuple[Route, ...] = (
     Route("typing", "typing"),
 )
 AUTHORIZER = "authorizer"
+# Neither a route nor a stream: Cognito calls it once an account is confirmed (post-confirmation
+# trigger); locally, `/dev/token` calls it before issuing a token.
+SIGNUP = "signup"
 # Where the authorizer looks; API Gateway refuses a handshake without them (401).
 AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request.querystring.deviceId")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infrastructure.nag import acknowledge
@@ -58,6 +59,14 @@ class Identity(Construct):
             "ESSENTIALS covers sign-up, sign-in and JWT issuance, and the pool enforces a strong password "
             "policy and hides whether a user exists.",
         )
+
+    def on_confirmation(self, function: lambda_.IFunction) -> None:
+        """Cognito invokes `function` once an account is confirmed (the post-confirmation trigger).
+
+        The pool then refers to the function, and a permission lets this pool invoke it; so the
+        function must not refer to the pool (the authorizer may: it is another function).
+        """
+        self.user_pool.add_trigger(cognito.UserPoolOperation.POST_CONFIRMATION, function)
 
     @property
     def issuer(self) -> str:

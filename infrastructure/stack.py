@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from chat import topology
 from infrastructure.config import CODE_ASSET_DIR, LAYER_ASSET_DIR
 from infrastructure.functions import Functions
 from infrastructure.identity import Identity
@@ -49,6 +50,7 @@ class ChatStack(Stack):
             layer_asset_dir=layer_asset_dir,
         )
         self.api.add_routes(dict(self.functions.by_name))
+        self.identity.on_confirmation(self.functions[topology.SIGNUP])
         self.streams = Streams(self, "Streams", tables=self.tables, functions=self.functions)
 
         CfnOutput(self, "WebSocketUrl", value=self.api.url, description="wss:// endpoint clients connect to")

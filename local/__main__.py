@@ -14,10 +14,17 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from local.origins import is_loopback, remote_bind_refusal, remote_bind_warning
+
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the chat backend locally.")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (0.0.0.0, a LAN address): anyone there could mint tokens",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")), help="0 picks a free port")
     parser.add_argument("--idle-timeout", type=float, help="seconds (default LOCAL_IDLE_TIMEOUT_S or 600)")
     parser.add_argument("--max-connection", type=float, help="seconds (default LOCAL_MAX_CONNECTION_S or 7200)")
@@ -28,6 +35,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(remote_bind_refusal(args.host), file=sys.stderr)
+            return 2
+        print(remote_bind_warning(args.host), file=sys.stderr, flush=True)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
@@ -53,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     from local.stack import LocalStack
 
     stack = LocalStack(
-        port=args.port, host=args.host, idle_timeout_s=args.idle_timeout, max_connection_s=args.max_connection
+        port=args.port,
+        host=args.host,
+        idle_timeout_s=args.idle_timeout,
+        max_connection_s=args.max_connection,
+        allow_remote=args.allow_remote,
     )
     try:
         stack.start()

@@ -124,6 +124,24 @@ def disconnect_event(api: ApiInfo, conn: ConnectionInfo, status_code: int, reaso
     }
 
 
+def post_confirmation_event(api: ApiInfo, user_id: str) -> dict[str, Any]:
+    """Cognito's post-confirmation trigger event for a newly confirmed account whose `sub` is `user_id`.
+
+    Locally the user id is the name typed at sign-in; in a user pool signing in with email it is a
+    UUID, also the username. No email locally: nothing reads it.
+    """
+    return {
+        "version": "1",
+        "region": api.region,
+        "userPoolId": f"{api.region}_local",
+        "userName": user_id,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "chat-local"},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {"userAttributes": {"sub": user_id, "cognito:user_status": "CONFIRMED"}},
+        "response": {},
+    }
+
+
 def _lambda_attribute_value(value: Any) -> Any:
     """boto3 returns binary attributes as bytes; Lambda's event carries them base64-encoded."""
     if isinstance(value, bytes | bytearray):

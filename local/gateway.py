@@ -16,6 +16,11 @@ connection before websockets does:
 
 So one port serves both, with no dependency beyond `websockets` and no extra listener.
 
+Unlike API Gateway, the gateway answers only its own web client in a browser: a handshake or a
+request to its endpoints (`/dev/*`, `/health`, `@connections`) sent by a page of another origin is
+refused with 403 (`local/origins.py` says which origins are its own). Clients that are not
+browsers send no `Origin` and are let through.
+
 Like API Gateway, every frame is handled by a fresh, independent invocation: the synchronous
 handlers run in a thread pool, so the event loop keeps serving sockets and the management API
 (which those very handlers call back into while a frame is being handled).
@@ -44,7 +49,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES, route_for
+from chat.auth.tokens import MAX_USER_ID_LENGTH, is_valid_user_id
+from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES, SIGNUP, route_for
 from local.events import (
     ApiInfo,
     ConnectionInfo,
@@ -55,8 +61,10 @@ from local.events import (
     message_event,
     new_id,
     now_ms,
+    post_confirmation_event,
 )
 from local.lambdas import FunctionError
+from local.origins import ServedOrigins
 
 log = logging.getLogger("local.gateway")
 
@@ -264,6 +272,7 @@ class Gateway:
         self._server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port = config.port
+        self.origins = ServedOrigins(config.host, config.port)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -283,6 +292,7 @@ class Gateway:
             **kwargs,
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        self.origins = ServedOrigins(self.config.host, self.port)
         log.debug("gateway listening on %s:%d", self.config.host, self.port)
 
     async def stop(self) -> None:
@@ -303,6 +313,13 @@ class Gateway:
         url = urlsplit(request.path)
         if url.path not in ("/ws", "/ws/"):
             return _reject(ws, 404, "Not Found")
+        # Browsers send Origin with every WebSocket handshake, and let any page open a socket to any
+        # address: only the web client this stack serves may. Without Origin it is not a browser
+        # (the CLI, scripts, tests), which API Gateway would let through too.
+        origins = request.headers.get_all("Origin")
+        if origins and not (len(origins) == 1 and self.origins.allows(origins[0], _single(request, "Host"))):
+            log.info("handshake refused: Origin %s is not this stack's web client", ", ".join(origins))
+            return _reject(ws, 403, "Forbidden")
         if not self.ready:
             return _reject(ws, 503, "Service Unavailable")
         multi_query = parse_qs(url.query, keep_blank_values=True)
@@ -446,14 +463,19 @@ class Gateway:
 
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         path = request.path
+        if _is_endpoint(path):
+            refused = self._cross_site(request)
+            if refused is not None:
+                log.info("%s %s refused: %s", request.method, path, refused)
+                return HttpResponse.json(403, {"message": "Forbidden: not this stack's own page"})
         if "/@connections/" in path:
             return await self._management(request)
         if path == "/health":
             if self.ready:
-                return HttpResponse.json(200, {"status": "ok"}, **{"Access-Control-Allow-Origin": "*"})
+                return HttpResponse.json(200, {"status": "ok"})
             return HttpResponse.json(503, {"status": "starting"})
         if path == "/dev/token" and request.method == "GET":
-            return self._token(request)
+            return await self._token(request)
         if path == "/dev/connections" and request.method == "GET":
             return HttpResponse.json(200, {"connections": self.connections()})
         if path.startswith("/dev/connections/") and path.endswith("/drop") and request.method == "POST":
@@ -466,19 +488,54 @@ class Gateway:
             return self._static(path)
         return HttpResponse.json(405, {"message": "Method Not Allowed"})
 
-    def _token(self, request: HttpRequest) -> HttpResponse:
-        cors = {"Access-Control-Allow-Origin": "*"}
+    def _cross_site(self, request: HttpRequest) -> str | None:
+        """Why a request to an endpoint must be refused as coming from another site's page, or None.
+
+        The endpoints have no authentication: no CORS header lets another page read an answer, and a
+        browser request from elsewhere is refused outright, so it cannot act either (sign someone up,
+        post to a socket, drop a connection). Requests without these headers are not from a browser.
+        """
+        origin = request.headers.get("origin")
+        if origin is not None and not self.origins.allows(origin, request.headers.get("host")):
+            return f"Origin {origin}"
+        # Sent by browsers even where Origin is not (a cross-site GET); "none" is the address bar.
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return f"Sec-Fetch-Site {site}"
+        return None
+
+    async def _token(self, request: HttpRequest) -> HttpResponse:
         if self.issue_token is None:
-            return HttpResponse.json(404, {"message": "No token issuer"}, **cors)
+            return HttpResponse.json(404, {"message": "No token issuer"})
         user_id = request.query.get("userId", "")
-        if not user_id or len(user_id) > 128:
-            return HttpResponse.json(400, {"message": "userId is required (1-128 characters)"}, **cors)
+        if not is_valid_user_id(user_id):
+            return HttpResponse.json(400, {"message": f"userId is required (1-{MAX_USER_ID_LENGTH} characters)"})
         ttl = request.query.get("ttlS")
         try:
             ttl_s = int(ttl) if ttl else None
         except ValueError:
-            return HttpResponse.json(400, {"message": "ttlS must be an integer"}, **cors)
-        return HttpResponse.json(200, {"token": self.issue_token(user_id, ttl_s)}, **cors)
+            return HttpResponse.json(400, {"message": "ttlS must be an integer"})
+        try:
+            token = await self.sign_in(user_id, ttl_s)
+        except FunctionError:
+            return HttpResponse.json(500, {"message": "Sign-up failed"})
+        return HttpResponse.json(200, {"token": token})
+
+    async def sign_in(self, user_id: str, ttl_s: int | None = None) -> str:
+        """What signing in is locally: the account is confirmed, then a token is issued.
+
+        Confirming runs the signup function with the event Cognito's post-confirmation trigger
+        sends, through the same invocation path as every other function (in the thread pool, not
+        on this event loop); so the user exists before anyone can write to them, as in AWS.
+        """
+        assert self.issue_token is not None
+        event = post_confirmation_event(self.api, user_id)
+        result = await self._call(SIGNUP, event)
+        if result != event:
+            # Cognito fails the confirmation when a trigger does not hand its event back.
+            log.error("signup returned %r instead of its event", result)
+            raise FunctionError("signup: the trigger did not return its event")
+        return self.issue_token(user_id, ttl_s)
 
     async def _management(self, request: HttpRequest) -> HttpResponse:
         raw = request.path.split("/@connections/", 1)[1]
@@ -575,6 +632,17 @@ class Gateway:
             return await coroutine
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout=30)
+
+
+def _is_endpoint(path: str) -> bool:
+    """The stack's own HTTP endpoints, as opposed to the web client's static files (which any page
+    may link to)."""
+    return path == "/health" or path.startswith("/dev/") or "/@connections/" in path
+
+
+def _single(request: Request, name: str) -> str | None:
+    values = request.headers.get_all(name)
+    return values[0] if len(values) == 1 else None
 
 
 def _reject(ws: ServerConnection, status: int, message: str) -> Response:

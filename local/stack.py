@@ -39,6 +39,7 @@ from local.events import ApiInfo
 from local.gateway import Gateway, GatewayConfig
 from local.lambdas import Functions, Handler
 from local.moto_server import MotoServer
+from local.origins import RemoteBindRefused, is_loopback, is_wildcard, remote_bind_refusal, url_host
 from local.streams import StreamPoller
 
 log = logging.getLogger("local")
@@ -69,7 +70,10 @@ class LocalStack:
         functions: Mapping[str, Handler] | None = None,
         workers: int = 32,
         ttl_sweep_s: float | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        if not is_loopback(host) and not allow_remote:
+            raise RemoteBindRefused(remote_bind_refusal(host))
         self.host = host
         self.port = port
         self.idle_timeout_s = idle_timeout_s or _env_float("LOCAL_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S)
@@ -98,7 +102,7 @@ class LocalStack:
     @property
     def _reachable_host(self) -> str:
         """Where clients on this machine connect (bound to every interface: the loopback one)."""
-        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return "127.0.0.1" if is_wildcard(self.host) else url_host(self.host)
 
     @property
     def http_url(self) -> str:
@@ -113,6 +117,14 @@ class LocalStack:
         return self.moto.endpoint
 
     def token(self, user_id: str, ttl_s: int | None = None) -> str:
+        """Signs the user in as `/dev/token` does: the signup function creates the user, then a token.
+
+        Call it from any thread but the gateway's.
+        """
+        assert self._gateway is not None, "start the stack first"
+        return str(self._gateway.run_threadsafe(self._gateway.sign_in(user_id, ttl_s)))
+
+    def _issue(self, user_id: str, ttl_s: int | None = None) -> str:
         assert self.issuer is not None, "start the stack first"
         return self.issuer.issue(user_id) if ttl_s is None else self.issuer.issue(user_id, ttl_s=ttl_s)
 
@@ -166,7 +178,7 @@ class LocalStack:
             post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
             api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
         )
-        self._gateway = Gateway(config, self.functions.invoke, self.token, workers=self.workers)
+        self._gateway = Gateway(config, self.functions.invoke, self._issue, workers=self.workers)
         loop = self._loop = asyncio.new_event_loop()
         started = threading.Event()
 

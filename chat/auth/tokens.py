@@ -18,6 +18,8 @@ import jwt
 from chat.topology import ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A user id is the token's `sub`: Cognito's are UUIDs; anything longer than this is refused.
+MAX_USER_ID_LENGTH = 128
 # Cognito user pools sign with RS256; nothing else is accepted (no "none", no HMAC confusion).
 ALGORITHMS = ["RS256"]
 
@@ -70,9 +72,14 @@ class TokenVerifier:
         if claims.get("token_use", "id") != "id":
             raise InvalidHandshake("not an ID token")
         subject = claims["sub"]
-        if not isinstance(subject, str) or not subject or len(subject) > 128:
+        if not is_valid_user_id(subject):
             raise InvalidHandshake("invalid subject")
         return subject
+
+
+def is_valid_user_id(value: object) -> bool:
+    """Whether `value` can be a user id (a token's subject): a string of 1-128 characters."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_USER_ID_LENGTH
 
 
 @lru_cache(maxsize=1)

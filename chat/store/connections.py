@@ -38,7 +38,10 @@ def save_connection(user_id: str, connection_id: str, device_id: str, connected_
     user = UserModel(user_id=user_id)
     with TransactWrite(connection=connection()) as tx:
         tx.save(row)
-        # Creates the user on first connect, and lists the connection where fan-out looks.
+        # Lists the connection on the user item, where fan-out looks. Users are created at sign-up;
+        # createdAt is set here only when the item is missing (an account confirmed before the
+        # sign-up trigger existed, or whose trigger failed): without the item this user's devices
+        # would connect but never be found by fan-out, receipts or presence.
         tx.update(
             user,
             actions=[

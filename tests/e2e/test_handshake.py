@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import urllib.error
+import urllib.request
+
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from chat.auth.local_issuer import LocalIssuer
-from tests.conftest import WsClient, refused_status, unique
+from tests.conftest import WsClient, refused_status, unique, ws_address
 
 
 async def test_a_valid_token_and_device_id_connect(local_stack) -> None:
@@ -46,8 +54,11 @@ async def test_a_bad_handshake_is_refused_and_stores_nothing(
 
     assert await refused_status(local_stack, token, device_id) == status
 
+    # Getting a token signed mallory up; the refused handshake added nothing to her user.
     dynamodb = local_stack.dynamodb()
-    assert "Item" not in dynamodb.get_item(TableName="chat-Users", Key={"userId": {"S": user}})
+    item = dynamodb.get_item(TableName="chat-Users", Key={"userId": {"S": user}}, ConsistentRead=True)["Item"]
+    assert set(item) == {"userId", "createdAt", "lastSeen"}
+    assert item["lastSeen"] == {"S": ""}  # never seen
     connections = dynamodb.query(
         TableName="chat-Connections",
         KeyConditionExpression="userId = :u",
@@ -72,3 +83,23 @@ async def test_a_known_user_can_connect_many_devices(local_stack) -> None:
     finally:
         for device in devices:
             await device.close()
+
+
+async def test_in_a_browser_only_the_stacks_own_web_client_may_connect_or_get_tokens(local_stack) -> None:
+    user = unique("frank")
+    address = ws_address(local_stack, local_stack.token(user), "phone")
+
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(address, origin=Origin("https://evil.example")):
+            pass
+    assert refused.value.response.status_code == 403
+    async with connect(address, origin=Origin(local_stack.http_url)) as ws:
+        await ws.send('{"action": "ping"}')
+        assert json.loads(await ws.recv()) == {"type": "pong"}
+
+    evil = urllib.request.Request(
+        f"{local_stack.http_url}/dev/token?userId={user}", headers={"Origin": "https://evil.example"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as forbidden:
+        await asyncio.to_thread(urllib.request.urlopen, evil, timeout=10)
+    assert forbidden.value.code == 403

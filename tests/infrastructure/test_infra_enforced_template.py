@@ -29,7 +29,7 @@ def iam_and_functions(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no cdk.out: `make synth` (part of `make test`) writes it")
 def test_the_enforced_template_grants_what_the_shipped_one_grants(synth: Synth) -> None:
     shipped = json.loads(SHIPPED.read_text())["Resources"]
-    assert iam_and_functions(synth.resources) == iam_and_functions(shipped)
+    assert iam_and_functions(synth.resources) == iam_and_functions(shipped), "cdk.out is stale? run `make synth`"
 
 
 def test_every_topology_function_has_its_policies_read(synth: Synth) -> None:

@@ -27,9 +27,9 @@ from chat import push
 from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
 from chat.store.schema import create_tables
-from chat.topology import route_for
+from chat.topology import SIGNUP, route_for
 from local import moto_patches
-from tests.integration.support import FakePoster, StreamReader, invoke, ws_event
+from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event, ws_event
 
 _moto_lock = threading.Lock()
 
@@ -79,6 +79,11 @@ class Device:
         self.device_id = device_id
         self.connection_id = uuid.uuid4().hex[:12] + "="
 
+    def sign_up(self) -> Device:
+        """Confirms the user's account, as Cognito does before anyone can sign in (idempotent)."""
+        sign_up(self.user_id)
+        return self
+
     def connect(self) -> Device:
         event = ws_event("$connect", self.connection_id, self.user_id, self.device_id)
         assert invoke("connect", event) == {"statusCode": 200}
@@ -106,6 +111,12 @@ class Device:
         return reply
 
 
+def sign_up(user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp") -> dict[str, Any]:
+    """Runs the topology's sign-up function (Cognito's post-confirmation trigger); returns its result."""
+    result: dict[str, Any] = invoke(SIGNUP, post_confirmation_event(user_id, trigger_source))
+    return result
+
+
 def drain(reader: StreamReader, function: str) -> dict[str, Any]:
     """Processes what the stream holds with the topology's function for it."""
     return invoke(function, reader.event())  # type: ignore[no-any-return]
@@ -114,7 +125,8 @@ def drain(reader: StreamReader, function: str) -> dict[str, Any]:
 @pytest.fixture
 def device(aws: None, issuer: LocalIssuer, poster: FakePoster) -> Any:
     def make(user_id: str, device_id: str = "phone") -> Device:
-        return Device(user_id, device_id).connect()
+        # As in AWS: the account is confirmed (signup) before any device can connect.
+        return Device(user_id, device_id).sign_up().connect()
 
     return make
 

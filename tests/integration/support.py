@@ -78,6 +78,28 @@ def ws_event(
     return event
 
 
+def post_confirmation_event(
+    user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp", email: str | None = None
+) -> dict[str, Any]:
+    """A Cognito post-confirmation trigger event, as in the Cognito developer guide's example."""
+    attributes = {
+        "sub": user_id,
+        "cognito:user_status": "CONFIRMED",
+        "email_verified": "true",
+        "email": email or f"{user_id}@example.com",
+    }
+    return {
+        "version": "1",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_TestPool1",
+        "userName": user_id,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "testclient"},
+        "triggerSource": trigger_source,
+        "request": {"userAttributes": attributes},
+        "response": {},
+    }
+
+
 class StreamReader:
     """Reads a table's stream from moto and shapes the records into a Lambda stream event."""
 

@@ -11,7 +11,8 @@ import pytest
 from chat.auth.local_issuer import LocalIssuer
 from chat.store import connections, users
 from chat.store.connections import CONNECTION_TTL_S
-from tests.integration.support import invoke
+from tests.integration.conftest import Device
+from tests.integration.support import FakePoster, invoke
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect"
 
@@ -67,21 +68,32 @@ def test_bad_handshakes_are_refused(
         invoke("authorizer", authorizer_event(tokens[token_kind], device_id))
 
 
-def test_connect_stores_connection_and_creates_user_once(device: Any) -> None:
-    # Given alice was never seen
-    assert not users.user_exists("alice")
-
-    # When two of her devices connect
+def test_connect_stores_each_connection_with_a_ttl_and_lists_it_on_the_user(device: Any) -> None:
+    # When two devices of alice (signed up) connect
     phone = device("alice", "phone")
     laptop = device("alice", "laptop")
 
-    # Then she exists and both connections are recorded with a TTL a little over 2 hours
-    assert users.user_exists("alice")
+    # Then both connections are recorded with a TTL a little over 2 hours, and fan-out finds them
     live = {c.connection_id: c for c in connections.live_connections("alice")}
     assert set(live) == {phone.connection_id, laptop.connection_id}
     assert live[phone.connection_id].device_id == "phone"
     ttl = live[phone.connection_id].expires_at - time.time()
     assert 2 * 3600 < ttl <= CONNECTION_TTL_S
+    assert {e.connection_id for e in connections.endpoints_of(["alice"])} == set(live)
+
+
+def test_an_account_confirmed_before_the_signup_trigger_gets_its_user_at_connect(
+    aws: None, issuer: LocalIssuer, poster: FakePoster
+) -> None:
+    # Given olga's account predates the sign-up trigger: no user item
+    assert not users.user_exists("olga")
+
+    # When her phone connects
+    phone = Device("olga", "phone").connect()
+
+    # Then she exists (others can write to her) and fan-out finds her phone
+    assert users.user_exists("olga")
+    assert [e.connection_id for e in connections.endpoints_of(["olga"])] == [phone.connection_id]
 
 
 def test_disconnect_removes_only_that_connection(device: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from local.gateway import Gateway, GatewayConfig
 from local.lambdas import FunctionError
@@ -34,6 +35,7 @@ class FakeFunctions:
             "disconnect": lambda e: {"statusCode": 200},
             "default": lambda e: {"statusCode": 200, "body": json.dumps({"type": "error", "route": "$default"})},
             "ping": lambda e: {"statusCode": 200, "body": json.dumps({"type": "pong"})},
+            "signup": lambda e: e,  # a Cognito trigger hands its event back
         }
 
     def invoke(self, name: str, event: Event) -> Any:
@@ -404,7 +406,64 @@ async def test_health_says_ready_only_when_ready(gateway: Gateway) -> None:
 async def test_dev_token(gateway: Gateway) -> None:
     status, body = await raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\nHost: x\r\n\r\n")
     assert (status, json.loads(body)) == (200, {"token": "token-for-bob-None"})
+    status, body = await raw_http(gateway, b"GET /dev/token?userId=bob&ttlS=60 HTTP/1.1\r\n\r\n")
+    assert (status, json.loads(body)) == (200, {"token": "token-for-bob-60"})
     assert (await raw_http(gateway, b"GET /dev/token HTTP/1.1\r\n\r\n"))[0] == 400
+    assert (await raw_http(gateway, f"GET /dev/token?userId={'x' * 129} HTTP/1.1\r\n\r\n".encode()))[0] == 400
+
+
+async def test_dev_token_signs_the_user_up_first_like_cognitos_post_confirmation_trigger(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    status, _ = await raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\n\r\n")
+
+    assert status == 200
+    [event] = functions.events("signup")
+    assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
+    assert event["request"]["userAttributes"]["sub"] == "bob"
+    assert event["userName"] == "bob"
+    assert event["response"] == {}
+    assert {"version", "region", "userPoolId", "callerContext"} <= set(event)
+    # Refused requests sign nobody up.
+    await raw_http(gateway, b"GET /dev/token?userId= HTTP/1.1\r\n\r\n")
+    await raw_http(gateway, b"GET /dev/token?userId=carol&ttlS=x HTTP/1.1\r\n\r\n")
+    assert len(functions.events("signup")) == 1
+
+
+@pytest.mark.parametrize(
+    "signup",
+    [raise_("boom"), lambda e: None, lambda e: {**e, "response": {"extra": 1}}],
+    ids=["fails", "returns nothing", "returns another event"],
+)
+async def test_no_token_when_the_sign_up_fails(gateway: Gateway, functions: FakeFunctions, signup: Any) -> None:
+    functions.behaviour["signup"] = signup
+    status, body = await raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\n\r\n")
+    assert status == 500
+    assert "token" not in json.loads(body)
+
+
+async def test_the_sign_up_runs_in_the_thread_pool_while_the_gateway_keeps_serving(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    release = threading.Event()
+    threads: list[str] = []
+
+    def slow_signup(event: Event) -> Event:
+        threads.append(threading.current_thread().name)
+        release.wait(10)
+        return event
+
+    functions.behaviour["signup"] = slow_signup
+    token_request = asyncio.create_task(raw_http(gateway, b"GET /dev/token?userId=bob HTTP/1.1\r\n\r\n"))
+    try:
+        await until(lambda: bool(threads))
+        # The sign-up is still running, and the event loop answers other requests meanwhile.
+        assert (await raw_http(gateway, b"GET /health HTTP/1.1\r\n\r\n"))[0] == 200
+        assert not token_request.done()
+    finally:
+        release.set()
+    assert (await token_request)[0] == 200
+    assert threads[0].startswith("lambda") and threads[0] != threading.current_thread().name
 
 
 @pytest.mark.parametrize(
@@ -430,3 +489,107 @@ async def test_static_files_come_from_web_only(gateway: Gateway, target: str, st
 async def test_other_methods_are_not_allowed(gateway: Gateway) -> None:
     request = b"POST /index.html HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
     assert (await raw_http(gateway, request))[0] == 405
+
+
+# ---------------------------------------------------------------- browsers: only the stack's own pages
+
+
+def own_origins(gateway: Gateway) -> list[str]:
+    return [f"http://127.0.0.1:{gateway.port}", f"http://localhost:{gateway.port}"]
+
+
+def foreign_origins(gateway: Gateway) -> list[str]:
+    return ["https://evil.example", f"http://localhost:{gateway.port + 1}", f"https://127.0.0.1:{gateway.port}", "null"]
+
+
+async def handshake_status(gateway: Gateway, origin: str) -> int | None:
+    try:
+        async with connect(ws_url(gateway), origin=Origin(origin)):
+            return None
+    except InvalidStatus as exc:
+        return exc.response.status_code
+
+
+def get(target: str, **headers: str) -> bytes:
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def response_head(gateway: Gateway, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(request)
+    response = await reader.read()
+    writer.close()
+    return response.partition(b"\r\n\r\n")[0].lower()
+
+
+async def test_a_handshake_from_another_origin_is_refused_before_the_authorizer_runs(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    for origin in foreign_origins(gateway):
+        assert await handshake_status(gateway, origin) == 403, origin
+    assert functions.calls == []
+    assert gateway.connections() == []
+
+
+async def test_a_handshake_from_the_served_web_client_or_without_origin_connects(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    for origin in own_origins(gateway):
+        assert await handshake_status(gateway, origin) is None, origin
+    assert await status_of(ws_url(gateway)) is None  # no Origin: the CLI, scripts, websockets clients
+    assert len(functions.events("authorizer")) == 3
+
+
+async def test_two_origin_headers_are_refused(gateway: Gateway, functions: FakeFunctions) -> None:
+    own = own_origins(gateway)[0]
+    headers = [("Origin", own), ("Origin", "https://evil.example")]
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(ws_url(gateway), additional_headers=headers):
+            pass
+    assert refused.value.response.status_code == 403
+    assert functions.calls == []
+
+
+async def test_dev_token_answers_same_origin_requests_only(gateway: Gateway, functions: FakeFunctions) -> None:
+    for origin in foreign_origins(gateway):
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", Origin=origin)))[0] == 403, origin
+    for site in ("cross-site", "same-site"):  # sent by browsers even on a GET without Origin
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", **{"Sec-Fetch-Site": site})))[0] == 403
+    assert functions.events("signup") == []  # nobody was signed up by a refused request
+
+    for origin in own_origins(gateway):
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", Origin=origin)))[0] == 200, origin
+    for site in ("same-origin", "none"):  # the web client's fetch; the address bar
+        assert (await raw_http(gateway, get("/dev/token?userId=bob", **{"Sec-Fetch-Site": site})))[0] == 200
+    assert (await raw_http(gateway, get("/dev/token?userId=bob")))[0] == 200  # curl, the CLI, scripts
+
+
+@pytest.mark.parametrize("target", ["/dev/token?userId=bob", "/health"])
+async def test_no_response_lets_another_origin_read_it(gateway: Gateway, target: str) -> None:
+    head = await response_head(gateway, get(target))
+    assert head.startswith(b"http/1.1 200")
+    assert b"access-control-allow" not in head
+
+
+async def test_the_other_endpoints_refuse_other_origins_too(gateway: Gateway, functions: FakeFunctions) -> None:
+    ws, connection_id = await connected(gateway)
+    evil = "Origin: https://evil.example\r\n"
+    for request in (
+        f"POST /@connections/{connection_id} HTTP/1.1\r\n{evil}Content-Length: 5\r\n\r\nhello",
+        f"DELETE /@connections/{connection_id} HTTP/1.1\r\n{evil}\r\n",
+        f"POST /dev/connections/{connection_id}/drop HTTP/1.1\r\n{evil}Content-Length: 0\r\n\r\n",
+        f"GET /dev/connections HTTP/1.1\r\n{evil}\r\n",
+        f"GET /health HTTP/1.1\r\n{evil}\r\n",
+    ):
+        assert (await raw_http(gateway, request.encode()))[0] == 403, request
+    assert [c["connectionId"] for c in gateway.connections()] == [connection_id]
+    # The socket got nothing and is still open.
+    await ws.send('{"action": "ping"}')
+    assert json.loads(await ws.recv()) == {"type": "pong"}
+    await ws.close()
+
+
+async def test_the_web_client_may_be_opened_from_a_link_anywhere(gateway: Gateway) -> None:
+    request = get("/", Origin="https://evil.example", **{"Sec-Fetch-Site": "cross-site"})
+    assert await raw_http(gateway, request) == (200, b"<h1>chat</h1>")

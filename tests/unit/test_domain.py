@@ -9,7 +9,7 @@ import pytest
 from chat.clock import iso
 from chat.domain import Member
 from chat.store.models import ALL_MODELS
-from chat.topology import FUNCTIONS, ROUTES, STREAMS, TABLES, route_for
+from chat.topology import AUTHORIZER, FUNCTIONS, ROUTES, SIGNUP, STREAMS, TABLES, route_for
 
 
 def member(joined: int, left: int | None) -> Member:
@@ -55,6 +55,13 @@ def test_dynamodb_grants_name_real_api_actions() -> None:
         for (table, index), actions in function.grants.items():
             assert set(actions) <= operations, (function.name, table, actions)
             assert index is None or set(actions) == {"Query"}, (function.name, "an index is only queried")
+
+
+def test_every_function_has_exactly_the_ways_in_the_topology_gives_it() -> None:
+    """A route, a stream, the $connect authorizer or Cognito's sign-up trigger: none is unreachable."""
+    ways_in = {r.function for r in ROUTES} | {s.function for s in STREAMS} | {AUTHORIZER, SIGNUP}
+    assert ways_in == set(FUNCTIONS)
+    assert SIGNUP not in {r.function for r in ROUTES} | {s.function for s in STREAMS}
 
 
 def test_data_access_models_match_the_topology_keys_and_indexes() -> None:
