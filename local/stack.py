@@ -29,14 +29,14 @@ from typing import Any
 
 import boto3
 
-from chat.auth.local_issuer import LocalIssuer
 from chat.config import table_name
-from chat.store.schema import create_tables
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from local.events import ApiInfo
 from local.gateway import Gateway, GatewayConfig
+from local.issuer import LocalIssuer
 from local.lambdas import Functions, Handler
 from local.moto_server import MotoServer
+from local.schema import create_tables
 from local.streams import StreamPoller
 
 log = logging.getLogger("local")

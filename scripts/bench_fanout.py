@@ -34,7 +34,7 @@ from chat.domain import Caller
 from chat.messages import send_message
 from chat.store import conversations, users
 from chat.store.connections import save_connection
-from chat.store.schema import create_tables
+from local.schema import create_tables
 
 
 class SleepyPoster:

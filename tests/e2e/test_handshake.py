@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.auth.local_issuer import LocalIssuer
+from local.issuer import LocalIssuer
 from tests.conftest import WsClient, refused_status, unique
 
 

@@ -25,11 +25,11 @@ from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
 from chat import push
-from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
-from chat.store.schema import create_tables
 from chat.topology import FUNCTIONS, route_for
 from local import moto_patches
+from local.issuer import LocalIssuer
+from local.schema import create_tables
 from tests.integration.support import FakePoster, LambdaContext, StreamReader, ws_event
 
 _moto_lock = threading.Lock()

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from chat.auth.local_issuer import LocalIssuer
 from chat.store import connections, users
 from chat.store.connections import CONNECTION_TTL_S
 from functions.authorizer.handler import handler as authorize
+from local.issuer import LocalIssuer
 from tests.integration.support import LambdaContext
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect"

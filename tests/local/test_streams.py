@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from chat.store.schema import create_table_request
 from chat.topology import TABLES, Stream
 from local.lambdas import Functions
 from local.moto_server import MotoServer
+from local.schema import create_table_request
 from local.streams import StreamPoller
 
 
