@@ -195,7 +195,6 @@ class LocalStack:
             "AWS_REGION": REGION,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             ENV_CALLBACK_URL: self.http_url,
-            "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": "Chat",
             "POWERTOOLS_SERVICE_NAME": "chat",
             **self.issuer.env(),

@@ -21,7 +21,6 @@ os.environ.update(
     AWS_SECRET_ACCESS_KEY="bench",
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    POWERTOOLS_TRACE_DISABLED="1",
     POWERTOOLS_LOG_LEVEL="WARNING",
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
