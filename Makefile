@@ -39,8 +39,10 @@ dev: $(VENV)/.installed
 
 # Lint and types, the CDK app synthesized and checked (cdk-nag, cfn-lint), then every suite:
 # unit, integration (moto), infrastructure (CDK assertions), end-to-end (local stack), browser, docs.
+# Then every grant of the synthesized template must have been used by some test and no call refused.
 test: $(VENV)/.installed node_modules/.installed browser lint synth
 	$(PY) -m pytest
+	$(PY) -m local.grant_report
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

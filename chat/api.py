@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat.domain import Caller
 from chat.errors import ChatError, Internal, UnknownAction
-from chat.observability import logger
+from chat.observability import logger, metrics
 from chat.protocol import ErrorOut, _ClientFrame, _ServerFrame, frame_context, parse_client_frame
 
 Action = Callable[[Caller, Any], _ServerFrame | None]
@@ -59,6 +59,7 @@ def websocket_handler(actions: dict[str, Action]) -> LambdaHandler:
     """A Lambda handler for routes whose frames the given actions serve."""
 
     @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return handle_frame(event, actions)
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chat.observability import logger
+from chat.observability import logger, metrics
 
 
 class EarlierRecordFailed(Exception):
@@ -26,6 +26,7 @@ def ordered_stream_handler(
     """`handle_record(new_image, old_image, event_name)` gets raw DynamoDB-JSON images."""
 
     @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         failed = False
 

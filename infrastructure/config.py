@@ -14,7 +14,8 @@ LAMBDA_PYTHON_VERSION = "3.12"
 # The platform tag pip resolves wheels for: Lambda's arm64 (Graviton) runtime.
 LAMBDA_PIP_PLATFORM = "manylinux2014_aarch64"
 
-# Project packages shipped as the function code asset (never the whole repo).
+# Project packages shipped as the function code asset (never the whole repo). Only modules the
+# functions import belong in them: local-stack and test helpers live in local/.
 CODE_PACKAGES = ("chat", "functions")
 
 BUILD_DIR = PROJECT_ROOT / "build"

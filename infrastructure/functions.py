@@ -103,7 +103,6 @@ class Functions(Construct):
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
             environment=env,
-            tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
         )
@@ -123,14 +122,12 @@ class Functions(Construct):
                     "Connection ids are only known at run time: the grant is limited to this API's stage and "
                     f"the {method} @connections operation.",
                 )
-        wildcard_actions = "X-Ray's PutTraceSegments and PutTelemetryRecords"
         if any(stream.function == spec.name for stream in topology.STREAMS):
-            wildcard_actions += " and DynamoDB's ListStreams (added by the stream event source)"
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            f"{wildcard_actions} support no resource-level permissions.",
-        )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "DynamoDB's ListStreams (added by the stream event source) supports no resource-level permissions.",
+            )
         acknowledge(
             function,
             "AwsSolutions-L1",

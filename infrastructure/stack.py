@@ -12,6 +12,7 @@ from chat import topology
 from infrastructure.config import CODE_ASSET_DIR, LAYER_ASSET_DIR
 from infrastructure.functions import Functions
 from infrastructure.identity import Identity
+from infrastructure.monitoring import Monitoring
 from infrastructure.streams import Streams
 from infrastructure.tables import Tables
 from infrastructure.websocket_api import WebSocketApi
@@ -52,9 +53,17 @@ class ChatStack(Stack):
         self.api.add_routes(dict(self.functions.by_name))
         self.identity.on_confirmation(self.functions[topology.SIGNUP])
         self.streams = Streams(self, "Streams", tables=self.tables, functions=self.functions)
+        self.monitoring = Monitoring(self, "Monitoring", api=self.api, functions=self.functions, streams=self.streams)
 
         CfnOutput(self, "WebSocketUrl", value=self.api.url, description="wss:// endpoint clients connect to")
         CfnOutput(self, "CallbackUrl", value=self.api.callback_url, description="@connections management endpoint")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.streams.dead_letters.queue_url)
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.monitoring.topic.topic.topic_arn,
+            description="SNS topic every alarm notifies: subscribe to it (e.g. aws sns subscribe --protocol email)",
+        )
+        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard.dashboard_name)

@@ -29,17 +29,17 @@ from typing import Any
 
 import boto3
 
-from chat.auth.local_issuer import LocalIssuer
 from chat.config import table_name
-from chat.store.schema import create_tables
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from infrastructure.template import synthesized_template
 from local import iam
 from local.events import ApiInfo
 from local.gateway import Gateway, GatewayConfig
+from local.issuer import LocalIssuer
 from local.lambdas import Functions, Handler
 from local.moto_server import MotoServer
 from local.origins import RemoteBindRefused, is_loopback, is_wildcard, remote_bind_refusal, url_host
+from local.schema import create_tables
 from local.streams import StreamPoller
 
 log = logging.getLogger("local")
@@ -229,7 +229,6 @@ class LocalStack:
             "AWS_REGION": REGION,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             ENV_CALLBACK_URL: self.http_url,
-            "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": "Chat",
             "POWERTOOLS_SERVICE_NAME": "chat",
             **self.issuer.env(),

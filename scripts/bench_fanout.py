@@ -21,7 +21,6 @@ os.environ.update(
     AWS_SECRET_ACCESS_KEY="bench",
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    POWERTOOLS_TRACE_DISABLED="1",
     POWERTOOLS_LOG_LEVEL="WARNING",
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
@@ -34,7 +33,7 @@ from chat.domain import Caller
 from chat.messages import send_message
 from chat.store import conversations, users
 from chat.store.connections import save_connection
-from chat.store.schema import create_tables
+from local.schema import create_tables
 
 
 class SleepyPoster:

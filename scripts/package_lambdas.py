@@ -1,7 +1,9 @@
 """Build the two Lambda assets that `cdk synth` / `cdk deploy` upload, without Docker.
 
 * build/lambda/code: a fresh copy of the project's `chat/` and `functions/` packages (nothing else
-  from the repository), rebuilt on every run so deleted modules do not linger.
+  from the repository), rebuilt on every run so deleted modules do not linger. Local-only helpers
+  (the token issuer, table creation) live in `local/`, so the copy is exactly what the functions
+  import; tests/infrastructure/test_infra_packaging.py fails otherwise.
 * build/layer/python: requirements.txt installed for Lambda's arm64 Python runtime from
   manylinux wheels only. Skipped when requirements.txt and the target platform are unchanged,
   which a stamp file inside build/layer records.
@@ -41,6 +43,11 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 
 
+def shown(path: Path) -> Path:
+    """A path as printed: relative to the project when inside it (tests build assets elsewhere)."""
+    return path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+
+
 def pip_args(target: Path) -> list[str]:
     return [
         sys.executable,
@@ -78,7 +85,7 @@ def build_layer(force: bool) -> None:
     python_dir = LAYER_ASSET_DIR / "python"
     fingerprint = layer_fingerprint()
     if not force and python_dir.is_dir() and stamp.is_file() and stamp.read_text().strip() == fingerprint:
-        print(f"layer: up to date ({python_dir.relative_to(PROJECT_ROOT)})")
+        print(f"layer: up to date ({shown(python_dir)})")
         return
 
     print(f"layer: installing {REQUIREMENTS_FILE.name} for {LAMBDA_PIP_PLATFORM} / Python {LAMBDA_PYTHON_VERSION}")
@@ -99,7 +106,7 @@ def build_layer(force: bool) -> None:
         LAYER_ASSET_DIR.mkdir(parents=True)
         staging.rename(python_dir)
     stamp.write_text(fingerprint + "\n")
-    print(f"layer: built {python_dir.relative_to(PROJECT_ROOT)}")
+    print(f"layer: built {shown(python_dir)}")
 
 
 def build_code() -> None:
@@ -114,7 +121,7 @@ def build_code() -> None:
             continue
         shutil.copytree(source, CODE_ASSET_DIR / package, ignore=IGNORED)
         copied.append(package)
-    print(f"code: copied {', '.join(copied) or 'nothing'} into {CODE_ASSET_DIR.relative_to(PROJECT_ROOT)}")
+    print(f"code: copied {', '.join(copied) or 'nothing'} into {shown(CODE_ASSET_DIR)}")
 
 
 def missing_handlers() -> list[str]:

@@ -8,10 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import sessions
 from chat.api import caller_from
-from chat.observability import logger
+from chat.observability import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sessions.connect(caller_from(event))
     return {"statusCode": 200}

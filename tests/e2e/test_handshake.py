@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from chat.auth.local_issuer import LocalIssuer
+from local.issuer import LocalIssuer
 from tests.conftest import WsClient, refused_status, unique, ws_address
 
 

@@ -35,7 +35,7 @@ def test_runtime_architecture_and_sizing(synth: Synth, spec: topology.Function) 
     assert props["Handler"] == spec.handler
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
-    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert "TracingConfig" not in props, "no handler traces: X-Ray stays off (PassThrough)"
     assert props["Description"] == spec.description
 
 
@@ -48,6 +48,21 @@ def test_code_asset_and_dependency_layer(synth: Synth, spec: topology.Function) 
     assert layer["CompatibleArchitectures"] == ["arm64"]
     assert layer["CompatibleRuntimes"] == ["python3.12"]
     assert props["Code"]["S3Key"].endswith(".zip")
+
+
+def test_no_role_may_write_x_ray_traces(synth: Synth) -> None:
+    """Tracing is off, so nothing grants X-Ray access (CDK adds it with active tracing)."""
+    granted = [
+        action
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    ]
+    assert granted, "the stack has policies"
+    assert [action for action in granted if action.lower().startswith("xray:")] == []
+    for role in synth.of_type("AWS::IAM::Role").values():
+        managed = " ".join(str(arn) for arn in role["Properties"].get("ManagedPolicyArns", []))
+        assert "XRay" not in managed
 
 
 def test_all_functions_share_one_code_asset(synth: Synth) -> None:

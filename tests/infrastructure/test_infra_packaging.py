@@ -1,9 +1,13 @@
-"""scripts/package_lambdas.py: the code asset holds only the project packages; the layer is built
-for arm64 from wheels, and only when requirements.txt (or the target platform) changed."""
+"""scripts/package_lambdas.py: the code asset holds only the project packages, and of those only what
+the functions import; the layer is built for arm64 from wheels, and only when requirements.txt (or
+the target platform) changed."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import json
+import modulefinder
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +20,17 @@ from chat import topology
 from infrastructure.config import PROJECT_ROOT
 
 
-@pytest.fixture
-def packaging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def load_packaging_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("package_lambdas", PROJECT_ROOT / "scripts" / "package_lambdas.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def packaging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    module = load_packaging_script()
     project = tmp_path / "project"
     (project / "chat" / "__pycache__").mkdir(parents=True)
     (project / "chat" / "__init__.py").write_text("")
@@ -155,3 +164,93 @@ def test_no_missing_handler_once_every_module_exists(packaging: ModuleType) -> N
         module.write_text("def handler(event, context):\n    return None\n")
     packaging.build_code()
     assert packaging.missing_handlers() == []
+
+
+# Importable in the dev virtualenv but never in Lambda: the local stack, the tests, the scripts,
+# moto and boto3-stubs (whose modules are named mypy_boto3_*).
+DEV_ONLY_PACKAGES = frozenset({"local", "tests", "scripts", "moto"})
+HANDLER_MODULES = sorted({function.handler.rsplit(".", 1)[0] for function in topology.FUNCTIONS.values()})
+
+
+def is_dev_only(module: str) -> bool:
+    top = module.split(".")[0]
+    return top in DEV_ONLY_PACKAGES or top.startswith("mypy_boto3")
+
+
+@pytest.fixture
+def code_asset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The code asset `make synth` builds from this checkout, built into a temporary directory."""
+    module = load_packaging_script()
+    monkeypatch.setattr(module, "CODE_ASSET_DIR", tmp_path / "code")
+    module.build_code()
+    return tmp_path / "code"
+
+
+def asset_modules(asset: Path) -> set[str]:
+    """Dotted names of every Python module in the asset (a package is its __init__.py)."""
+    names = set()
+    for path in asset.rglob("*.py"):
+        parts = path.relative_to(asset).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def handler_import_closure(asset: Path) -> set[str]:
+    """Asset modules the topology handlers import, directly or not, wherever the import statement is
+    (module level or inside a function): modulefinder reads the bytecode, it runs nothing."""
+    finder = modulefinder.ModuleFinder(path=[str(asset)])
+    for handler in HANDLER_MODULES:
+        finder.import_hook(handler)
+    return {
+        name
+        for name, module in finder.modules.items()
+        if module.__file__ and Path(module.__file__).resolve().is_relative_to(asset.resolve())
+    }
+
+
+def test_code_asset_holds_only_what_the_handlers_import(code_asset: Path) -> None:
+    shipped = asset_modules(code_asset)
+    assert set(HANDLER_MODULES) <= shipped
+    assert "chat.topology" in shipped, "handlers read the topology at run time"
+    unused = shipped - handler_import_closure(code_asset)
+    assert not unused, f"in the Lambda code asset but imported by no function: {sorted(unused)}"
+
+
+def test_nothing_in_the_code_asset_imports_dev_only_packages(code_asset: Path) -> None:
+    offenders = []
+    for path in sorted(code_asset.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported = [node.module]
+            else:
+                continue
+            where = f"{path.relative_to(code_asset)}:{node.lineno}"
+            offenders += [f"{where} imports {name}" for name in imported if is_dev_only(name)]
+    assert offenders == []
+
+
+def test_handlers_import_with_only_the_asset_on_the_path(code_asset: Path) -> None:
+    """As in Lambda: the asset and installed packages, not the checkout (no local/, tests/, scripts/)."""
+    probe = (
+        "import importlib, json, sys\n"
+        f"sys.path.insert(0, {str(code_asset)!r})\n"
+        f"for name in {HANDLER_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    # -I: no PYTHONPATH, no user site, and neither the working directory nor the checkout on sys.path.
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe],
+        cwd=code_asset,
+        env={"AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    assert [name for name in loaded if is_dev_only(name)] == []
+    # Nothing traces; the X-Ray SDK (which a Powertools Tracer imports) would add ~0.5 s to cold starts.
+    assert [name for name in loaded if name.split(".")[0] == "aws_xray_sdk"] == []

@@ -16,7 +16,6 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Chat")
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
@@ -24,11 +23,11 @@ from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
 from chat import push
-from chat.auth.local_issuer import LocalIssuer
 from chat.auth.tokens import verifier_from_env
-from chat.store.schema import create_tables
 from chat.topology import SIGNUP, route_for
 from local import moto_patches
+from local.issuer import LocalIssuer
+from local.schema import create_tables
 from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event, ws_event
 
 _moto_lock = threading.Lock()

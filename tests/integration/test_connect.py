@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from chat.auth.local_issuer import LocalIssuer
 from chat.store import connections, users
 from chat.store.connections import CONNECTION_TTL_S
+from local.issuer import LocalIssuer
 from tests.integration.conftest import Device
 from tests.integration.support import FakePoster, invoke
 

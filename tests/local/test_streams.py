@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 import pytest
 
-from chat.store.schema import create_table_request
 from chat.topology import STREAMS, TABLES, Stream
 from infrastructure.template import synthesized_template
 from local.iam import on_failure_queues
 from local.lambdas import Functions
 from local.moto_server import MotoServer
+from local.schema import create_table_request
 from local.streams import StreamPoller
 
 
