@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import accounts
-from chat.observability import logger
+from chat.observability import logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     accounts.account_confirmed(event)
     # Cognito requires a trigger to return the event it was given; anything else fails the confirmation.

@@ -22,7 +22,8 @@ from chat.auth import Identity
 from chat.observability import NAMESPACE, SERVICE, metrics
 from chat.protocol import PongOut
 from chat.streams import ordered_stream_handler
-from tests.integration.support import LambdaContext, ws_event
+from local.lambdas import LambdaContext
+from tests.integration.support import ws_event
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -86,7 +87,7 @@ def test_a_metric_added_by_a_websocket_action_is_flushed_at_the_end_of_the_invoc
         return PongOut()
 
     handler = websocket_handler({"ping": ping})
-    response = handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext())
+    response = handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext.of("ping"))
     assert json.loads(response["body"])["type"] == "pong"
 
     (document,) = emf_lines(capsys.readouterr().out)
@@ -103,7 +104,7 @@ def test_a_metric_added_by_a_stream_record_is_flushed_at_the_end_of_the_batch(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     handler = ordered_stream_handler(count("RecordsHandled"))
-    assert handler(stream_event(), LambdaContext()) == {"batchItemFailures": []}
+    assert handler(stream_event(), LambdaContext.of("ping")) == {"batchItemFailures": []}
     assert flushed_metric_names(capsys.readouterr().out) == ["RecordsHandled"]
 
 
@@ -113,7 +114,7 @@ def test_metrics_are_flushed_even_when_the_invocation_fails(capsys: pytest.Captu
         raise RuntimeError("every record of the batch failed")
 
     with pytest.raises(Exception, match="All records failed"):
-        ordered_stream_handler(fail)(stream_event(), LambdaContext())
+        ordered_stream_handler(fail)(stream_event(), LambdaContext.of("ping"))
     assert flushed_metric_names(capsys.readouterr().out) == ["PushAttempts"]
 
 
@@ -148,7 +149,7 @@ def test_functions_with_their_own_handler_flush_metrics_too(
     event: dict[str, Any],
 ) -> None:
     monkeypatch.setattr(module, dependency, counted_call)
-    handler(event, LambdaContext())
+    handler(event, LambdaContext.of("ping"))
     assert flushed_metric_names(capsys.readouterr().out) == ["Calls"]
 
 
@@ -158,8 +159,8 @@ def test_an_invocation_that_adds_no_metric_writes_no_emf_and_warns_nothing(
     handler = websocket_handler({"ping": lambda caller, frame: PongOut()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext())
-        ordered_stream_handler(lambda new_image, old_image, event_name: None)(stream_event(), LambdaContext())
+        handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext.of("ping"))
+        ordered_stream_handler(lambda new_image, old_image, event_name: None)(stream_event(), LambdaContext.of("ping"))
     assert [str(w.message) for w in caught] == []
     assert emf_lines(capsys.readouterr().out) == []
 
@@ -169,10 +170,10 @@ def test_with_metrics_disabled_nothing_is_written_nor_kept_for_the_next_invocati
 ) -> None:
     handler = ordered_stream_handler(count("RecordsHandled"))
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    handler(stream_event(), LambdaContext())
+    handler(stream_event(), LambdaContext.of("ping"))
     assert emf_lines(capsys.readouterr().out) == []
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
-    handler(stream_event(), LambdaContext())
+    handler(stream_event(), LambdaContext.of("ping"))
     (document,) = emf_lines(capsys.readouterr().out)
     assert document["RecordsHandled"] == [1.0]
 
@@ -222,8 +223,8 @@ def test_dimensions_of_an_invocation_without_metrics_do_not_leak_into_the_next(
         return PongOut()
 
     event = ws_event("ping", "c1", "alice", "laptop", {"action": "ping"})
-    websocket_handler({"ping": dimension_only})(event, LambdaContext())
-    websocket_handler({"ping": metric_only})(event, LambdaContext())
+    websocket_handler({"ping": dimension_only})(event, LambdaContext.of("ping"))
+    websocket_handler({"ping": metric_only})(event, LambdaContext.of("ping"))
     (document,) = emf_lines(capsys.readouterr().out)
     assert "route" not in document
 
