@@ -31,8 +31,8 @@ from chat.errors import Forbidden, Internal, LimitExceeded
 from chat.observability import metrics
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
 from chat.push import ConnectionPoster, live_connections_of, push
+from chat.store import conversations, users
 from chat.store import presence as store
-from chat.store import users
 
 # ---- rules (pure) -----------------------------------------------------------------------------------
 
@@ -90,6 +90,10 @@ def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
     watched = watch_list(frame.userIds)
     others = [u for u in watched if u != caller.user_id]
     allowed = store.users_sharing_a_conversation(caller.user_id, others)
+    unknown = [u for u in others if u not in allowed]
+    if unknown:
+        # The byUser index lags its table: a direct chat begun a moment ago is found on the table.
+        allowed |= conversations.direct_partners(caller.user_id, unknown)
     strangers = [u for u in others if u not in allowed]
     if strangers:
         raise Forbidden("you share no conversation with " + ", ".join(strangers[:5]))

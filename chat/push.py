@@ -19,13 +19,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chat import config
+from chat import clock, config
 from chat.concurrency import ContextPool
 from chat.domain import Connection, Endpoint
 from chat.observability import logger
 from chat.store import connections as connection_store
 
 MAX_PARALLEL_POSTS = 64
+# API Gateway waits at most 29 s for $connect's integration; a 410 within that of connecting proves nothing.
+CONNECTING_GRACE_S = 30
 THROTTLE_RETRIES = 4
 THROTTLE_BASE_DELAY_S = 0.05
 
@@ -131,8 +133,11 @@ def push(
     outcomes = _pool.map(lambda item: _post_with_backoff(poster, item[0], item[1], sleep), items)
     for (conn, _), outcome in zip(items, outcomes, strict=True):
         getattr(result, outcome).append(conn)
+    # API Gateway answers 410 for a socket whose $connect has not returned yet, too: a record that
+    # young may belong to a device that is about to be connected, so it stays (it syncs once open).
+    settled = clock.iso(clock.epoch_s() - CONNECTING_GRACE_S)
     for conn in result.gone:
-        connection_store.delete_connection(conn.user_id, conn.connection_id)
+        connection_store.delete_connection(conn.user_id, conn.connection_id, connected_before=settled)
     if result.gone:
         logger.info("removed gone connections", extra={"count": len(result.gone)})
     return result

@@ -284,6 +284,7 @@ FUNCTIONS: dict[str, Function] = {
             "subscribePresence",
             access=(
                 on("Members", "Query", index="byUser"),
+                on("Conversations", "BatchGetItem"),  # direct chats the index may not show yet
                 on("Connections", "GetItem", "UpdateItem", "Query"),
                 on("PresenceSubscriptions", "BatchWriteItem"),
                 on("Users", "BatchGetItem"),  # lastSeen of the offline

@@ -91,6 +91,8 @@ class GatewayConfig:
     web_dir: Path | None = None
     # Benchmarks only: each @connections POST waits this long first, like a far-away API Gateway.
     post_delay_s: float = 0.0
+    # What the stack was told to do unlike a quiet AWS (slow functions, DynamoDB quirks), for /health.
+    behaviours: Callable[[], list[str]] = field(default=lambda: [])
     api: ApiInfo = field(
         default_factory=lambda: ApiInfo(
             api_id="local", stage="local", domain_name="127.0.0.1", region="us-east-1", account_id="123456789012"
@@ -269,6 +271,7 @@ class Gateway:
         self.ready = False
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
         self._connections: dict[str, _Conn] = {}
+        self._connecting: set[str] = set()
         self._server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port = config.port
@@ -340,10 +343,14 @@ class Gateway:
         refused = await self._authorize(ws, info)
         if refused is not None:
             return refused
+        # Until $connect returns and the handshake completes, @connections answers 410 for this id.
+        self._connecting.add(info.connection_id)
         try:
             result = await self._call(FUNCTION_FOR_ROUTE["$connect"], connect_event(self.api, info))
         except FunctionError:
             return _reject(ws, 500, "Internal server error")
+        finally:
+            self._connecting.discard(info.connection_id)
         status = result.get("statusCode", 200) if isinstance(result, dict) else 200
         if not isinstance(status, int) or not 200 <= status < 300:
             return _reject(ws, status if isinstance(status, int) and 400 <= status < 600 else 403, "Forbidden")
@@ -472,7 +479,7 @@ class Gateway:
             return await self._management(request)
         if path == "/health":
             if self.ready:
-                return HttpResponse.json(200, {"status": "ok"})
+                return HttpResponse.json(200, {"status": "ok", "behaviours": self.config.behaviours()})
             return HttpResponse.json(503, {"status": "starting"})
         if path == "/dev/token" and request.method == "GET":
             return await self._token(request)
@@ -541,8 +548,11 @@ class Gateway:
         raw = request.path.split("/@connections/", 1)[1]
         if not raw or "/" in raw:
             return HttpResponse.json(404, {"message": "Not Found"})
-        conn = self._connections.get(unquote(raw))
+        connection_id = unquote(raw)
+        conn = self._connections.get(connection_id)
         if conn is None or not conn.open:
+            if connection_id in self._connecting or conn is not None:
+                log.info("@connections %s %s: 410, its $connect has not completed", request.method, connection_id)
             return HttpResponse.json(410, {"message": "Connection is gone"}, **{"x-amzn-ErrorType": "GoneException"})
         if request.method == "POST":
             if len(request.body) > MAX_POST_BYTES:

@@ -24,17 +24,17 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from chat import topology
 from chat.concurrency import THREAD_NAME_PREFIX
 from chat.config import table_name
+from local import aws_calls
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -518,35 +518,27 @@ def _refuse_if_inside_a_handler(service: str, operation: str) -> None:
 
 
 _enforcer: Enforcer | None = None
-_original_make_api_call: Callable[..., Any] | None = None
-_install_lock = threading.Lock()
+
+
+def _check(service: str, operation: str, params: dict[str, Any], call: aws_calls.Call) -> Any:
+    active = _enforcer
+    if active is not None:
+        active.check(service, operation, params)
+    return call(operation, params)
 
 
 def enforce(policies: Policies, log: GrantLog | None = None) -> Enforcer:
     """Checks every botocore call made in this process from now on (PynamoDB's and boto3's alike)."""
-    global _enforcer, _original_make_api_call
-    with _install_lock:
-        enforcer = _enforcer = Enforcer(policies, log or GrantLog.from_env())
-        if _original_make_api_call is None:
-            original = _original_make_api_call = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-            def checked(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-                active = _enforcer
-                if active is not None:
-                    active.check(self.meta.service_model.service_name, operation_name, api_params)
-                return original(self, operation_name, api_params)
-
-            BaseClient._make_api_call = checked  # type: ignore[attr-defined]
+    global _enforcer
+    enforcer = _enforcer = Enforcer(policies, log or GrantLog.from_env())
+    aws_calls.install("iam", _check, position=0)
     return enforcer
 
 
 def stop_enforcing() -> None:
-    global _enforcer, _original_make_api_call
-    with _install_lock:
-        _enforcer = None
-        if _original_make_api_call is not None:
-            BaseClient._make_api_call = _original_make_api_call  # type: ignore[attr-defined]
-            _original_make_api_call = None
+    global _enforcer
+    _enforcer = None
+    aws_calls.remove("iam")
 
 
 def active_enforcer() -> Enforcer | None:

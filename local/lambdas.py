@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -16,6 +17,33 @@ from chat.topology import AUTHORIZER, FUNCTIONS
 from local.iam import ACCOUNT_ID, REGION, InvocationTimedOut, acting_as
 
 log = logging.getLogger("local.lambda")
+
+# Local knobs for how Lambda behaves, e.g. LOCAL_FUNCTION_TIMEOUTS="send=1" (seconds) and
+# LOCAL_FUNCTION_DELAYS="connect=2,send=1.5x1" (seconds added after the handler, for the next N calls).
+ENV_TIMEOUTS = "LOCAL_FUNCTION_TIMEOUTS"
+ENV_DELAYS = "LOCAL_FUNCTION_DELAYS"
+
+
+def _timeouts_from(setting: str) -> dict[str, float]:
+    return {name: float(value) for name, value in _named_settings(setting)}
+
+
+def _delays_from(setting: str) -> dict[str, tuple[float, int | None]]:
+    delays: dict[str, tuple[float, int | None]] = {}
+    for name, value in _named_settings(setting):
+        seconds, _, count = value.partition("x")
+        delays[name] = (float(seconds), int(count) if count else None)
+    return delays
+
+
+def _named_settings(setting: str) -> list[tuple[str, str]]:
+    found = []
+    for item in setting.split(","):
+        if item.strip():
+            name, _, value = item.partition("=")
+            found.append((name.strip(), value.strip()))
+    return found
+
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -98,7 +126,10 @@ class Functions:
         self._handlers: dict[str, Handler] = dict(overrides or {})
         self._lock = threading.Lock()
         # Per-function timeouts in seconds instead of the topology's (tests of the timeout itself).
-        self.timeouts: dict[str, float | None] = {}
+        self.timeouts: dict[str, float | None] = dict(_timeouts_from(os.environ.get(ENV_TIMEOUTS, "")))
+        # A slow integration: seconds added after the handler ran, for the next N invocations (None: all).
+        self.delays: dict[str, tuple[float, int | None]] = _delays_from(os.environ.get(ENV_DELAYS, ""))
+        self._delays_used: dict[str, int] = {}
 
     def _handler(self, name: str) -> Handler:
         handler = self._handlers.get(name)
@@ -126,6 +157,23 @@ class Functions:
                 log.exception("function %r failed to import", name)
         return missing
 
+    @property
+    def behaviours(self) -> list[str]:
+        """The knobs that make these functions differ from the topology, for /health."""
+        described = [f"function timeout {name}={seconds:g}s" for name, seconds in self.timeouts.items() if seconds]
+        for name, (seconds, count) in self.delays.items():
+            described.append(f"function delay {name}={seconds:g}s" + (f" x{count}" if count is not None else ""))
+        return described
+
+    def _take_delay(self, name: str) -> float:
+        with self._lock:
+            seconds, count = self.delays.get(name, (0.0, None))
+            used = self._delays_used.get(name, 0)
+            if count is not None and used >= count:
+                return 0.0
+            self._delays_used[name] = used + 1
+            return seconds
+
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         """Runs one invocation; returns the JSON-round-tripped result or raises FunctionError.
 
@@ -140,10 +188,15 @@ class Functions:
         outcome: dict[str, Any] = {}
         finished = threading.Event()
 
+        delay = self._take_delay(name)
+
         def run() -> None:
             try:
                 with acting_as(name, timeout_s=timeout_s):
-                    outcome["result"] = handler(event, context)
+                    result = handler(event, context)
+                    if delay:
+                        time.sleep(delay)
+                    outcome["result"] = result
             except InvocationTimedOut:
                 log.info("%s (request %s) stopped at its timeout", name, context.aws_request_id)
             except BaseException as exc:

@@ -32,7 +32,7 @@ import boto3
 from chat.config import table_name
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from infrastructure.template import synthesized_template
-from local import iam
+from local import dynamodb_quirks, iam
 from local.events import ApiInfo
 from local.gateway import Gateway, GatewayConfig
 from local.issuer import LocalIssuer
@@ -160,6 +160,8 @@ class LocalStack:
         # Every AWS call a function makes is held to its role in the synthesized template.
         if iam.active_enforcer() is None:
             iam.enforce(iam.Policies.from_template(template))
+        # ...and answered as DynamoDB answers (pages, unprocessed keys, index lag, conflicts), as configured.
+        dynamodb_quirks.install()
         self.moto.start()
         self._key_dir = tempfile.mkdtemp(prefix="chat-local-")
         self.issuer = LocalIssuer(Path(self._key_dir))
@@ -176,6 +178,7 @@ class LocalStack:
             max_connection_s=self.max_connection_s,
             web_dir=self.web_dir,
             post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
+            behaviours=lambda: [*self.functions.behaviours, *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active)],
             api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
         )
         self._gateway = Gateway(config, self.functions.invoke, self._issue, workers=self.workers)

@@ -30,7 +30,7 @@ import pytest  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
-from local import iam  # noqa: E402
+from local import aws_calls, dynamodb_quirks, iam  # noqa: E402
 from local.process import LocalStackProcess  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -61,8 +61,27 @@ def enforced_iam() -> Iterator[iam.Enforcer]:
     from infrastructure.template import synthesized_template
 
     enforcer = iam.enforce(iam.Policies.from_template(synthesized_template()))
+    dynamodb_quirks.install()
     yield enforcer
+    aws_calls.remove(dynamodb_quirks.INTERCEPTOR)
     iam.stop_enforcing()
+
+
+@pytest.fixture
+def ddb_quirks() -> Iterator[dynamodb_quirks.Quirks]:
+    """DynamoDB's less kind answers, for the calls functions make in this test: `ddb_quirks.set(...)`."""
+    yield dynamodb_quirks.quirks
+    dynamodb_quirks.quirks.set()
+
+
+# The session's stack answers as DynamoDB does under load, so every end-to-end test meets it: a share of
+# each BatchGetItem unprocessed, Query pages cut at 16 KB, now and then a transaction cancelled by a
+# conflicting one (local/dynamodb_quirks.py).
+SESSION_STACK_QUIRKS = {
+    "LOCAL_DDB_UNPROCESSED_KEYS": "0.3",
+    "LOCAL_DDB_QUERY_PAGE_BYTES": str(16 * 1024),
+    "LOCAL_DDB_TRANSACTION_CONFLICTS": "0.05",
+}
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +90,7 @@ def local_stack() -> Iterator[LocalStackProcess]:
 
     Shared by the session: use unique user ids (see `uid`). Its log: test-artifacts/local-stack.log.
     """
-    with LocalStackProcess(log_path=ARTIFACTS / "local-stack.log") as stack:
+    with LocalStackProcess(log_path=ARTIFACTS / "local-stack.log", env=SESSION_STACK_QUIRKS) as stack:
         yield stack
 
 
@@ -103,9 +122,7 @@ class WsClient:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(
-        cls, stack: Stack, user_id: str, device_id: str = "phone", token: str | None = None
-    ) -> WsClient:
+    async def connect(cls, stack: Stack, user_id: str, device_id: str = "phone", token: str | None = None) -> WsClient:
         token = token or await asyncio.to_thread(stack.token, user_id)
         ws = await connect(ws_address(stack, token, device_id), max_size=None, open_timeout=30)
         return cls(ws, user_id, device_id)

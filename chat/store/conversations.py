@@ -113,6 +113,15 @@ def find_direct(user_a: str, user_b: str) -> str | None:
         return None
 
 
+def direct_partners(user_id: str, others: Iterable[str]) -> set[str]:
+    """Those of `others` with whom the user has a direct conversation, read from the table itself
+    (strongly consistent: one BatchGetItem per 100, where the byUser index may still lag)."""
+    keys = {pair_key(user_id, other): other for other in dict.fromkeys(others) if other != user_id}
+    if not keys:
+        return set()
+    return {keys[row.conversation_id] for row in ConversationModel.batch_get(list(keys), consistent_read=True)}
+
+
 def find_sent(conversation_id: str, sender_id: str, client_msg_id: str) -> SentMessage | None:
     try:
         row = ClientMsgIdModel.get(_dedup_key(conversation_id, sender_id, client_msg_id), consistent_read=True)

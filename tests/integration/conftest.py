@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +89,16 @@ class Device:
         event = ws_event("$connect", self.connection_id, self.user_id, self.device_id)
         assert invoke("connect", event) == {"statusCode": 200}
         return self
+
+    def vanish(self, poster: FakePoster, connected_s_ago: float = 3600) -> None:
+        """The socket is gone without $disconnect, some time after it connected (posts answer 410)."""
+        from chat.clock import iso
+        from chat.store.models import ConnectionModel
+
+        poster.gone.add(self.connection_id)
+        with contextlib.suppress(ConnectionModel.DoesNotExist):
+            row = ConnectionModel.get(self.user_id, self.connection_id, consistent_read=True)
+            row.update(actions=[ConnectionModel.connected_at.set(iso(time.time() - connected_s_ago))])
 
     def disconnect(self) -> None:
         invoke("disconnect", ws_event("$disconnect", self.connection_id, self.user_id, self.device_id))

@@ -61,7 +61,7 @@ def test_gone_connection_is_removed_and_the_rest_still_delivered(
     device: Any, poster: FakePoster, messages_stream: StreamReader
 ) -> None:
     alice, bob_phone, bob_old = device("alice"), device("bob", "phone"), device("bob", "old-tablet")
-    poster.gone.add(bob_old.connection_id)  # the socket vanished without $disconnect
+    bob_old.vanish(poster)
 
     alice.send("hi", to="bob")
     assert run_fanout(messages_stream) == {"batchItemFailures": []}
@@ -78,7 +78,7 @@ def test_a_listed_connection_whose_record_expired_is_dropped_on_its_410(
 
     alice, bob_ghost = device("alice"), device("bob", "ghost")
     ConnectionModel.get("bob", bob_ghost.connection_id).delete()  # as DynamoDB TTL would, no $disconnect
-    poster.gone.add(bob_ghost.connection_id)
+    bob_ghost.vanish(poster)
 
     alice.send("anyone there?", to="bob")
     assert run_fanout(messages_stream) == {"batchItemFailures": []}

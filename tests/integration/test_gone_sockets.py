@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from chat.store import connections
-from tests.integration.support import FakePoster
+from tests.integration.conftest import run_fanout
+from tests.integration.support import FakePoster, StreamReader
 
 
 def _gone(poster: FakePoster, dev: Any) -> None:
-    poster.gone.add(dev.connection_id)  # the socket vanished without $disconnect
+    dev.vanish(poster)
 
 
 def _assert_cleaned_up(dev: Any) -> None:
@@ -73,3 +74,24 @@ def test_a_post_answered_410_removes_the_connection(
     gone = scenario(device, poster)
     assert poster.attempts[gone.connection_id] >= 1
     _assert_cleaned_up(gone)
+
+
+def test_a_410_while_the_device_is_still_connecting_keeps_its_connection(
+    device: Any, poster: FakePoster, messages_stream: StreamReader
+) -> None:
+    # Given bob's new phone, stored by $connect, whose handshake API Gateway has not completed yet:
+    # until it does, @connections answers 410 for it
+    alice, bob_new = device("alice"), device("bob", "new-phone")
+    poster.gone.add(bob_new.connection_id)
+
+    # When a message is fanned out to bob in that moment
+    conversation_id = alice.send("first", to="bob")["conversationId"]
+    assert run_fanout(messages_stream) == {"batchItemFailures": []}
+
+    # Then the connection stays listed, and once open it gets what follows (the first comes by sync)
+    assert bob_new.connection_id in {c.connection_id for c in connections.live_connections("bob")}
+    assert bob_new.connection_id in {e.connection_id for e in connections.endpoints_of(["bob"])}
+    poster.gone.discard(bob_new.connection_id)
+    alice.send("second", conversationId=conversation_id)
+    assert run_fanout(messages_stream) == {"batchItemFailures": []}
+    assert [f["body"]["text"] for f in poster.of_type(bob_new.connection_id, "message")] == ["second"]

@@ -177,7 +177,7 @@ def test_connection_removed_on_410_counts_as_gone(
     alice.send(to="bob")
     process()
     subscribe(alice, ["bob"])
-    poster.gone.add(bob.connection_id)
+    bob.vanish(poster)
 
     # When a push to it answers 410 (the fan-out of a message removes the record)
     alice.send("are you there?", to="bob")
@@ -426,7 +426,7 @@ def test_gone_watcher_is_dropped_when_the_push_answers_410(device: Any, poster: 
     alice.send(to="carol")
     process()
     subscribe(alice, ["bob", "carol"])
-    poster.gone.add(alice.connection_id)  # alice's socket vanished without $disconnect
+    alice.vanish(poster)  # alice's socket vanished without $disconnect
 
     # bob's change is pushed to alice: 410 -> her record and this subscription row are removed
     bob.disconnect()

@@ -31,7 +31,9 @@ class Poster:
 @pytest.fixture(autouse=True)
 def no_store(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     deleted: list[tuple[str, str]] = []
-    monkeypatch.setattr(push.connection_store, "delete_connection", lambda u, c: deleted.append((u, c)))
+    monkeypatch.setattr(
+        push.connection_store, "delete_connection", lambda u, c, connected_before=None: deleted.append((u, c))
+    )
     return deleted
 
 
