@@ -1,4 +1,5 @@
-"""The one place where WebSocket events become domain calls and domain errors become `error` frames."""
+"""The route adapter: the one place where WebSocket events become domain calls and domain errors
+become `error` frames. Which action goes where is chat/actions.py's table."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chat import config
+from chat.actions import parse_client_frame, served_by
 from chat.domain import Caller
 from chat.errors import ChatError, Internal, UnknownAction
-from chat.observability import logger, metrics
-from chat.protocol import ErrorOut, _ClientFrame, _ServerFrame, frame_context, parse_client_frame
+from chat.observability import instrumented, logger
+from chat.protocol import ClientFrame, ErrorOut, ServerFrame, frame_context
 
-Action = Callable[[Caller, Any], _ServerFrame | None]
+Serve = Callable[[Caller, Any], ServerFrame | None]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
@@ -23,7 +26,7 @@ def caller_from(event: dict[str, Any]) -> Caller:
     return Caller(user_id=authorizer["userId"], device_id=authorizer["deviceId"], connection_id=context["connectionId"])
 
 
-def reply(frame: _ServerFrame | None) -> dict[str, Any]:
+def reply(frame: ServerFrame | None) -> dict[str, Any]:
     """A route response: API Gateway sends `body` back on the same socket."""
     if frame is None:
         return {"statusCode": 200}
@@ -34,16 +37,17 @@ def error_frame(error: ChatError, raw: str | None) -> ErrorOut:
     return ErrorOut(code=error.code, message=error.message, **frame_context(raw))  # type: ignore[arg-type]
 
 
-def handle_frame(event: dict[str, Any], actions: dict[str, Action]) -> dict[str, Any]:
+def handle_frame(event: dict[str, Any], served: dict[str, Serve]) -> dict[str, Any]:
     raw = event.get("body")
     try:
-        frame: _ClientFrame = parse_client_frame(raw)
-        action = actions.get(frame.action)  # type: ignore[attr-defined]
-        if action is None:
-            raise UnknownAction(f"action {frame.action!r} is not served here")  # type: ignore[attr-defined]
+        frame: ClientFrame = parse_client_frame(raw)
+        action: str = frame.action  # type: ignore[attr-defined]
+        serve = served.get(action)
+        if serve is None:
+            raise UnknownAction(f"action {action!r} is not served here")
         caller = caller_from(event)
-        logger.append_keys(action=frame.action, userId=caller.user_id)  # type: ignore[attr-defined]
-        result = action(caller, frame)
+        logger.append_keys(action=action, userId=caller.user_id)
+        result = serve(caller, frame)
         if result is not None and frame.requestId and "requestId" in type(result).model_fields:
             result = result.model_copy(update={"requestId": frame.requestId})
         return reply(result)
@@ -55,12 +59,20 @@ def handle_frame(event: dict[str, Any], actions: dict[str, Action]) -> dict[str,
         return reply(error_frame(Internal("something went wrong; please retry"), raw))
 
 
-def websocket_handler(actions: dict[str, Action]) -> LambdaHandler:
-    """A Lambda handler for routes whose frames the given actions serve."""
+def websocket_handler(served: dict[str, Serve]) -> LambdaHandler:
+    """A Lambda handler for WebSocket frames of these actions (any other action: `unknown_action`)."""
 
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics
+    @instrumented
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return handle_frame(event, actions)
+        return handle_frame(event, served)
 
     return handler
+
+
+def route_handler(function: str) -> LambdaHandler:
+    """The Lambda handler of a route function: every action chat/actions.py gives it.
+
+    Built at cold start: the settings are validated and the domain callables imported then.
+    """
+    config.settings()
+    return websocket_handler(served_by(function))

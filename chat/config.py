@@ -1,21 +1,88 @@
-"""Environment: table names and endpoints, under the same variable names in AWS and locally."""
+"""Settings from the environment, under the same variable names in AWS and locally. No silent defaults:
+a missing variable is an error that names it.
+
+`settings()` reads and validates everything once, at a function's cold start (the handler adapters
+call it when they are built), so a misconfigured function fails at once, not on the first call that
+needs the value. Table names are read when used (`table_name`), from the variables the stack sets on
+every function, so tests can point a function at a table of their own.
+"""
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
-from chat.topology import ENV_CALLBACK_URL, Table
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chat.topology import ENV_CALLBACK_URL, ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, TABLES, Table
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment lacks a setting it needs."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region: str
+    # topology logical name -> the table's name
+    table_names: dict[str, str]
+    # Where `@connections` is (only functions that post have it).
+    callback_url: str | None = None
+    # A local DynamoDB (moto); None in AWS.
+    dynamodb_endpoint: str | None = None
+    # The authorizer's token settings (only the authorizer has them).
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_url: str | None = None
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigurationError(f"the environment variable {name} is not set")
+    return value
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    try:
+        return Settings(
+            region=region(),
+            table_names={table.logical_name: table_name(table) for table in TABLES.values()},
+            callback_url=os.environ.get(ENV_CALLBACK_URL) or None,
+            dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+            jwt_issuer=os.environ.get(ENV_JWT_ISSUER) or None,
+            jwt_audience=os.environ.get(ENV_JWT_AUDIENCE) or None,
+            jwks_url=os.environ.get(ENV_JWKS_URL) or None,
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def table_name(table: Table) -> str:
-    """The deployed name comes from the stack; locally and in tests the default is used."""
-    return os.environ.get(table.env, f"chat-{table.logical_name}")
+    """The table's name, from the variable the stack sets on every function."""
+    return _required(table.env)
+
+
+def region() -> str:
+    """Lambda sets AWS_REGION; AWS_DEFAULT_REGION is what the AWS CLI and SDK configuration use."""
+    value = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not value:
+        raise ConfigurationError("neither AWS_REGION nor AWS_DEFAULT_REGION is set")
+    return value
 
 
 def callback_url() -> str:
     """Base URL of the @connections management API (https://{api}.execute-api.{region}.amazonaws.com/{stage})."""
-    return os.environ[ENV_CALLBACK_URL]
+    return _required(ENV_CALLBACK_URL)
 
 
-def region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def dynamodb_endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+
+
+def default_table_environment(prefix: str = "chat-") -> dict[str, str]:
+    """Every table variable with a name of `prefix` + logical name: for the local stack and tests
+    (in AWS the stack sets each variable to its table's name)."""
+    return {table.env: f"{prefix}{table.logical_name}" for table in TABLES.values()}

@@ -10,7 +10,8 @@ every cold start.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -61,3 +62,12 @@ class _EmfProvider(AmazonCloudWatchEMFProvider):
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(provider=_EmfProvider(namespace=NAMESPACE, service=SERVICE))
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def instrumented(handler: Handler) -> Handler:
+    """What every function's handler is wrapped in, in one place: the Lambda context on every log
+    line (and no state left from the invocation before), and the invocation's metrics flushed."""
+    return logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(handler))  # type: ignore[return-value]

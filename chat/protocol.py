@@ -1,6 +1,7 @@
 """The wire contract (docs/PROTOCOL.md) as pydantic models: client frames in, server frames out.
 
-Client frames are strict: unknown fields, wrong types and out-of-range values are `bad_request`.
+Client frames are strict: unknown fields, wrong types and out-of-range values are `bad_request`
+(chat/actions.py parses them and knows which action each frame is for).
 """
 
 from __future__ import annotations
@@ -8,9 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
-
-from chat.errors import BadRequest, TooLarge, UnknownAction
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4096
@@ -26,7 +25,9 @@ Seq = Annotated[int, Field(ge=1)]
 Timestamp = str
 
 
-class _ClientFrame(BaseModel):
+class ClientFrame(BaseModel):
+    """A frame a client sends; chat/actions.py lists every one and parses them."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     requestId: RequestId | None = None
@@ -48,7 +49,7 @@ class MessageBody(BaseModel):
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
-class SendFrame(_ClientFrame):
+class SendFrame(ClientFrame):
     action: Literal["send"]
     conversationId: ConversationId | None = None
     to: UserId | None = None
@@ -62,109 +63,72 @@ class SendFrame(_ClientFrame):
         return self
 
 
-class DeliveredFrame(_ClientFrame):
+class DeliveredFrame(ClientFrame):
     action: Literal["delivered"]
     conversationId: ConversationId
     seq: Seq
 
 
-class ReadFrame(_ClientFrame):
+class ReadFrame(ClientFrame):
     action: Literal["read"]
     conversationId: ConversationId
     seq: Seq
 
 
-class SyncFrame(_ClientFrame):
+class SyncFrame(ClientFrame):
     action: Literal["sync"]
     cursors: dict[ConversationId, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
 
 
-class HistoryFrame(_ClientFrame):
+class HistoryFrame(ClientFrame):
     action: Literal["history"]
     conversationId: ConversationId
     beforeSeq: Seq | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = HISTORY_DEFAULT_LIMIT
 
 
-class CreateGroupFrame(_ClientFrame):
+class CreateGroupFrame(ClientFrame):
     action: Literal["createGroup"]
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     members: list[UserId]
 
 
-class AddMembersFrame(_ClientFrame):
+class AddMembersFrame(ClientFrame):
     action: Literal["addMembers"]
     conversationId: ConversationId
     userIds: Annotated[list[UserId], Field(min_length=1)]
 
 
-class RemoveMembersFrame(_ClientFrame):
+class RemoveMembersFrame(ClientFrame):
     action: Literal["removeMembers"]
     conversationId: ConversationId
     userIds: Annotated[list[UserId], Field(min_length=1)]
 
 
-class LeaveGroupFrame(_ClientFrame):
+class LeaveGroupFrame(ClientFrame):
     action: Literal["leaveGroup"]
     conversationId: ConversationId
 
 
-class SubscribePresenceFrame(_ClientFrame):
+class SubscribePresenceFrame(ClientFrame):
     action: Literal["subscribePresence"]
     userIds: list[UserId]
 
 
-class TypingFrame(_ClientFrame):
+class TypingFrame(ClientFrame):
     action: Literal["typing"]
     conversationId: ConversationId
     state: Literal["start", "stop"]
 
 
-class ReceiptsFrame(_ClientFrame):
+class ReceiptsFrame(ClientFrame):
     action: Literal["receipts"]
     conversationId: ConversationId
     seq: Seq
 
 
-class PingFrame(_ClientFrame):
+class PingFrame(ClientFrame):
     action: Literal["ping"]
-
-
-ClientFrame = Annotated[
-    SendFrame
-    | DeliveredFrame
-    | ReadFrame
-    | SyncFrame
-    | HistoryFrame
-    | CreateGroupFrame
-    | AddMembersFrame
-    | RemoveMembersFrame
-    | LeaveGroupFrame
-    | SubscribePresenceFrame
-    | TypingFrame
-    | ReceiptsFrame
-    | PingFrame,
-    Field(discriminator="action"),
-]
-CLIENT_FRAMES: dict[str, type[_ClientFrame]] = {
-    model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (
-        SendFrame,
-        DeliveredFrame,
-        ReadFrame,
-        SyncFrame,
-        HistoryFrame,
-        CreateGroupFrame,
-        AddMembersFrame,
-        RemoveMembersFrame,
-        LeaveGroupFrame,
-        SubscribePresenceFrame,
-        TypingFrame,
-        ReceiptsFrame,
-        PingFrame,
-    )
-}
-_client_frame = TypeAdapter(ClientFrame)
 
 
 def frame_context(raw: str | None) -> dict[str, str]:
@@ -183,42 +147,12 @@ def frame_context(raw: str | None) -> dict[str, str]:
     return context
 
 
-def parse_client_frame(raw: str | None) -> _ClientFrame:
-    """Parses one client frame or raises the protocol error it deserves."""
-    raw = raw or ""
-    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
-        raise TooLarge(f"frames are limited to {MAX_FRAME_BYTES} bytes")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BadRequest("frame is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("frame must be a JSON object")
-    action = data.get("action")
-    if not isinstance(action, str):
-        raise BadRequest("frame has no action")
-    if action not in CLIENT_FRAMES:
-        raise UnknownAction(f"unknown action {action!r}")
-    try:
-        return _client_frame.validate_python(data)  # type: ignore[no-any-return]
-    except ValidationError as exc:
-        raise BadRequest(_describe(exc)) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
-    if first["type"] == "extra_forbidden":
-        return f"unknown field {where!r}"
-    if first["type"] == "missing":
-        return f"missing field {where!r}"
-    return f"{where}: {first['msg']}"
-
-
 # ---- server frames -------------------------------------------------------------------------------
 
 
-class _ServerFrame(BaseModel):
+class ServerFrame(BaseModel):
+    """A frame the server sends."""
+
     model_config = ConfigDict(frozen=True)
     # Fields omitted from the wire while None (everything else is sent, null included).
     _optional: frozenset[str] = frozenset({"requestId"})
@@ -231,7 +165,7 @@ class _ServerFrame(BaseModel):
         return json.dumps(self.wire(), separators=(",", ":"), ensure_ascii=False)
 
 
-class MessageOut(_ServerFrame):
+class MessageOut(ServerFrame):
     type: Literal["message"] = "message"
     conversationId: str
     seq: int
@@ -242,7 +176,7 @@ class MessageOut(_ServerFrame):
     sentAt: Timestamp
 
 
-class SentOut(_ServerFrame):
+class SentOut(ServerFrame):
     type: Literal["sent"] = "sent"
     conversationId: str
     clientMsgId: str
@@ -251,7 +185,7 @@ class SentOut(_ServerFrame):
     requestId: str | None = None
 
 
-class ReceiptOut(_ServerFrame):
+class ReceiptOut(ServerFrame):
     type: Literal["receipt"] = "receipt"
     conversationId: str
     userId: str
@@ -260,21 +194,21 @@ class ReceiptOut(_ServerFrame):
     at: Timestamp
 
 
-class PresenceOut(_ServerFrame):
+class PresenceOut(ServerFrame):
     type: Literal["presence"] = "presence"
     userId: str
     online: bool
     lastSeen: Timestamp | None
 
 
-class TypingOut(_ServerFrame):
+class TypingOut(ServerFrame):
     type: Literal["typing"] = "typing"
     conversationId: str
     userId: str
     state: Literal["start", "stop"]
 
 
-class GroupOut(_ServerFrame):
+class GroupOut(ServerFrame):
     type: Literal["group"] = "group"
     conversationId: str
     name: str
@@ -304,14 +238,14 @@ class ConversationSummary(BaseModel):
     receipts: list[ConversationReceipt]
 
 
-class SyncedOut(_ServerFrame):
+class SyncedOut(ServerFrame):
     type: Literal["synced"] = "synced"
     conversations: list[ConversationSummary]
     complete: bool
     requestId: str | None = None
 
 
-class HistoryOut(_ServerFrame):
+class HistoryOut(ServerFrame):
     type: Literal["history"] = "history"
     conversationId: str
     messages: list[MessageOut]
@@ -325,7 +259,7 @@ class MemberReceipt(BaseModel):
     readAt: Timestamp | None
 
 
-class ReceiptsOut(_ServerFrame):
+class ReceiptsOut(ServerFrame):
     type: Literal["receipts"] = "receipts"
     conversationId: str
     seq: int
@@ -333,12 +267,12 @@ class ReceiptsOut(_ServerFrame):
     requestId: str | None = None
 
 
-class PongOut(_ServerFrame):
+class PongOut(ServerFrame):
     type: Literal["pong"] = "pong"
     requestId: str | None = None
 
 
-class ErrorOut(_ServerFrame):
+class ErrorOut(ServerFrame):
     _optional = frozenset({"requestId", "action", "clientMsgId"})
 
     type: Literal["error"] = "error"
@@ -358,20 +292,7 @@ class ErrorOut(_ServerFrame):
     clientMsgId: str | None = None
 
 
-ServerFrame = (
-    MessageOut
-    | SentOut
-    | ReceiptOut
-    | PresenceOut
-    | TypingOut
-    | GroupOut
-    | SyncedOut
-    | HistoryOut
-    | ReceiptsOut
-    | PongOut
-    | ErrorOut
-)
-SERVER_FRAMES: tuple[type[_ServerFrame], ...] = (
+SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     MessageOut,
     SentOut,
     ReceiptOut,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chat.clock import now_iso
 from chat.domain import Caller, Connection
+from chat.protocol import PingFrame, PongOut
 from chat.store import connections as connection_store
 
 
@@ -13,3 +14,8 @@ def connect(caller: Caller) -> Connection:
 
 def disconnect(caller: Caller) -> None:
     connection_store.delete_connection(caller.user_id, caller.connection_id)
+
+
+def pong(caller: Caller, frame: PingFrame) -> PongOut:
+    """ping keeps the connection from idling out (API Gateway closes it after 10 silent minutes)."""
+    return PongOut()

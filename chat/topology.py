@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from chat.actions import ACTIONS
+
 KeyType = Literal["S", "N"]
 StreamView = Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"]
 
@@ -99,6 +101,8 @@ class Route:
 class Stream:
     table: str
     function: str
+    # "module:callable" that takes each record as a `chat.streams.Change`.
+    consumer: str = ""
     batch_size: int = 100
     max_retries: int = 10
 
@@ -314,24 +318,13 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 # Route selection is `$request.body.action`; every route returns its direct reply.
-ROUTES: tuple[Route, ...] = (
+# API Gateway's own routes, then one per client action (chat/actions.py says which function serves it).
+SYSTEM_ROUTES: tuple[Route, ...] = (
     Route("$connect", "connect"),
     Route("$disconnect", "disconnect"),
     Route("$default", "default"),
-    Route("ping", "ping"),
-    Route("send", "send"),
-    Route("delivered", "receipts"),
-    Route("read", "receipts"),
-    Route("receipts", "receipts"),
-    Route("sync", "sync"),
-    Route("history", "sync"),
-    Route("createGroup", "groups"),
-    Route("addMembers", "groups"),
-    Route("removeMembers", "groups"),
-    Route("leaveGroup", "groups"),
-    Route("subscribePresence", "presence"),
-    Route("typing", "typing"),
 )
+ROUTES: tuple[Route, ...] = SYSTEM_ROUTES + tuple(Route(action.name, action.function) for action in ACTIONS)
 AUTHORIZER = "authorizer"
 # Neither a route nor a stream: Cognito calls it once an account is confirmed (post-confirmation
 # trigger); locally, `/dev/token` calls it before issuing a token.
@@ -340,9 +333,9 @@ SIGNUP = "signup"
 AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request.querystring.deviceId")
 
 STREAMS: tuple[Stream, ...] = (
-    Stream("Messages", "fanout"),
-    Stream("Receipts", "receipt_push"),
-    Stream("Connections", "presence_push"),
+    Stream("Messages", "fanout", "chat.changes:message_changed"),
+    Stream("Receipts", "receipt_push", "chat.changes:receipt_logged"),
+    Stream("Connections", "presence_push", "chat.changes:connection_changed"),
 )
 
 # Environment variable names shared by AWS and the local stack.

@@ -29,7 +29,7 @@ from typing import Any
 
 import boto3
 
-from chat.config import table_name
+from chat.config import default_table_environment, table_name
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from infrastructure.template import synthesized_template
 from local import dynamodb_quirks, iam
@@ -234,6 +234,7 @@ class LocalStack:
             ENV_CALLBACK_URL: self.http_url,
             "POWERTOOLS_METRICS_NAMESPACE": "Chat",
             "POWERTOOLS_SERVICE_NAME": "chat",
+            **default_table_environment(),
             **self.issuer.env(),
         }
 

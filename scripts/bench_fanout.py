@@ -24,16 +24,20 @@ os.environ.update(
     POWERTOOLS_LOG_LEVEL="WARNING",
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+from chat.config import default_table_environment
 
-import boto3
-from moto import mock_aws
+for _name, _value in default_table_environment().items():
+    os.environ.setdefault(_name, _value)
 
-from chat import fanout, push
-from chat.domain import Caller
-from chat.messages import send_message
-from chat.store import conversations, users
-from chat.store.connections import save_connection
-from local.schema import create_tables
+import boto3  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chat import fanout, push  # noqa: E402
+from chat.domain import Caller  # noqa: E402
+from chat.messages import send_message  # noqa: E402
+from chat.store import conversations, users  # noqa: E402
+from chat.store.connections import save_connection  # noqa: E402
+from local.schema import create_tables  # noqa: E402
 
 
 class SleepyPoster:

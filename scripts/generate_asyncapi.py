@@ -16,9 +16,9 @@ mode (what the server accepts); server frames its serialization mode, adjusted t
 just the field names). Only JSON Schema keywords that draft-07, and so AsyncAPI's default schema
 format, understands are allowed; generation fails on anything else.
 
-The prose (summaries, reply notes, error code meanings) lives in the tables below; generation
-fails when a client action, server frame type or error code has no entry, so a new frame cannot
-reach the document undocumented.
+Client actions, with their summaries and replies, come from chat/actions.py's registry; the prose
+for server frames and error codes lives in the tables below, and generation fails when a server
+frame type or error code has no entry, so a new frame cannot reach the document undocumented.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import difflib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,12 +38,10 @@ from pydantic import BaseModel  # noqa: E402
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode  # noqa: E402
 from pydantic_core import CoreSchema  # noqa: E402
 
+from chat.actions import ACTIONS  # noqa: E402
 from chat.auth.tokens import DEVICE_ID  # noqa: E402
 from chat.protocol import (  # noqa: E402
-    CLIENT_FRAMES,
     MAX_FRAME_BYTES,
-    MAX_GROUP_MEMBERS,
-    MAX_PRESENCE_USERS,
     SERVER_FRAMES,
     ErrorOut,
     SendFrame,
@@ -58,84 +56,6 @@ WS_BINDING_VERSION = "0.1.0"
 
 Json = dict[str, Any]
 
-
-class Action(NamedTuple):
-    summary: str
-    replies: tuple[str, ...]  # server frame types sent back to the calling connection, besides `error`
-    reply_note: str
-
-
-CLIENT_ACTIONS: dict[str, Action] = {
-    "send": Action(
-        "Send a text message to a conversation (`conversationId`) or to a user for a direct chat (`to`); "
-        "exactly one of the two.",
-        ("sent",),
-        "Answered with `sent` once the message is durably stored (the single check mark). Re-sending the same "
-        "`clientMsgId` stores nothing new and answers `sent` with the original `seq` and `sentAt`.",
-    ),
-    "delivered": Action(
-        "Move the caller's delivered watermark: every message up to `seq` reached one of the user's devices.",
-        (),
-        "No reply on success.",
-    ),
-    "read": Action(
-        "Move the caller's read watermark: the user has seen every message up to `seq` (implies delivered).",
-        (),
-        "No reply on success.",
-    ),
-    "sync": Action(
-        "Catch up after connecting: every message after the given cursors, and current state of every conversation.",
-        ("message", "synced"),
-        "Answered with zero or more `message` frames, then `synced`. Call again while `synced.complete` is false.",
-    ),
-    "history": Action(
-        "Page backwards through a conversation's messages, before `beforeSeq` (default: the newest).",
-        ("history",),
-        "Answered with `history`: the page in ascending `seq` order.",
-    ),
-    "createGroup": Action(
-        f"Create a group; the caller is added as its first admin. At most {MAX_GROUP_MEMBERS} members in all "
-        "(more: `limit_exceeded`).",
-        ("group",),
-        "Answered with `group` (change `created`), which every member also receives.",
-    ),
-    "addMembers": Action(
-        f"Add members to a group (admins only), up to {MAX_GROUP_MEMBERS} members in all (more: `limit_exceeded`).",
-        ("group",),
-        "Answered with `group` (change `membersAdded`), which every member also receives.",
-    ),
-    "removeMembers": Action(
-        "Remove members from a group (admins only).",
-        ("group",),
-        "Answered with `group` (change `membersRemoved`), which every member and those removed also receive.",
-    ),
-    "leaveGroup": Action(
-        "Leave a group.",
-        ("group",),
-        "Answered with `group` (change `left`), which every member also receives.",
-    ),
-    "subscribePresence": Action(
-        f"Watch the presence of at most {MAX_PRESENCE_USERS} users (more: `limit_exceeded`) who share a conversation "
-        "with the caller (others: `forbidden`); replaces the previous set.",
-        ("presence",),
-        "Answered with one `presence` per user, then a `presence` on every change for as long as the connection lives.",
-    ),
-    "typing": Action(
-        "Tell the other members that the user started or stopped typing (never stored, rate limited).",
-        (),
-        "No reply on success; the other members' devices receive `typing`.",
-    ),
-    "receipts": Action(
-        "Ask per-member delivered/read detail for one message (message info).",
-        ("receipts",),
-        "Answered with `receipts`, one entry per member.",
-    ),
-    "ping": Action(
-        "Keep the connection alive: send at least every 5 minutes (idle connections close after 10).",
-        ("pong",),
-        "Answered with `pong`.",
-    ),
-}
 
 SERVER_TYPES: dict[str, str] = {
     "message": "A message of a conversation: pushed to every connected device of every member, and sent by `sync`. "
@@ -351,27 +271,26 @@ def _error_codes() -> list[str]:
 
 
 def build() -> Json:
-    actions = list(CLIENT_FRAMES)
     server_models = {_frame_type(model): model for model in SERVER_FRAMES}
     codes = _error_codes()
-    _missing("client actions", CLIENT_ACTIONS, actions)
     _missing("server frame types", SERVER_TYPES, list(server_models))
     _missing("error codes", ERROR_CODES, codes)
-    for action, spec in CLIENT_ACTIONS.items():
+    for spec in ACTIONS:
         unknown = [reply for reply in spec.replies if reply not in server_models]
         if unknown:
-            raise ValueError(f"{action}: replies name unknown server frame types {unknown}")
+            raise ValueError(f"{spec.name}: replies name unknown server frame types {unknown}")
 
     schemas = Schemas()
     messages: Json = {}
-    for action, client_model in CLIENT_FRAMES.items():
+    for spec in ACTIONS:
+        action = spec.name
         messages[f"client.{action}"] = {
             "name": action,
             "title": f"{action} (client frame)",
-            "summary": CLIENT_ACTIONS[action].summary,
+            "summary": spec.summary,
             "contentType": "application/json",
             "correlationId": _ref("components", "correlationIds", "requestId"),
-            "payload": _ref("components", "schemas", schemas.add_model(client_model, "validation")),
+            "payload": _ref("components", "schemas", schemas.add_model(spec.frame, "validation")),
         }
     for frame_type, model in server_models.items():
         message: Json = {
@@ -391,8 +310,8 @@ def build() -> Json:
 
     channel_messages = {key: _ref("components", "messages", key) for key in messages}
     operations: Json = {}
-    for action in actions:
-        spec = CLIENT_ACTIONS[action]
+    for spec in ACTIONS:
+        action = spec.name
         operations[f"receive.{action}"] = {
             "action": "receive",
             "channel": _ref("channels", CHANNEL),

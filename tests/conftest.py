@@ -10,6 +10,10 @@ import os
 # Before anything imports boto3: tests never reach a real AWS account, whatever the shell has.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_name, None)
+from chat.config import default_table_environment  # noqa: E402  (no environment read at import)
+
+for _name, _value in default_table_environment().items():
+    os.environ.setdefault(_name, _value)
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",

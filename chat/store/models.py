@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -18,28 +18,45 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chat import topology
-from chat.config import region, table_name
+from chat.config import dynamodb_endpoint, region, table_name
 
-# The same variable boto3 reads; PynamoDB is given it explicitly so local and AWS share one path.
-ENDPOINT = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+
+class _FromEnvironment:
+    """A Meta setting read from the environment when PynamoDB uses it, not when this module is imported."""
+
+    def __init__(self, read: Callable[[], Any]) -> None:
+        self.read = read
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        return self.read()
+
+
+def _table(table: topology.Table) -> Any:
+    return _FromEnvironment(lambda: table_name(table))
 
 
 class _Meta:
-    region = region()
-    host = ENDPOINT
+    region = _FromEnvironment(region)
+    # AWS_ENDPOINT_URL_DYNAMODB, the variable boto3 reads, given to PynamoDB explicitly (moto locally).
+    host = _FromEnvironment(dynamodb_endpoint)
     max_retry_attempts = 5
     connect_timeout_seconds = 2
     read_timeout_seconds = 5
 
 
-@lru_cache(maxsize=1)
 def connection() -> DynamoConnection:
-    return DynamoConnection(region=region(), host=ENDPOINT, max_retry_attempts=5)
+    """The connection transactions go through (models make their own)."""
+    return _connection(region(), dynamodb_endpoint())
+
+
+@lru_cache(maxsize=4)
+def _connection(region_name: str, host: str | None) -> DynamoConnection:
+    return DynamoConnection(region=region_name, host=host, max_retry_attempts=5)
 
 
 class ConnectionModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.CONNECTIONS)
+        table_name = _table(topology.CONNECTIONS)
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
@@ -52,7 +69,7 @@ class ConnectionModel(Model):
 
 class UserModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.USERS)
+        table_name = _table(topology.USERS)
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     created_at = UnicodeAttribute(attr_name="createdAt")
@@ -65,7 +82,7 @@ class ConversationModel(Model):
     """A conversation, or (kind "pair") the lookup from a user pair to their direct conversation."""
 
     class Meta(_Meta):
-        table_name = table_name(topology.CONVERSATIONS)
+        table_name = _table(topology.CONVERSATIONS)
 
     conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
     kind = UnicodeAttribute(attr_name="kind")
@@ -93,7 +110,7 @@ class MembersByUser(GlobalSecondaryIndex["MemberModel"]):
 
 class MemberModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.MEMBERS)
+        table_name = _table(topology.MEMBERS)
 
     conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
     user_id = UnicodeAttribute(range_key=True, attr_name="userId")
@@ -114,7 +131,7 @@ class MessageBody(MapAttribute[str, str]):
 
 class MessageModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.MESSAGES)
+        table_name = _table(topology.MESSAGES)
 
     conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
     seq = NumberAttribute(range_key=True, attr_name="seq")
@@ -128,7 +145,7 @@ class MessageModel(Model):
 
 class ClientMsgIdModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.CLIENT_MSG_IDS)
+        table_name = _table(topology.CLIENT_MSG_IDS)
 
     dedup_key = UnicodeAttribute(hash_key=True, attr_name="dedupKey")
     conversation_id = UnicodeAttribute(attr_name="conversationId")
@@ -141,7 +158,7 @@ class ReceiptModel(Model):
     """One forward move of one watermark (userId "*" for a group's all-members watermark)."""
 
     class Meta(_Meta):
-        table_name = table_name(topology.RECEIPTS)
+        table_name = _table(topology.RECEIPTS)
 
     conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
     receipt_key = UnicodeAttribute(range_key=True, attr_name="receiptKey")
@@ -157,7 +174,7 @@ class ReceiptModel(Model):
 
 class PresenceSubscriptionModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.PRESENCE_SUBSCRIPTIONS)
+        table_name = _table(topology.PRESENCE_SUBSCRIPTIONS)
 
     watched_user_id = UnicodeAttribute(hash_key=True, attr_name="watchedUserId")
     connection_id = UnicodeAttribute(range_key=True, attr_name="connectionId")
@@ -167,7 +184,7 @@ class PresenceSubscriptionModel(Model):
 
 class LimitModel(Model):
     class Meta(_Meta):
-        table_name = table_name(topology.LIMITS)
+        table_name = _table(topology.LIMITS)
 
     limit_key = UnicodeAttribute(hash_key=True, attr_name="limitKey")
     # Not `count`: that name is Model.count(), which an attribute would shadow.

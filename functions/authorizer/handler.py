@@ -7,11 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat.auth import InvalidHandshake, verify_handshake
-from chat.observability import logger, metrics
+from chat.observability import instrumented, logger
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     query = event.get("queryStringParameters") or {}
     try:

@@ -1,5 +1,5 @@
 """$default: frames that match no route (not JSON, no action, unknown action) get their error."""
 
-from chat.api import websocket_handler
+from chat.api import route_handler
 
-handler = websocket_handler({})
+handler = route_handler("default")

@@ -8,11 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import sessions
 from chat.api import caller_from
-from chat.observability import logger, metrics
+from chat.observability import instrumented
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sessions.disconnect(caller_from(event))
     return {"statusCode": 200}

@@ -1,8 +1,5 @@
-"""createGroup, addMembers, removeMembers, leaveGroup -> `group`."""
+"""The `groups` route function: the actions chat/actions.py gives it."""
 
-from chat.api import websocket_handler
-from chat.groups import add_members, create_group, leave_group, remove_members
+from chat.api import route_handler
 
-handler = websocket_handler(
-    {"createGroup": create_group, "addMembers": add_members, "removeMembers": remove_members, "leaveGroup": leave_group}
-)
+handler = route_handler("groups")

@@ -1,6 +1,5 @@
-"""ping -> pong (keeps the connection from idling out)."""
+"""The `ping` route function: the actions chat/actions.py gives it."""
 
-from chat.api import websocket_handler
-from chat.protocol import PongOut
+from chat.api import route_handler
 
-handler = websocket_handler({"ping": lambda caller, frame: PongOut()})
+handler = route_handler("ping")

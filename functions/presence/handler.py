@@ -1,6 +1,5 @@
-"""subscribePresence -> one `presence` frame per user (posted to the socket), then every change."""
+"""The `presence` route function: the actions chat/actions.py gives it."""
 
-from chat import presence
-from chat.api import websocket_handler
+from chat.api import route_handler
 
-handler = websocket_handler({"subscribePresence": presence.subscribe})
+handler = route_handler("presence")

@@ -1,6 +1,5 @@
-"""delivered / read (watermarks, no direct reply) and receipts (message info)."""
+"""The `receipts` route function: the actions chat/actions.py gives it."""
 
-from chat.api import websocket_handler
-from chat.receipts import acknowledge, message_info
+from chat.api import route_handler
 
-handler = websocket_handler({"delivered": acknowledge, "read": acknowledge, "receipts": message_info})
+handler = route_handler("receipts")

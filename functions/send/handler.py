@@ -1,6 +1,5 @@
-"""send -> sent, once the message is durably stored."""
+"""The `send` route function: the actions chat/actions.py gives it."""
 
-from chat.api import websocket_handler
-from chat.messages import send
+from chat.api import route_handler
 
-handler = websocket_handler({"send": send})
+handler = route_handler("send")

@@ -7,11 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import accounts
-from chat.observability import logger, metrics
+from chat.observability import instrumented
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     accounts.account_confirmed(event)
     # Cognito requires a trigger to return the event it was given; anything else fails the confirmation.

@@ -1,6 +1,5 @@
-"""sync (missed messages, then `synced`) and history (older messages)."""
+"""The `sync` route function: the actions chat/actions.py gives it."""
 
-from chat.api import websocket_handler
-from chat.sync import history, sync
+from chat.api import route_handler
 
-handler = websocket_handler({"sync": sync, "history": history})
+handler = route_handler("sync")

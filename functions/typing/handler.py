@@ -1,6 +1,5 @@
-"""typing -> `typing` to the other members' connected devices (no direct reply)."""
+"""The `typing` route function: the actions chat/actions.py gives it."""
 
-from chat.api import websocket_handler
-from chat.typing_indicators import typing
+from chat.api import route_handler
 
-handler = websocket_handler({"typing": typing})
+handler = route_handler("typing")

@@ -17,8 +17,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from chat.actions import CLIENT_FRAMES, parse_client_frame
 from chat.errors import BadRequest
-from chat.protocol import CLIENT_FRAMES, SERVER_FRAMES, ErrorOut, parse_client_frame
+from chat.protocol import SERVER_FRAMES, ErrorOut
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "asyncapi.yaml"

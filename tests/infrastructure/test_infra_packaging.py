@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from chat import topology
+from chat.actions import ACTIONS
+from chat.config import default_table_environment
 from infrastructure.config import PROJECT_ROOT
 
 
@@ -170,6 +172,10 @@ def test_no_missing_handler_once_every_module_exists(packaging: ModuleType) -> N
 # moto and boto3-stubs (whose modules are named mypy_boto3_*).
 DEV_ONLY_PACKAGES = frozenset({"local", "tests", "scripts", "moto"})
 HANDLER_MODULES = sorted({function.handler.rsplit(".", 1)[0] for function in topology.FUNCTIONS.values()})
+DYNAMICALLY_IMPORTED = sorted(
+    {action.serves.partition(":")[0] for action in ACTIONS}
+    | {stream.consumer.partition(":")[0] for stream in topology.STREAMS}
+)
 
 
 def is_dev_only(module: str) -> bool:
@@ -199,8 +205,9 @@ def handler_import_closure(asset: Path) -> set[str]:
     """Asset modules the topology handlers import, directly or not, wherever the import statement is
     (module level or inside a function): modulefinder reads the bytecode, it runs nothing."""
     finder = modulefinder.ModuleFinder(path=[str(asset)])
-    for handler in HANDLER_MODULES:
-        finder.import_hook(handler)
+    # The handlers import the modules chat/actions.py and chat/topology.py name by string, too.
+    for module in [*HANDLER_MODULES, *DYNAMICALLY_IMPORTED]:
+        finder.import_hook(module)
     return {
         name
         for name, module in finder.modules.items()
@@ -244,7 +251,7 @@ def test_handlers_import_with_only_the_asset_on_the_path(code_asset: Path) -> No
     result = subprocess.run(
         [sys.executable, "-I", "-c", probe],
         cwd=code_asset,
-        env={"AWS_DEFAULT_REGION": "us-east-1"},
+        env={"AWS_DEFAULT_REGION": "us-east-1", **default_table_environment()},
         capture_output=True,
         text=True,
         timeout=120,

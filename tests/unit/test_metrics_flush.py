@@ -109,7 +109,7 @@ def test_a_metric_added_by_a_stream_record_is_flushed_at_the_end_of_the_batch(
 
 
 def test_metrics_are_flushed_even_when_the_invocation_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    def fail(new_image: dict[str, Any], old_image: dict[str, Any] | None, event_name: str) -> None:
+    def fail(change: Any) -> None:
         metrics.add_metric(name="PushAttempts", unit="Count", value=1)
         raise RuntimeError("every record of the batch failed")
 
@@ -160,7 +160,7 @@ def test_an_invocation_that_adds_no_metric_writes_no_emf_and_warns_nothing(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext.of("ping"))
-        ordered_stream_handler(lambda new_image, old_image, event_name: None)(stream_event(), LambdaContext.of("ping"))
+        ordered_stream_handler(lambda change: None)(stream_event(), LambdaContext.of("ping"))
     assert [str(w.message) for w in caught] == []
     assert emf_lines(capsys.readouterr().out) == []
 

@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 
+from chat.actions import CLIENT_FRAMES, parse_client_frame
 from chat.errors import BadRequest, TooLarge, UnknownAction
 from chat.protocol import (
-    CLIENT_FRAMES,
     ErrorOut,
     PresenceOut,
     SendFrame,
     SentOut,
     frame_context,
-    parse_client_frame,
 )
 
 

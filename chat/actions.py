@@ -1,0 +1,243 @@
+"""Every client action, once: its frame model, the function that serves it, the domain callable that
+does the work, the frames it answers with, and what it is for.
+
+Everything else is derived from this table: the API Gateway routes (`chat.topology.ROUTES`), each
+route function's handler (`chat.api.route_handler`), frame parsing (`parse_client_frame`), and the
+AsyncAPI document (scripts/generate_asyncapi.py). Adding an action is one entry here, its frame
+model in chat/protocol.py, and its domain callable (see docs/ARCHITECTURE.md).
+
+This module imports no domain code: the CDK app reads it, and each function imports only the
+callables it serves (`Action.load`).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from chat.errors import BadRequest, TooLarge, UnknownAction
+from chat.protocol import (
+    MAX_FRAME_BYTES,
+    MAX_GROUP_MEMBERS,
+    MAX_PRESENCE_USERS,
+    AddMembersFrame,
+    ClientFrame,
+    CreateGroupFrame,
+    DeliveredFrame,
+    HistoryFrame,
+    LeaveGroupFrame,
+    PingFrame,
+    ReadFrame,
+    ReceiptsFrame,
+    RemoveMembersFrame,
+    SendFrame,
+    SubscribePresenceFrame,
+    SyncFrame,
+    TypingFrame,
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    frame: type[ClientFrame]
+    # The topology function (and so the API Gateway route integration) that serves it.
+    function: str
+    # "module:callable", called as callable(caller, frame) -> the direct reply frame or None.
+    serves: str
+    # Server frame types the calling connection gets back, besides `error`.
+    replies: tuple[str, ...]
+    summary: str
+    reply_note: str
+
+    def load(self) -> Callable[..., Any]:
+        module, _, attribute = self.serves.partition(":")
+        served: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
+        return served
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "send",
+        SendFrame,
+        "send",
+        "chat.messages:send",
+        ("sent",),
+        "Send a text message to a conversation (`conversationId`) or to a user for a direct chat (`to`); "
+        "exactly one of the two.",
+        "Answered with `sent` once the message is durably stored (the single check mark). Re-sending the same "
+        "`clientMsgId` stores nothing new and answers `sent` with the original `seq` and `sentAt`.",
+    ),
+    Action(
+        "delivered",
+        DeliveredFrame,
+        "receipts",
+        "chat.receipts:acknowledge",
+        (),
+        "Move the caller's delivered watermark: every message up to `seq` reached one of the user's devices.",
+        "No reply on success.",
+    ),
+    Action(
+        "read",
+        ReadFrame,
+        "receipts",
+        "chat.receipts:acknowledge",
+        (),
+        "Move the caller's read watermark: the user has seen every message up to `seq` (implies delivered).",
+        "No reply on success.",
+    ),
+    Action(
+        "receipts",
+        ReceiptsFrame,
+        "receipts",
+        "chat.receipts:message_info",
+        ("receipts",),
+        "Ask per-member delivered/read detail for one message (message info).",
+        "Answered with `receipts`, one entry per member.",
+    ),
+    Action(
+        "sync",
+        SyncFrame,
+        "sync",
+        "chat.sync:sync",
+        ("message", "synced"),
+        "Catch up after connecting: every message after the given cursors, and current state of every conversation.",
+        "Answered with zero or more `message` frames, then `synced`. Call again while `synced.complete` is false.",
+    ),
+    Action(
+        "history",
+        HistoryFrame,
+        "sync",
+        "chat.sync:history",
+        ("history",),
+        "Page backwards through a conversation's messages, before `beforeSeq` (default: the newest).",
+        "Answered with `history`: the page in ascending `seq` order.",
+    ),
+    Action(
+        "createGroup",
+        CreateGroupFrame,
+        "groups",
+        "chat.groups:create_group",
+        ("group",),
+        f"Create a group; the caller is added as its first admin. At most {MAX_GROUP_MEMBERS} members in all "
+        "(more: `limit_exceeded`).",
+        "Answered with `group` (change `created`), which every member also receives.",
+    ),
+    Action(
+        "addMembers",
+        AddMembersFrame,
+        "groups",
+        "chat.groups:add_members",
+        ("group",),
+        f"Add members to a group (admins only), up to {MAX_GROUP_MEMBERS} members in all (more: `limit_exceeded`).",
+        "Answered with `group` (change `membersAdded`), which every member also receives.",
+    ),
+    Action(
+        "removeMembers",
+        RemoveMembersFrame,
+        "groups",
+        "chat.groups:remove_members",
+        ("group",),
+        "Remove members from a group (admins only).",
+        "Answered with `group` (change `membersRemoved`), which every member and those removed also receive.",
+    ),
+    Action(
+        "leaveGroup",
+        LeaveGroupFrame,
+        "groups",
+        "chat.groups:leave_group",
+        ("group",),
+        "Leave a group.",
+        "Answered with `group` (change `left`), which every member also receives.",
+    ),
+    Action(
+        "subscribePresence",
+        SubscribePresenceFrame,
+        "presence",
+        "chat.presence:subscribe",
+        ("presence",),
+        f"Watch the presence of at most {MAX_PRESENCE_USERS} users (more: `limit_exceeded`) who share a conversation "
+        "with the caller (others: `forbidden`); replaces the previous set.",
+        "Answered with one `presence` per user, then a `presence` on every change for as long as the connection lives.",
+    ),
+    Action(
+        "typing",
+        TypingFrame,
+        "typing",
+        "chat.typing_indicators:typing",
+        (),
+        "Tell the other members that the user started or stopped typing (never stored, rate limited).",
+        "No reply on success; the other members' devices receive `typing`.",
+    ),
+    Action(
+        "ping",
+        PingFrame,
+        "ping",
+        "chat.sessions:pong",
+        ("pong",),
+        "Keep the connection alive: send at least every 5 minutes (idle connections close after 10).",
+        "Answered with `pong`.",
+    ),
+)
+
+BY_NAME: dict[str, Action] = {action.name: action for action in ACTIONS}
+CLIENT_FRAMES: dict[str, type[ClientFrame]] = {action.name: action.frame for action in ACTIONS}
+
+
+def _action_of(frame: type[ClientFrame]) -> str:
+    return str(frame.model_fields["action"].annotation.__args__[0])  # type: ignore[union-attr]
+
+
+for _action in ACTIONS:
+    if _action_of(_action.frame) != _action.name:
+        raise ValueError(f"action {_action.name!r} has the frame of {_action_of(_action.frame)!r}")
+
+
+def served_by(function: str) -> dict[str, Callable[..., Any]]:
+    """The actions a route function serves, with their domain callables (imported now)."""
+    return {action.name: action.load() for action in ACTIONS if action.function == function}
+
+
+# ---- parsing ----------------------------------------------------------------------------------------
+
+_EVERY_FRAME: Any = Annotated[functools.reduce(operator.or_, (a.frame for a in ACTIONS)), Field(discriminator="action")]
+_any_frame: TypeAdapter[ClientFrame] = TypeAdapter(_EVERY_FRAME)
+
+
+def parse_client_frame(raw: str | None) -> ClientFrame:
+    """Parses one client frame or raises the protocol error it deserves."""
+    raw = raw or ""
+    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise TooLarge(f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadRequest("frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("frame must be a JSON object")
+    action = data.get("action")
+    if not isinstance(action, str):
+        raise BadRequest("frame has no action")
+    if action not in BY_NAME:
+        raise UnknownAction(f"unknown action {action!r}")
+    try:
+        return _any_frame.validate_python(data)
+    except ValidationError as exc:
+        raise BadRequest(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+    if first["type"] == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if first["type"] == "missing":
+        return f"missing field {where!r}"
+    return f"{where}: {first['msg']}"

@@ -1,0 +1,49 @@
+"""The action registry is the one declaration of an action: every entry is routed, handled, parsed
+and documented, and nothing is any of those without an entry."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chat.actions import ACTIONS, BY_NAME, Action, parse_client_frame
+from chat.topology import FUNCTIONS, ROUTES, SYSTEM_ROUTES, route_for
+from local.lambdas import LambdaContext
+from tests.integration.support import ws_event
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_routes_are_the_system_routes_and_one_per_action() -> None:
+    assert SYSTEM_ROUTES + tuple((route_for(a.name)) for a in ACTIONS) == ROUTES
+    for action in ACTIONS:
+        assert route_for(action.name).function == action.function
+        assert action.function in FUNCTIONS
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+def test_each_action_is_served_by_its_function_handler(action: Action) -> None:
+    # A frame of the action missing its fields: the function's handler parses it as that action
+    # (bad_request), where any other function answers that it does not serve it.
+    module, _, attribute = FUNCTIONS[action.function].handler.rpartition(".")
+    handler = getattr(importlib.import_module(module), attribute)
+    event = ws_event(action.name, "c1=", "alice", "phone", raw=json.dumps({"action": action.name, "bogus": 1}))
+    reply = json.loads(handler(event, LambdaContext.of(action.function))["body"])
+    assert (reply["type"], reply["code"], reply["action"]) == ("error", "bad_request", action.name)
+    assert callable(action.load())
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+def test_each_action_is_documented(action: Action) -> None:
+    asyncapi = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text())
+    assert f"receive.{action.name}" in asyncapi["operations"]
+    assert f"`{action.name}`" in (ROOT / "docs" / "PROTOCOL.md").read_text()
+
+
+def test_parsing_knows_exactly_the_registered_actions() -> None:
+    assert parse_client_frame('{"action": "ping"}').action == "ping"  # type: ignore[attr-defined]
+    assert set(BY_NAME) == {a.name for a in ACTIONS} and len(BY_NAME) == len(ACTIONS)
