@@ -122,7 +122,7 @@ class LocalStack:
         Call it from any thread but the gateway's.
         """
         assert self._gateway is not None, "start the stack first"
-        return str(self._gateway.run_threadsafe(self._gateway.sign_in(user_id, ttl_s)))
+        return str(self._gateway.run_threadsafe(self._gateway.dev.sign_in(user_id, ttl_s)))
 
     def _issue(self, user_id: str, ttl_s: int | None = None) -> str:
         assert self.issuer is not None, "start the stack first"
