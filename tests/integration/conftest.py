@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Chat")
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 
 from chat import push
 from chat.auth.tokens import verifier_from_env
@@ -32,22 +30,13 @@ from local.issuer import LocalIssuer
 from local.schema import create_tables
 from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event, ws_event
 
-_moto_lock = threading.Lock()
-
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # moto's in-memory backend is not thread-safe; DynamoDB applies each request atomically, so
-    # serializing requests gives concurrent tests the real semantics of conditions and transactions.
-    original = DynamoHandler.call_action
-
-    def serialized(self: DynamoHandler) -> Any:
-        with _moto_lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", serialized)
-    # moto swaps whole tables (and their stream shards) back on a cancelled transaction, which
-    # silences open shard iterators; the local stack's rollback restores only the touched items.
+def aws() -> Iterator[None]:
+    # moto as the local stack runs it: one request at a time, as DynamoDB applies each atomically (so
+    # concurrent tests get the real semantics of conditions and transactions), and a cancelled
+    # transaction restores only the items it touched (moto's own swaps whole tables and their stream
+    # shards back, which silences open shard iterators).
     moto_patches.apply()
     try:
         with mock_aws():
