@@ -307,11 +307,11 @@ class LocalStack:
                     log.exception("TTL sweep failed")
 
     def _prune_iterators(self) -> None:
-        locks = [p.iterator_lock for p in self._pollers]
+        locks = [p.reader.lock for p in self._pollers]
         for lock in locks:
             lock.acquire()
         try:
-            keep = set().union(*(p.live_iterators() for p in self._pollers))
+            keep = set().union(*(p.reader.live_iterators() for p in self._pollers))
             self.moto.prune_shard_iterators(keep)
         finally:
             for lock in locks:

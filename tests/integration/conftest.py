@@ -28,7 +28,8 @@ from chat.topology import SIGNUP, route_for
 from local import moto_patches
 from local.issuer import LocalIssuer
 from local.schema import create_tables
-from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event, ws_event
+from local.streams import StreamReader
+from tests.integration.support import FakePoster, invoke, post_confirmation_event, ws_event
 
 
 @pytest.fixture
@@ -118,7 +119,8 @@ def sign_up(user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp"
 
 
 def drain(reader: StreamReader, function: str) -> dict[str, Any]:
-    """Processes what the stream holds with the topology's function for it."""
+    """Processes what the stream holds now with the topology's function for it."""
+    assert function == reader.stream.function
     return invoke(function, reader.event())  # type: ignore[no-any-return]
 
 
@@ -133,7 +135,7 @@ def device(aws: None, issuer: LocalIssuer, poster: FakePoster) -> Any:
 
 @pytest.fixture
 def messages_stream(aws: None) -> StreamReader:
-    return StreamReader("Messages")
+    return StreamReader.of_table("Messages")
 
 
 def run_fanout(reader: StreamReader) -> dict[str, Any]:
@@ -142,4 +144,4 @@ def run_fanout(reader: StreamReader) -> dict[str, Any]:
 
 @pytest.fixture
 def receipts_stream(aws: None) -> StreamReader:
-    return StreamReader("Receipts")
+    return StreamReader.of_table("Receipts")

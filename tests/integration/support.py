@@ -9,11 +9,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-import boto3
-
-from chat.config import table_name
 from chat.push import Gone, Throttled
-from chat.topology import TABLES
 from local.iam import acting_as
 from local.lambdas import LambdaContext, load_handler
 
@@ -98,48 +94,3 @@ def post_confirmation_event(
         "request": {"userAttributes": attributes},
         "response": {},
     }
-
-
-class StreamReader:
-    """Reads a table's stream from moto and shapes the records into a Lambda stream event."""
-
-    def __init__(self, logical_name: str) -> None:
-        self._table = TABLES[logical_name]
-        self._streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-        arn = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=table_name(self._table))[
-            "Table"
-        ]["LatestStreamArn"]
-        self._arn = arn
-        self._iterators: dict[str, str] = {}
-
-    def read(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            response = self._streams.get_records(ShardIterator=self._iterators[shard_id])
-            self._iterators[shard_id] = response["NextShardIterator"]
-            for record in response["Records"]:
-                record = dict(record)
-                record["eventSourceARN"] = self._arn
-                record["dynamodb"] = _jsonable(record["dynamodb"])
-                records.append(record)
-        return records
-
-    def event(self) -> dict[str, Any]:
-        return {"Records": self.read()}
-
-
-def _jsonable(value: Any) -> Any:
-    """boto3 returns datetimes in stream records; Lambda delivers epoch seconds."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "timestamp"):
-        return value.timestamp()
-    return value

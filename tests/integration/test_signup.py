@@ -11,8 +11,9 @@ import pytest
 from chat.config import table_name
 from chat.store import users
 from chat.topology import USERS
+from local.streams import StreamReader
 from tests.integration.conftest import Device, sign_up
-from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event
+from tests.integration.support import FakePoster, invoke, post_confirmation_event
 
 CONFIRM_FORGOT_PASSWORD = "PostConfirmation_ConfirmForgotPassword"
 
@@ -97,7 +98,7 @@ def test_a_watcher_sees_a_signed_up_user_come_online_at_their_first_connection(
     device: Any, poster: FakePoster
 ) -> None:
     # Given bob signed up and never connected, and alice, who wrote to him, watches his presence
-    connections_stream = StreamReader("Connections")
+    connections_stream = StreamReader.of_table("Connections")
     sign_up("bob")
     alice = device("alice")
     alice.send(to="bob")
