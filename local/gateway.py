@@ -30,24 +30,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES, route_for
+from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES
 from local.dev_endpoints import DevEndpoints, TokenIssuer, is_dev_path
 from local.events import (
+    LOCAL_API,
     ApiInfo,
     ConnectionInfo,
     authorizer_event,
     connect_event,
+    connection_from_handshake,
     disconnect_event,
     iso,
     message_event,
-    new_id,
     now_ms,
+    select_route,
 )
 from local.http import HttpRequest, HttpResponse, SharedPortConnection
 from local.lambdas import FunctionError
@@ -76,11 +78,7 @@ class GatewayConfig:
     post_delay_s: float = 0.0
     # What the stack was told to do unlike a quiet AWS (slow functions, DynamoDB quirks), for /health.
     behaviours: Callable[[], list[str]] = field(default=lambda: [])
-    api: ApiInfo = field(
-        default_factory=lambda: ApiInfo(
-            api_id="local", stage="local", domain_name="127.0.0.1", region="us-east-1", account_id="123456789012"
-        )
-    )
+    api: ApiInfo = LOCAL_API
 
 
 class _Socket(SharedPortConnection):
@@ -178,20 +176,16 @@ class Gateway:
             return _reject(ws, 403, "Forbidden")
         if not self.ready:
             return _reject(ws, 503, "Service Unavailable")
-        multi_query = parse_qs(url.query, keep_blank_values=True)
-        query = {k: v[-1] for k, v in multi_query.items()}
         peer = ws.remote_address
-        info = ConnectionInfo(
-            connection_id=new_id(),
+        info = connection_from_handshake(
+            url.query,
             source_ip=str(peer[0]) if peer else "127.0.0.1",
             user_agent=request.headers.get("User-Agent", ""),
             headers=dict(request.headers.raw_items()),
-            query=query,
-            multi_query=multi_query,
         )
         # API Gateway refuses without calling the authorizer when an identity source is missing.
         for source in AUTHORIZER_IDENTITY_SOURCES:
-            if not query.get(source.rsplit(".", 1)[1]):
+            if not info.query.get(source.rsplit(".", 1)[1]):
                 return _reject(ws, 401, "Unauthorized")
         refused = await self._authorize(ws, info)
         if refused is not None:
@@ -286,15 +280,8 @@ class Gateway:
         if size > self.config.max_frame_bytes:
             await self._send(conn, json.dumps(_too_large(message, size, self.config.max_frame_bytes)))
             return
-        route_key = "$default"
-        if isinstance(message, bytes):
-            body = base64.b64encode(message).decode()
-        else:
-            body = message
-            with contextlib.suppress(ValueError):
-                frame = json.loads(message)
-                if isinstance(frame, dict) and isinstance(frame.get("action"), str):
-                    route_key = route_for(frame["action"]).key
+        route_key = select_route(message)
+        body = base64.b64encode(message).decode() if isinstance(message, bytes) else message
         event = message_event(self.api, conn.info, route_key, body, is_binary)
         try:
             result = await self.call(FUNCTION_FOR_ROUTE[route_key], event)

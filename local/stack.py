@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -33,7 +34,7 @@ from chat.config import table_name
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from infrastructure.template import synthesized_template
 from local import dynamodb_quirks, iam
-from local.events import ApiInfo
+from local.events import LOCAL_API
 from local.gateway import Gateway, GatewayConfig
 from local.issuer import LocalIssuer
 from local.lambdas import Functions, Handler
@@ -179,7 +180,7 @@ class LocalStack:
             web_dir=self.web_dir,
             post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
             behaviours=lambda: [*self.functions.behaviours, *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active)],
-            api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
+            api=dataclasses.replace(LOCAL_API, domain_name=self.host),
         )
         self._gateway = Gateway(config, self.functions.invoke, self._issue, workers=self.workers)
         loop = self._loop = asyncio.new_event_loop()

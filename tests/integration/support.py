@@ -1,11 +1,14 @@
-"""Small fakes and builders for driving the real handlers against moto."""
+"""Driving the real handlers against moto: the one invocation path, and a fake @connections API.
+
+Events come from `local.events` and stream records from `local.streams.StreamReader`, as the local
+stack sends them.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -45,52 +48,3 @@ class FakePoster:
 
     def of_type(self, connection_id: str, frame_type: str) -> list[dict[str, Any]]:
         return [f for f in self.frames[connection_id] if f["type"] == frame_type]
-
-
-def ws_event(
-    route: str, connection_id: str, user_id: str, device_id: str, body: Any = None, raw: str | None = None
-) -> dict[str, Any]:
-    """An API Gateway WebSocket event as the integration receives it."""
-    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
-    event: dict[str, Any] = {
-        "requestContext": {
-            "routeKey": route,
-            "eventType": event_type,
-            "connectionId": connection_id,
-            "requestId": uuid.uuid4().hex,
-            "domainName": "test.execute-api.us-east-1.amazonaws.com",
-            "stage": "test",
-            "apiId": "test",
-            "connectedAt": int(time.time() * 1000),
-            "identity": {"sourceIp": "127.0.0.1"},
-            "authorizer": {"principalId": user_id, "userId": user_id, "deviceId": device_id},
-        },
-        "isBase64Encoded": False,
-    }
-    if raw is not None:
-        event["body"] = raw
-    elif body is not None:
-        event["body"] = json.dumps(body)
-    return event
-
-
-def post_confirmation_event(
-    user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp", email: str | None = None
-) -> dict[str, Any]:
-    """A Cognito post-confirmation trigger event, as in the Cognito developer guide's example."""
-    attributes = {
-        "sub": user_id,
-        "cognito:user_status": "CONFIRMED",
-        "email_verified": "true",
-        "email": email or f"{user_id}@example.com",
-    }
-    return {
-        "version": "1",
-        "region": "us-east-1",
-        "userPoolId": "us-east-1_TestPool1",
-        "userName": user_id,
-        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "testclient"},
-        "triggerSource": trigger_source,
-        "request": {"userAttributes": attributes},
-        "response": {},
-    }
