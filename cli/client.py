@@ -415,9 +415,6 @@ class ChatClient:
         action = f" ({frame['action']})" if frame.get("action") else ""
         self.screen.error(f"{frame.get('code')}: {frame.get('message')}{action}")
 
-    async def _on_pong(self, frame: Frame) -> None:
-        return None
-
     def _label(self, conversation_id: str) -> str:
         """How a conversation is named on screen: #group, the other user, or the start of its id."""
         conversation = self.conversations.get(conversation_id)

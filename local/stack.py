@@ -85,8 +85,6 @@ class LocalStack:
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
         self.workers = workers
         self.missing_functions: list[str] = []
-        # Stream function -> the URL of its on-failure queue in moto.
-        self.dead_letter_queues: dict[str, str] = {}
         self.issuer: LocalIssuer | None = None
         self._key_dir: str | None = None
         self._gateway: Gateway | None = None
@@ -200,11 +198,11 @@ class LocalStack:
             raise RuntimeError("the gateway did not start")
 
         sqs = boto3.client("sqs", endpoint_url=self.moto.endpoint, region_name=REGION)
+        # Stream function -> the URL of its mapping's on-failure queue in moto.
         dead_letters = {
             function: sqs.create_queue(QueueName=queue)["QueueUrl"]
             for function, queue in iam.on_failure_queues(template).items()
         }
-        self.dead_letter_queues = dead_letters
         for stream in STREAMS:
             poller = StreamPoller(
                 stream,

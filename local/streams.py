@@ -179,7 +179,6 @@ class StreamPoller:
         # The stream mapping's on-failure destination (an SQS queue URL), as in the template.
         self.on_failure_queue_url = on_failure_queue_url
         self._thread = threading.Thread(target=self._run, name=f"stream-{stream.table}", daemon=True)
-        self.batches = 0
 
     @property
     def stream_arn(self) -> str:
@@ -230,7 +229,6 @@ class StreamPoller:
         retries = 0
         while pending:
             event = {"Records": self.reader.lambda_records(pending)}
-            self.batches += 1
             try:
                 result = self.functions.invoke(name, event)
             except FunctionError:
