@@ -7,7 +7,8 @@ import asyncio
 import os
 import sys
 
-from cli.client import ChatClient, Options, Refused, Unreachable
+from cli.client import ChatClient, Options
+from cli.connection import Refused, Unreachable
 
 DEFAULT_URL = "ws://127.0.0.1:8080/ws"
 

@@ -1,7 +1,9 @@
 """The command-line client: one WebSocket, a line-oriented UI (or raw JSON frames), reconnects.
 
-It keeps, per user and server, a device id and the last seq it holds of each conversation, so a
-restart `sync`s only what it missed.
+It keeps, per user and server, a device id and the last seq it holds of each conversation
+(`cli/state.py`), so a restart `sync`s only what it missed. The socket and reconnecting are in
+`cli/connection.py`, what a typed line means in `cli/commands.py`, and how things look on screen in
+`cli/render.py`; here is what the client knows of the conversations and how it follows the protocol.
 """
 
 from __future__ import annotations
@@ -9,47 +11,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import random
-import re
-import socket
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from cli.commands import (
+    HELP,
+    IN_OPEN_CONVERSATION,
+    ChangeMembers,
+    Command,
+    CreateGroup,
+    FollowPresence,
+    Help,
+    History,
+    Info,
+    Leave,
+    Open,
+    Quit,
+    Say,
+    To,
+    Unknown,
+    Who,
+    parse,
+)
+from cli.connection import Connector, keep_connected
+from cli.render import Screen, clock
+from cli.state import State
 
 Frame = dict[str, Any]
-
-HELP = """\
-commands:
-  <text>                 send to the open conversation
-  /to USER               open the direct chat with USER
-  /open ID|#NAME         open a conversation (see /who)
-  /who                   list conversations
-  /group NAME USER...    create a group with these members
-  /add USER... | /remove USER... | /leave     manage the open group
-  /history [N]           N older messages of the open conversation
-  /info [SEQ]            who received and read a message (default: the last)
-  /presence USER...      follow who is online
-  /quit                  leave (Ctrl-D too)"""
-
-
-class Refused(Exception):
-    """The server refused the handshake (bad token or device id)."""
-
-
-class Unreachable(Exception):
-    """No server answered at the URL."""
 
 
 @dataclass
@@ -71,54 +66,13 @@ class Conversation:
     last_seq: int = 0
 
 
-class State:
-    """Device id and cursors, kept in ~/.config/chat-cli/<user>@<server>.json."""
-
-    def __init__(self, user: str, url: str) -> None:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "chat-cli"
-        server = urllib.parse.urlsplit(url).netloc or "server"
-        self.path = base / re.sub(r"[^A-Za-z0-9_.@-]", "_", f"{user}@{server}.json")
-        data: dict[str, Any] = {}
-        with contextlib.suppress(OSError, ValueError):
-            data = json.loads(self.path.read_text())
-        host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:24] or "host"
-        self.device_id: str = data.get("deviceId") or f"cli-{host}-{uuid.uuid4().hex[:6]}"
-        self.cursors: dict[str, int] = {k: int(v) for k, v in data.get("cursors", {}).items()}
-
-    def save(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"deviceId": self.device_id, "cursors": self.cursors}))
-            tmp.replace(self.path)
-
-
-def http_base(ws_url: str) -> str:
-    parts = urllib.parse.urlsplit(ws_url)
-    scheme = "https" if parts.scheme == "wss" else "http"
-    return f"{scheme}://{parts.netloc}"
-
-
-def local_token(ws_url: str, user: str) -> str:
-    """A token from the local stack's /dev/token (there is none in AWS: pass --token there)."""
-    url = f"{http_base(ws_url)}/dev/token?{urllib.parse.urlencode({'userId': user})}"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return str(json.loads(response.read())["token"])
-    except urllib.error.HTTPError as exc:
-        raise Refused(f"{url} answered {exc.code}: only the local stack issues tokens; pass --token") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise Unreachable(f"cannot reach {http_base(ws_url)} ({exc}); is `make dev` running?") from None
-
-
 class ChatClient:
     def __init__(self, options: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
         self.options = options
-        self.out = out
-        self.err = err
+        self.screen = Screen(out, err)
         self.state = State(options.user or "token", options.url)
         self.device_id = options.device or self.state.device_id
-        self.token = options.token
+        self.connector = Connector(options.url, options.user, self.device_id, options.token)
         self.conversations: dict[str, Conversation] = {}
         self.direct: dict[str, str] = {}  # other user -> direct conversation id
         self.current: str | None = None  # conversation id
@@ -135,61 +89,20 @@ class ChatClient:
         self.ws: ClientConnection | None = None
         self.lines: asyncio.Queue[str | None] = asyncio.Queue()
         self.last_frame_at = time.monotonic()
-        color = out.isatty() and not os.environ.get("NO_COLOR")
-        self.blue, self.dim, self.red, self.reset = (
-            ("\033[34m", "\033[2m", "\033[31m", "\033[0m") if color else ("", "", "", "")
-        )
 
     # ------------------------------------------------------------------ connection
 
     async def run(self) -> int:
         self._start_stdin()
-        connected_before = False
-        retried_token = False
-        backoff = 0.5
-        while True:
-            try:
-                self.ws = await self._connect()
-            except Refused:
-                if self.options.token or retried_token or not connected_before:
-                    raise
-                retried_token, self.token = True, None  # a fresh local token, once
-                continue
-            except Unreachable as exc:
-                if not connected_before:
-                    raise
-                self._note(f"{exc}; retrying in {backoff:.0f} s")
-                await asyncio.sleep(backoff * (0.5 + random.random()))
-                backoff = min(backoff * 2, 30)
-                continue
-            connected_before, retried_token, backoff = True, False, 0.5
-            self.state.save()  # keeps the device id
-            outcome = await self._session(self.ws)
-            if outcome != "dropped":
-                return 0
-            self._note(f"connection lost; reconnecting in {backoff:.0f} s")
-            await asyncio.sleep(backoff * (0.5 + random.random()))
-            backoff = min(backoff * 2, 30)
-
-    async def _connect(self) -> ClientConnection:
-        if self.token is None:
-            self.token = await asyncio.to_thread(local_token, self.options.url, self.options.user)
-        query = urllib.parse.urlencode({"token": self.token, "deviceId": self.device_id})
-        separator = "&" if "?" in self.options.url else "?"
-        try:
-            return await connect(f"{self.options.url}{separator}{query}", open_timeout=15, max_size=None)
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            why = {401: "bad or expired token, or bad device id", 403: "not allowed"}.get(status, "refused")
-            raise Refused(f"the server refused the connection: HTTP {status} ({why})") from None
-        except InvalidURI as exc:
-            raise Refused(f"bad URL: {exc}") from None
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            raise Unreachable(f"cannot connect to {self.options.url}: {exc}") from None
+        return await keep_connected(self.connector, self._session, self.screen.note)
 
     async def _session(self, ws: ClientConnection) -> str:
+        self.ws = ws
+        self.state.save()  # keeps the device id
         if not self.options.json:
-            self._note(f"connected as {self.options.user or 'token user'} (device {self.device_id}); /help for help")
+            self.screen.note(
+                f"connected as {self.options.user or 'token user'} (device {self.device_id}); /help for help"
+            )
             await self._sync()
             for frame in list(self.pending.values()):  # idempotent: same clientMsgId, same seq
                 await self._send(frame)
@@ -228,7 +141,7 @@ class ChatClient:
                 except ValueError:
                     frame = {"raw": message}
                 if self.options.json:
-                    self._print(json.dumps(frame, ensure_ascii=False))
+                    self.screen.print(json.dumps(frame, ensure_ascii=False))
                 else:
                     await self._on_frame(frame)
 
@@ -259,61 +172,64 @@ class ChatClient:
                     with contextlib.suppress(ConnectionClosed):
                         await self.ws.send(line.strip())
                 continue
-            if await self._command(line.strip()) == "quit":
+            command = parse(line.strip())
+            if isinstance(command, Quit):
                 return "quit"
+            if command is not None:
+                await self._command(command)
 
-    async def _command(self, line: str) -> str | None:
-        if not line:
-            return None
-        if not line.startswith("/"):
-            await self._send_text(line)
-            return None
-        command, *args = line.split()
-        if command in ("/quit", "/exit"):
-            return "quit"
-        if command == "/help":
-            self._print(HELP)
-        elif command == "/to" and len(args) == 1:
-            self.current_user = args[0]
-            self.current = self.direct.get(args[0])
-            self._note(f"chatting with {args[0]}")
-        elif command == "/open" and len(args) == 1:
-            self._open(args[0])
-        elif command == "/who":
-            for conversation in self.conversations.values():
-                mark = "*" if conversation.conversation_id == self.current else " "
-                self._print(f"{mark} {self._label(conversation.conversation_id)}  {conversation.conversation_id}")
-        elif command == "/group" and len(args) >= 2:
-            await self._request({"action": "createGroup", "name": args[0], "members": args[1:]})
-        elif command in ("/add", "/remove") and args and self.current:
-            action = "addMembers" if command == "/add" else "removeMembers"
-            await self._request({"action": action, "conversationId": self.current, "userIds": args})
-        elif command == "/leave" and self.current:
-            await self._request({"action": "leaveGroup", "conversationId": self.current})
-        elif command == "/history" and self.current:
-            limit = int(args[0]) if args and args[0].isdigit() else 20
-            oldest = self.oldest_shown.get(self.current)
-            before = {"beforeSeq": oldest} if oldest else {}
-            await self._request({"action": "history", "conversationId": self.current, "limit": limit, **before})
-        elif command == "/info" and self.current:
-            known = self.conversations.get(self.current)
-            last = max(self.state.cursors.get(self.current, 0), known.last_seq if known else 0)
-            seq = int(args[0]) if args and args[0].isdigit() else last
-            await self._request({"action": "receipts", "conversationId": self.current, "seq": seq})
-        elif command == "/presence" and args:
-            await self._request({"action": "subscribePresence", "userIds": args}, wait=False)
-        else:
-            self._note("unknown command or missing argument (or no open conversation); /help")
-        return None
+    async def _command(self, command: Command) -> None:
+        if isinstance(command, IN_OPEN_CONVERSATION) and not self.current:
+            command = Unknown()
+        match command:
+            case Say(text):
+                await self._send_text(text)
+            case Help():
+                self.screen.print(HELP)
+            case To(user):
+                self.current_user = user
+                self.current = self.direct.get(user)
+                self.screen.note(f"chatting with {user}")
+            case Open(wanted):
+                self._open(wanted)
+            case Who():
+                for conversation in self.conversations.values():
+                    mark = "*" if conversation.conversation_id == self.current else " "
+                    self.screen.print(
+                        f"{mark} {self._label(conversation.conversation_id)}  {conversation.conversation_id}"
+                    )
+            case CreateGroup(name, members):
+                await self._request({"action": "createGroup", "name": name, "members": list(members)})
+            case ChangeMembers(add, users):
+                action = "addMembers" if add else "removeMembers"
+                await self._request({"action": action, "conversationId": self.current, "userIds": list(users)})
+            case Leave():
+                await self._request({"action": "leaveGroup", "conversationId": self.current})
+            case History(limit):
+                assert self.current is not None
+                oldest = self.oldest_shown.get(self.current)
+                before = {"beforeSeq": oldest} if oldest else {}
+                await self._request({"action": "history", "conversationId": self.current, "limit": limit, **before})
+            case Info(seq):
+                assert self.current is not None
+                known = self.conversations.get(self.current)
+                last = max(self.state.cursors.get(self.current, 0), known.last_seq if known else 0)
+                await self._request(
+                    {"action": "receipts", "conversationId": self.current, "seq": last if seq is None else seq}
+                )
+            case FollowPresence(users):
+                await self._request({"action": "subscribePresence", "userIds": list(users)}, wait=False)
+            case _:
+                self.screen.note("unknown command or missing argument (or no open conversation); /help")
 
     def _open(self, wanted: str) -> None:
         for conversation in reversed(self.conversations.values()):  # the newest first
             name = f"#{conversation.name}" if conversation.name else None
             if wanted in (conversation.conversation_id, name) or conversation.conversation_id.startswith(wanted):
                 self.current, self.current_user = conversation.conversation_id, None
-                self._note(f"open: {self._label(conversation.conversation_id)}")
+                self.screen.note(f"open: {self._label(conversation.conversation_id)}")
                 return
-        self._note(f"no conversation {wanted!r}; /who lists them")
+        self.screen.note(f"no conversation {wanted!r}; /who lists them")
 
     async def _send_text(self, text: str) -> None:
         target: Frame
@@ -322,7 +238,7 @@ class ChatClient:
         elif self.current_user:
             target = {"to": self.current_user}
         else:
-            self._note("open a conversation first: /to USER or /open ID")
+            self.screen.note("open a conversation first: /to USER or /open ID")
             return
         frame = {"action": "send", **target, "clientMsgId": uuid.uuid4().hex[:16], "body": {"text": text}}
         self.pending[frame["clientMsgId"]] = frame
@@ -353,7 +269,7 @@ class ChatClient:
         if replied is not None:
             replied.set()
         elif "message" in frame and "connectionId" in frame:
-            self._error(f"server error ({frame['message']}); try again")
+            self.screen.error(f"server error ({frame['message']}); try again")
 
     async def _on_message(self, frame: Frame) -> None:
         if self.syncing:
@@ -383,8 +299,7 @@ class ChatClient:
         if mine and frame.get("clientMsgId") in self.pending:
             return  # its `sent` prints it, with its check mark
         who = "you" if sender == self.options.user else sender
-        self._print(f"{self.dim}{_clock(frame['sentAt'])}{self.reset} [{self._label(conversation_id)}] "
-                    f"{who}: {frame['body']['text']}")
+        self.screen.message(frame["sentAt"], self._label(conversation_id), who, frame["body"]["text"])
         if sender != self.options.user:
             if self.syncing:  # acknowledged once per conversation when the sync is complete
                 self.unacked[conversation_id] = seq
@@ -411,8 +326,7 @@ class ChatClient:
         conversation = self.conversations.setdefault(conversation_id, Conversation(conversation_id))
         conversation.last_seq = max(conversation.last_seq, seq)
         text = sent["body"]["text"] if sent else ""
-        self._print(f"{self.dim}{_clock(frame['sentAt'])}{self.reset} [{self._label(conversation_id)}] you: {text}"
-                    f"  ✓ #{frame['seq']}")
+        self.screen.sent(frame["sentAt"], self._label(conversation_id), text, frame["seq"])
 
     async def _on_receipt(self, frame: Frame) -> None:
         user, kind, seq = frame["userId"], frame["kind"], int(frame["seq"])
@@ -423,11 +337,7 @@ class ChatClient:
             return
         self.shown_receipts[key] = seq
         who = "everyone" if user == "*" else user
-        label = self._label(frame["conversationId"])
-        if kind == "read":
-            self._print(f"{self.blue}✓✓{self.reset} [{label}] {who} read up to #{seq}")
-        else:
-            self._print(f"✓✓ [{label}] {who} received up to #{seq}")
+        self.screen.receipt(self._label(frame["conversationId"]), who, kind, seq)
 
     async def _on_synced(self, frame: Frame) -> None:
         for item in frame.get("conversations", []):
@@ -459,7 +369,7 @@ class ChatClient:
         for conversation_id, seq in self.unacked.items():
             await self._ack(conversation_id, seq)
         self.unacked.clear()
-        self._note(f"{len(self.conversations)} conversation(s); /who lists them")
+        self.screen.note(f"{len(self.conversations)} conversation(s); /who lists them")
 
     async def _on_group(self, frame: Frame) -> None:
         conversation = self.conversations.setdefault(frame["conversationId"], Conversation(frame["conversationId"]))
@@ -467,20 +377,22 @@ class ChatClient:
         conversation.members = list(frame.get("members", []))
         change = {"created": "created the group", "membersAdded": "added members", "membersRemoved": "removed members",
                   "left": "left"}.get(frame.get("change", ""), frame.get("change", ""))
-        self._note(f"[#{conversation.name}] {frame.get('by')} {change}; members: {', '.join(conversation.members)}")
+        self.screen.note(
+            f"[#{conversation.name}] {frame.get('by')} {change}; members: {', '.join(conversation.members)}"
+        )
         if frame.get("change") == "created" and frame.get("by") == self.options.user:
             self.current, self.current_user = conversation.conversation_id, None
 
     async def _on_presence(self, frame: Frame) -> None:
         if frame.get("online"):
-            self._note(f"{frame['userId']} is online")
+            self.screen.note(f"{frame['userId']} is online")
         else:
             seen = frame.get("lastSeen")
-            self._note(f"{frame['userId']} is offline" + (f", last seen {_clock(seen)}" if seen else ""))
+            self.screen.note(f"{frame['userId']} is offline" + (f", last seen {clock(seen)}" if seen else ""))
 
     async def _on_typing(self, frame: Frame) -> None:
         if frame.get("state") == "start" and frame.get("userId") != self.options.user:
-            self._note(f"[{self._label(frame['conversationId'])}] {frame['userId']} is typing…")
+            self.screen.note(f"[{self._label(frame['conversationId'])}] {frame['userId']} is typing…")
 
     async def _on_history(self, frame: Frame) -> None:
         messages = frame.get("messages", [])
@@ -488,31 +400,23 @@ class ChatClient:
             self.oldest_shown[frame["conversationId"]] = int(messages[0]["seq"])
         for message in messages:
             sender = "you" if message["senderId"] == self.options.user else message["senderId"]
-            self._print(f"{self.dim}#{message['seq']} {_clock(message['sentAt'])}{self.reset} {sender}: "
-                        f"{message['body']['text']}")
+            self.screen.history_message(message["seq"], message["sentAt"], sender, message["body"]["text"])
         if frame.get("hasMore"):
-            self._note("older messages: /history again")
+            self.screen.note("older messages: /history again")
 
     async def _on_receipts(self, frame: Frame) -> None:
-        self._note(f"message #{frame['seq']}:")
+        self.screen.note(f"message #{frame['seq']}:")
         for member in frame.get("members", []):
-            read, delivered = member.get("readAt"), member.get("deliveredAt")
-            mark = f"{self.blue}✓✓ read {_clock(read)}{self.reset}" if read else (
-                f"✓✓ received {_clock(delivered)}" if delivered else "✓")
-            self._print(f"  {member['userId']}: {mark}")
+            self.screen.member_receipt(member["userId"], member.get("readAt"), member.get("deliveredAt"))
 
     async def _on_error(self, frame: Frame) -> None:
         if frame.get("clientMsgId"):
             self.pending.pop(frame["clientMsgId"], None)
         action = f" ({frame['action']})" if frame.get("action") else ""
-        self._error(f"{frame.get('code')}: {frame.get('message')}{action}")
-
-    async def _on_pong(self, frame: Frame) -> None:
-        return None
-
-    # ------------------------------------------------------------------ output
+        self.screen.error(f"{frame.get('code')}: {frame.get('message')}{action}")
 
     def _label(self, conversation_id: str) -> str:
+        """How a conversation is named on screen: #group, the other user, or the start of its id."""
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
             return conversation_id[:10]
@@ -520,19 +424,3 @@ class ChatClient:
             return f"#{conversation.name}"
         others = [m for m in conversation.members if m != self.options.user]
         return others[0] if others else conversation_id[:10]
-
-    def _print(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
-
-    def _note(self, text: str) -> None:
-        print(f"{self.dim}-- {text}{self.reset}", file=self.err, flush=True)
-
-    def _error(self, text: str) -> None:
-        print(f"{self.red}error: {text}{self.reset}", file=self.err, flush=True)
-
-
-def _clock(timestamp: str) -> str:
-    try:
-        return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone().strftime("%H:%M")
-    except (ValueError, AttributeError):
-        return "--:--"

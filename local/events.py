@@ -1,13 +1,25 @@
-"""Lambda events shaped like API Gateway's (WebSocket API) and Lambda's DynamoDB stream events."""
+"""Lambda events shaped like API Gateway's (WebSocket API), Cognito's and Lambda's DynamoDB stream events.
+
+The one place events are built: the local gateway and stream pollers send these to the functions,
+and the integration tests drive the functions with the same events, for connections that have no
+socket (`authorized_connection`).
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
+
+from chat.topology import route_for
+from local.iam import ACCOUNT_ID, LOCAL_API_ID, REGION
 
 
 def new_id(random_bytes: int = 11) -> str:
@@ -27,7 +39,7 @@ def iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApiInfo:
     api_id: str
     stage: str
@@ -37,6 +49,10 @@ class ApiInfo:
 
     def method_arn(self, route_key: str) -> str:
         return f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{self.stage}/{route_key}"
+
+
+# The local gateway's API, unless the stack names another domain.
+LOCAL_API = ApiInfo(api_id=LOCAL_API_ID, stage="local", domain_name="127.0.0.1", region=REGION, account_id=ACCOUNT_ID)
 
 
 @dataclass
@@ -51,6 +67,44 @@ class ConnectionInfo:
     multi_query: dict[str, list[str]]
     connected_at: int = field(default_factory=now_ms)
     authorizer: dict[str, Any] = field(default_factory=dict)
+
+
+def connection_from_handshake(
+    query_string: str = "",
+    *,
+    source_ip: str = "127.0.0.1",
+    user_agent: str = "",
+    headers: Mapping[str, str] | None = None,
+    connection_id: str | None = None,
+) -> ConnectionInfo:
+    """A new connection as API Gateway knows it from its handshake request, before the authorizer ran."""
+    multi_query = parse_qs(query_string, keep_blank_values=True)
+    return ConnectionInfo(
+        connection_id=connection_id or new_id(),
+        source_ip=source_ip,
+        user_agent=user_agent,
+        headers=dict(headers or {}),
+        query={k: v[-1] for k, v in multi_query.items()},
+        multi_query=multi_query,
+    )
+
+
+def authorized_connection(user_id: str, device_id: str, connection_id: str | None = None) -> ConnectionInfo:
+    """A connection the authorizer admitted as `user_id` on `device_id` (the context it returns, and its
+    principal), as the gateway records it: the connection of every later event, here without a socket."""
+    connection = connection_from_handshake(connection_id=connection_id)
+    connection.authorizer = {"userId": user_id, "deviceId": device_id, "principalId": user_id}
+    return connection
+
+
+def select_route(message: str | bytes) -> str:
+    """The route API Gateway selects for a frame on `$request.body.action`: the action's, else `$default`."""
+    if isinstance(message, str):
+        with contextlib.suppress(ValueError):
+            frame = json.loads(message)
+            if isinstance(frame, dict) and isinstance(frame.get("action"), str):
+                return route_for(frame["action"]).key
+    return "$default"
 
 
 def _request_context(api: ApiInfo, conn: ConnectionInfo, route_key: str, event_type: str) -> dict[str, Any]:
@@ -103,7 +157,9 @@ def connect_event(api: ApiInfo, conn: ConnectionInfo) -> dict[str, Any]:
     }
 
 
-def message_event(api: ApiInfo, conn: ConnectionInfo, route_key: str, body: str, is_base64: bool) -> dict[str, Any]:
+def message_event(
+    api: ApiInfo, conn: ConnectionInfo, route_key: str, body: str, is_base64: bool = False
+) -> dict[str, Any]:
     context = _request_context(api, conn, route_key, "MESSAGE")
     context["messageId"] = new_id(6)
     context["authorizer"] = dict(conn.authorizer)
@@ -124,8 +180,11 @@ def disconnect_event(api: ApiInfo, conn: ConnectionInfo, status_code: int, reaso
     }
 
 
-def post_confirmation_event(api: ApiInfo, user_id: str) -> dict[str, Any]:
-    """Cognito's post-confirmation trigger event for a newly confirmed account whose `sub` is `user_id`.
+def post_confirmation_event(
+    api: ApiInfo, user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp"
+) -> dict[str, Any]:
+    """Cognito's post-confirmation trigger event for a newly confirmed account whose `sub` is `user_id`
+    (`trigger_source`: PostConfirmation_ConfirmForgotPassword when a forgotten password was reset).
 
     Locally the user id is the name typed at sign-in; in a user pool signing in with email it is a
     UUID, also the username. No email locally: nothing reads it.
@@ -136,7 +195,7 @@ def post_confirmation_event(api: ApiInfo, user_id: str) -> dict[str, Any]:
         "userPoolId": f"{api.region}_local",
         "userName": user_id,
         "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "chat-local"},
-        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "triggerSource": trigger_source,
         "request": {"userAttributes": {"sub": user_id, "cognito:user_status": "CONFIRMED"}},
         "response": {},
     }

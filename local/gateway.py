@@ -1,20 +1,10 @@
-"""A local stand-in for an API Gateway WebSocket API, plus the local stack's small HTTP endpoints.
+"""A local stand-in for an API Gateway WebSocket API: handshake, authorizer, routes, frames, time limits.
 
-How HTTP and WebSocket share one port
--------------------------------------
-The listener is a `websockets` asyncio server (`websockets.asyncio.server.serve`). Its
-`create_connection` hook - the documented escape hatch for customizing connections - is given
-`_SharedPortConnection`, a `ServerConnection` subclass that looks at the head of each new TCP
-connection before websockets does:
-
-- a `GET` with `Upgrade: websocket` is passed through untouched, and websockets performs the
-  handshake; `process_request` plays API Gateway's part (authorizer, then `$connect`) and refuses
-  the handshake with 401/403 when they do;
-- anything else (the @connections management API with its POST and DELETE bodies, `/dev/token`,
-  `/health`, the web client's static files) never reaches websockets' parser, which only accepts
-  GET. The gateway answers it itself with one HTTP/1.1 response and `Connection: close`.
-
-So one port serves both, with no dependency beyond `websockets` and no extra listener.
+The gateway listens on one port for everything (`local/http.py` says how HTTP and WebSocket share
+it). A WebSocket handshake to `/ws` is played as API Gateway plays it: the authorizer, then
+`$connect`, either of which can refuse it with 401/403. Plain HTTP goes to the @connections
+management API (`local/management.py`) or to the stack's own endpoints and the web client's files
+(`local/dev_endpoints.py`).
 
 Unlike API Gateway, the gateway answers only its own web client in a browser: a handshake or a
 request to its endpoints (`/dev/*`, `/health`, `@connections`) sent by a page of another origin is
@@ -32,49 +22,44 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
-import email.utils
 import fnmatch
-import http
 import json
 import logging
-import mimetypes
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from chat.auth.tokens import MAX_USER_ID_LENGTH, is_valid_user_id
-from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES, SIGNUP, route_for
+from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES
+from local.dev_endpoints import DevEndpoints, TokenIssuer, is_dev_path
 from local.events import (
+    LOCAL_API,
     ApiInfo,
     ConnectionInfo,
     authorizer_event,
     connect_event,
+    connection_from_handshake,
     disconnect_event,
     iso,
     message_event,
-    new_id,
     now_ms,
-    post_confirmation_event,
+    select_route,
 )
+from local.http import HttpRequest, HttpResponse, SharedPortConnection
 from local.lambdas import FunctionError
+from local.management import ManagementApi, is_management_path
 from local.origins import ServedOrigins
 
 log = logging.getLogger("local.gateway")
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-TokenIssuer = Callable[[str, int | None], str]
 
-MAX_HEAD_BYTES = 64 * 1024
-MAX_HTTP_BODY_BYTES = 1024 * 1024
-# PostToConnection's limit (the `Data` blob's max in the API model).
-MAX_POST_BYTES = 128 * 1024
 FUNCTION_FOR_ROUTE = {route.key: route.function for route in ROUTES}
 GOING_AWAY = (1001, "Going away")
 
@@ -93,162 +78,21 @@ class GatewayConfig:
     post_delay_s: float = 0.0
     # What the stack was told to do unlike a quiet AWS (slow functions, DynamoDB quirks), for /health.
     behaviours: Callable[[], list[str]] = field(default=lambda: [])
-    api: ApiInfo = field(
-        default_factory=lambda: ApiInfo(
-            api_id="local", stage="local", domain_name="127.0.0.1", region="us-east-1", account_id="123456789012"
-        )
-    )
+    api: ApiInfo = LOCAL_API
+
+
+class _Socket(SharedPortConnection):
+    """A TCP connection to the gateway; once its handshake is accepted, `chat` is the connection it is."""
+
+    chat: Connection | None = None
 
 
 @dataclass
-class HttpRequest:
-    method: str
-    target: str
-    headers: dict[str, str]
-    content_length: int = 0
-    body: bytearray = field(default_factory=bytearray)
-    dispatched: bool = False
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.target).path
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {k: v[-1] for k, v in parse_qs(urlsplit(self.target).query, keep_blank_values=True).items()}
-
-    def is_websocket_upgrade(self) -> bool:
-        connection = {t.strip().lower() for t in self.headers.get("connection", "").split(",")}
-        upgrade = self.headers.get("upgrade", "").lower() == "websocket"
-        return self.method == "GET" and upgrade and "upgrade" in connection
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, payload: Any, **headers: str) -> HttpResponse:
-        return cls(status, json.dumps(payload).encode(), headers=dict(headers))
-
-    def encode(self, head_only: bool = False) -> bytes:
-        reason = http.HTTPStatus(self.status).phrase
-        lines = [f"HTTP/1.1 {self.status} {reason}", f"Date: {email.utils.formatdate(usegmt=True)}"]
-        if self.status != 204:
-            lines += [f"Content-Type: {self.content_type}", f"Content-Length: {len(self.body)}"]
-        lines += [f"{k}: {v}" for k, v in self.headers.items()]
-        lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        return head if head_only or self.status == 204 else head + self.body
-
-
-def parse_head(raw: bytes) -> HttpRequest:
-    lines = raw.decode("latin-1").split("\r\n")
-    method, target, version = lines[0].split(" ", 2)
-    if not version.startswith("HTTP/1."):
-        raise ValueError("not HTTP/1.x")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise ValueError(f"bad header line {line!r}")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0") or "0")
-    if length < 0:
-        raise ValueError("negative Content-Length")
-    return HttpRequest(method=method.upper(), target=target, headers=headers, content_length=length)
-
-
-class _SharedPortConnection(ServerConnection):
-    """Routes each new TCP connection: WebSocket upgrades to websockets, plain HTTP to the gateway."""
-
-    gateway: Gateway  # set on the subclass made by Gateway
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._head = bytearray()
-        self._mode: str | None = None  # None until the request head is in, then "ws" or "http"
-        self._http: HttpRequest | None = None
-        self._answering: asyncio.Task[None] | None = None
-        self.chat: _Conn | None = None
-
-    def data_received(self, data: bytes) -> None:
-        if self._mode == "ws":
-            super().data_received(data)
-            return
-        if self._mode == "http":
-            self._feed_http(data)
-            return
-        self._head += data
-        end = self._head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._head) > MAX_HEAD_BYTES:
-                self._reply(HttpResponse.json(431, {"message": "Request header too large"}))
-            return
-        try:
-            request = parse_head(bytes(self._head[:end]))
-        except ValueError:
-            self._reply(HttpResponse.json(400, {"message": "Bad Request"}))
-            return
-        if request.is_websocket_upgrade():
-            self._mode = "ws"
-            head, self._head = bytes(self._head), bytearray()
-            super().data_received(head)
-            return
-        self._mode = "http"
-        rest, self._head = bytes(self._head[end + 4 :]), bytearray()
-        if "chunked" in request.headers.get("transfer-encoding", "").lower():
-            self._reply(HttpResponse.json(411, {"message": "Length Required"}))
-            return
-        if request.content_length > MAX_HTTP_BODY_BYTES:
-            self._reply(HttpResponse.json(413, {"message": "Request too large"}))
-            return
-        self._http = request
-        if request.headers.get("expect", "").lower() == "100-continue" and len(rest) < request.content_length:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it on larger bodies
-        self._feed_http(rest)
-
-    def _feed_http(self, data: bytes) -> None:
-        request = self._http
-        if request is None or request.dispatched:
-            return
-        request.body += data
-        if len(request.body) >= request.content_length:
-            request.dispatched = True
-            del request.body[request.content_length :]
-            self._answering = self.loop.create_task(self._answer(request))  # held: tasks are weakly referenced
-
-    async def _answer(self, request: HttpRequest) -> None:
-        try:
-            response = await self.gateway.handle_http(request)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.target)
-            response = HttpResponse.json(500, {"message": "Internal server error"})
-        self._reply(response, head_only=request.method == "HEAD")
-
-    def _reply(self, response: HttpResponse, head_only: bool = False) -> None:
-        self._mode = self._mode or "http"
-        if not self.transport.is_closing():
-            self.transport.write(response.encode(head_only))
-            self.transport.close()
-
-    def eof_received(self) -> None:
-        if self._mode == "ws":
-            super().eof_received()
-            return None
-        # A plain HTTP client may half-close after its request: keep the transport to answer.
-        return True  # type: ignore[return-value]  # asyncio.Protocol.eof_received may return True
-
-
-@dataclass
-class _Conn:
+class Connection:
     """One connection the gateway accepted."""
 
     info: ConnectionInfo
-    ws: _SharedPortConnection
+    ws: _Socket
     opened: float = field(default_factory=time.monotonic)
     last_active: float = field(default_factory=time.monotonic)
     last_active_ms: int = field(default_factory=now_ms)
@@ -261,16 +105,23 @@ class _Conn:
     def id(self) -> str:
         return self.info.connection_id
 
+    def close_soon(self, code: int, reason: str) -> None:
+        """Starts closing the socket (its `$disconnect` follows), without waiting for it."""
+        closing = asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+        self.tasks.add(closing)
+        closing.add_done_callback(self.tasks.discard)
+
 
 class Gateway:
     def __init__(self, config: GatewayConfig, invoke: Invoke, issue_token: TokenIssuer | None, workers: int = 32):
         self.config = config
         self.api = config.api
         self.invoke = invoke
-        self.issue_token = issue_token
         self.ready = False
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
-        self._connections: dict[str, _Conn] = {}
+        self.management = ManagementApi(self, config.post_delay_s)
+        self.dev = DevEndpoints(self, issue_token, config.web_dir, config.behaviours)
+        self._connections: dict[str, Connection] = {}
         self._connecting: set[str] = set()
         self._server: Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -281,12 +132,11 @@ class Gateway:
 
     async def start(self, sock: Any = None) -> None:
         self.loop = asyncio.get_running_loop()
-        connection_class = type("GatewayConnection", (_SharedPortConnection,), {"gateway": self})
         kwargs: dict[str, Any] = {"sock": sock} if sock is not None else {"host": self.config.host, "port": self.port}
         self._server = await serve(
             self._ws_handler,
             process_request=self._process_request,
-            create_connection=connection_class,
+            create_connection=_Socket.answering(self.handle_http),
             compression=None,  # API Gateway does not negotiate permessage-deflate
             max_size=self.config.max_message_bytes,
             ping_interval=None,  # API Gateway sends no pings; idle connections are closed instead
@@ -306,7 +156,8 @@ class Gateway:
                 await asyncio.wait_for(self._server.wait_closed(), timeout=15)
         self.executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _call(self, function: str, event: dict[str, Any]) -> Any:
+    async def call(self, function: str, event: dict[str, Any]) -> Any:
+        """One invocation of a function, in the thread pool (never on the event loop)."""
         assert self.loop is not None
         return await self.loop.run_in_executor(self.executor, self.invoke, function, event)
 
@@ -325,20 +176,16 @@ class Gateway:
             return _reject(ws, 403, "Forbidden")
         if not self.ready:
             return _reject(ws, 503, "Service Unavailable")
-        multi_query = parse_qs(url.query, keep_blank_values=True)
-        query = {k: v[-1] for k, v in multi_query.items()}
         peer = ws.remote_address
-        info = ConnectionInfo(
-            connection_id=new_id(),
+        info = connection_from_handshake(
+            url.query,
             source_ip=str(peer[0]) if peer else "127.0.0.1",
             user_agent=request.headers.get("User-Agent", ""),
             headers=dict(request.headers.raw_items()),
-            query=query,
-            multi_query=multi_query,
         )
         # API Gateway refuses without calling the authorizer when an identity source is missing.
         for source in AUTHORIZER_IDENTITY_SOURCES:
-            if not query.get(source.rsplit(".", 1)[1]):
+            if not info.query.get(source.rsplit(".", 1)[1]):
                 return _reject(ws, 401, "Unauthorized")
         refused = await self._authorize(ws, info)
         if refused is not None:
@@ -346,7 +193,7 @@ class Gateway:
         # Until $connect returns and the handshake completes, @connections answers 410 for this id.
         self._connecting.add(info.connection_id)
         try:
-            result = await self._call(FUNCTION_FOR_ROUTE["$connect"], connect_event(self.api, info))
+            result = await self.call(FUNCTION_FOR_ROUTE["$connect"], connect_event(self.api, info))
         except FunctionError:
             return _reject(ws, 500, "Internal server error")
         finally:
@@ -354,8 +201,8 @@ class Gateway:
         status = result.get("statusCode", 200) if isinstance(result, dict) else 200
         if not isinstance(status, int) or not 200 <= status < 300:
             return _reject(ws, status if isinstance(status, int) and 400 <= status < 600 else 403, "Forbidden")
-        assert isinstance(ws, _SharedPortConnection)
-        conn = ws.chat = _Conn(info=info, ws=ws)
+        assert isinstance(ws, _Socket)
+        conn = ws.chat = Connection(info=info, ws=ws)
         self._connections[conn.id] = conn
 
         def forget_if_never_opened(_: object) -> None:
@@ -369,7 +216,7 @@ class Gateway:
     async def _authorize(self, ws: ServerConnection, info: ConnectionInfo) -> Response | None:
         event = authorizer_event(self.api, info)
         try:
-            policy = await self._call(AUTHORIZER, event)
+            policy = await self.call(AUTHORIZER, event)
         except FunctionError as exc:
             if exc.error_message == "Unauthorized":
                 return _reject(ws, 401, "Unauthorized")
@@ -392,7 +239,7 @@ class Gateway:
     # ---------------------------------------------------------------- frames
 
     async def _ws_handler(self, ws: ServerConnection) -> None:
-        assert isinstance(ws, _SharedPortConnection) and ws.chat is not None
+        assert isinstance(ws, _Socket) and ws.chat is not None
         conn = ws.chat
         conn.open = True
         loop = asyncio.get_running_loop()
@@ -423,28 +270,21 @@ class Gateway:
             if not conn.silent:
                 code, reason = conn.closed_by_gateway or (ws.close_code or 1006, ws.close_reason or "")
                 with contextlib.suppress(FunctionError):
-                    await self._call(
+                    await self.call(
                         FUNCTION_FOR_ROUTE["$disconnect"], disconnect_event(self.api, conn.info, code, reason)
                     )
 
-    async def _handle_frame(self, conn: _Conn, message: str | bytes) -> None:
+    async def _handle_frame(self, conn: Connection, message: str | bytes) -> None:
         is_binary = isinstance(message, bytes)
         size = len(message) if isinstance(message, bytes) else len(message.encode())
         if size > self.config.max_frame_bytes:
             await self._send(conn, json.dumps(_too_large(message, size, self.config.max_frame_bytes)))
             return
-        route_key = "$default"
-        if isinstance(message, bytes):
-            body = base64.b64encode(message).decode()
-        else:
-            body = message
-            with contextlib.suppress(ValueError):
-                frame = json.loads(message)
-                if isinstance(frame, dict) and isinstance(frame.get("action"), str):
-                    route_key = route_for(frame["action"]).key
+        route_key = select_route(message)
+        body = base64.b64encode(message).decode() if isinstance(message, bytes) else message
         event = message_event(self.api, conn.info, route_key, body, is_binary)
         try:
-            result = await self._call(FUNCTION_FOR_ROUTE[route_key], event)
+            result = await self.call(FUNCTION_FOR_ROUTE[route_key], event)
         except FunctionError:
             reply = {
                 "message": "Internal server error",
@@ -457,7 +297,7 @@ class Gateway:
             reply_body = result["body"]
             await self._send(conn, reply_body if isinstance(reply_body, str) else json.dumps(reply_body))
 
-    async def _send(self, conn: _Conn, text: str) -> bool:
+    async def _send(self, conn: Connection, text: str) -> bool:
         if not conn.open:
             return False
         try:
@@ -466,33 +306,24 @@ class Gateway:
             return False
         return True
 
-    # ---------------------------------------------------------------- plain HTTP
+    # ---------------------------------------------------------------- plain HTTP on the same port
 
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         path = request.path
-        if _is_endpoint(path):
+        if is_management_path(path) or is_dev_path(path):
             refused = self._cross_site(request)
             if refused is not None:
                 log.info("%s %s refused: %s", request.method, path, refused)
                 return HttpResponse.json(403, {"message": "Forbidden: not this stack's own page"})
-        if "/@connections/" in path:
-            return await self._management(request)
-        if path == "/health":
-            if self.ready:
-                return HttpResponse.json(200, {"status": "ok", "behaviours": self.config.behaviours()})
-            return HttpResponse.json(503, {"status": "starting"})
-        if path == "/dev/token" and request.method == "GET":
-            return await self._token(request)
-        if path == "/dev/connections" and request.method == "GET":
-            return HttpResponse.json(200, {"connections": self.connections()})
-        if path.startswith("/dev/connections/") and path.endswith("/drop") and request.method == "POST":
-            connection_id = unquote(path[len("/dev/connections/") : -len("/drop")])
-            found = await self.drop_silently(connection_id)
-            return HttpResponse(204) if found else HttpResponse.json(404, {"message": "No such connection"})
+        if is_management_path(path):
+            return await self.management.handle(request)
+        answered = await self.dev.handle(request)
+        if answered is not None:
+            return answered
         if path in ("/ws", "/ws/"):
             return HttpResponse.json(426, {"message": "Upgrade Required"}, Upgrade="websocket")
         if request.method in ("GET", "HEAD"):
-            return self._static(path)
+            return self.dev.static(path)
         return HttpResponse.json(405, {"message": "Method Not Allowed"})
 
     def _cross_site(self, request: HttpRequest) -> str | None:
@@ -501,6 +332,7 @@ class Gateway:
         The endpoints have no authentication: no CORS header lets another page read an answer, and a
         browser request from elsewhere is refused outright, so it cannot act either (sign someone up,
         post to a socket, drop a connection). Requests without these headers are not from a browser.
+        The web client's static files are not endpoints: any page may link to them.
         """
         origin = request.headers.get("origin")
         if origin is not None and not self.origins.allows(origin, request.headers.get("host")):
@@ -511,107 +343,15 @@ class Gateway:
             return f"Sec-Fetch-Site {site}"
         return None
 
-    async def _token(self, request: HttpRequest) -> HttpResponse:
-        if self.issue_token is None:
-            return HttpResponse.json(404, {"message": "No token issuer"})
-        user_id = request.query.get("userId", "")
-        if not is_valid_user_id(user_id):
-            return HttpResponse.json(400, {"message": f"userId is required (1-{MAX_USER_ID_LENGTH} characters)"})
-        ttl = request.query.get("ttlS")
-        try:
-            ttl_s = int(ttl) if ttl else None
-        except ValueError:
-            return HttpResponse.json(400, {"message": "ttlS must be an integer"})
-        try:
-            token = await self.sign_in(user_id, ttl_s)
-        except FunctionError:
-            return HttpResponse.json(500, {"message": "Sign-up failed"})
-        return HttpResponse.json(200, {"token": token})
+    # ---------------------------------------------------------------- connections, test hooks
 
-    async def sign_in(self, user_id: str, ttl_s: int | None = None) -> str:
-        """What signing in is locally: the account is confirmed, then a token is issued.
+    def connection(self, connection_id: str) -> Connection | None:
+        """The accepted connection with this id (open, or closing), or None."""
+        return self._connections.get(connection_id)
 
-        Confirming runs the signup function with the event Cognito's post-confirmation trigger
-        sends, through the same invocation path as every other function (in the thread pool, not
-        on this event loop); so the user exists before anyone can write to them, as in AWS.
-        """
-        assert self.issue_token is not None
-        event = post_confirmation_event(self.api, user_id)
-        result = await self._call(SIGNUP, event)
-        if result != event:
-            # Cognito fails the confirmation when a trigger does not hand its event back.
-            log.error("signup returned %r instead of its event", result)
-            raise FunctionError("signup: the trigger did not return its event")
-        return self.issue_token(user_id, ttl_s)
-
-    async def _management(self, request: HttpRequest) -> HttpResponse:
-        raw = request.path.split("/@connections/", 1)[1]
-        if not raw or "/" in raw:
-            return HttpResponse.json(404, {"message": "Not Found"})
-        connection_id = unquote(raw)
-        conn = self._connections.get(connection_id)
-        if conn is None or not conn.open:
-            if connection_id in self._connecting or conn is not None:
-                log.info("@connections %s %s: 410, its $connect has not completed", request.method, connection_id)
-            return HttpResponse.json(410, {"message": "Connection is gone"}, **{"x-amzn-ErrorType": "GoneException"})
-        if request.method == "POST":
-            if len(request.body) > MAX_POST_BYTES:
-                return HttpResponse.json(
-                    413, {"message": "Message too long"}, **{"x-amzn-ErrorType": "PayloadTooLargeException"}
-                )
-            if self.config.post_delay_s:
-                await asyncio.sleep(self.config.post_delay_s)
-            data = bytes(request.body)
-            try:
-                text: str | bytes = data.decode()
-            except UnicodeDecodeError:
-                text = data
-            try:
-                await conn.ws.send(text)
-            except ConnectionClosed:
-                return HttpResponse.json(
-                    410, {"message": "Connection is gone"}, **{"x-amzn-ErrorType": "GoneException"}
-                )
-            return HttpResponse(200, b"{}")
-        if request.method == "GET":
-            return HttpResponse.json(
-                200,
-                {
-                    "connectedAt": iso(conn.info.connected_at),
-                    "lastActiveAt": iso(conn.last_active_ms),
-                    "identity": {"sourceIp": conn.info.source_ip, "userAgent": conn.info.user_agent},
-                },
-            )
-        if request.method == "DELETE":
-            assert self.loop is not None
-            closing = self.loop.create_task(conn.ws.close(1000, ""))
-            conn.tasks.add(closing)
-            closing.add_done_callback(conn.tasks.discard)
-            return HttpResponse(204)
-        return HttpResponse.json(405, {"message": "Method Not Allowed"})
-
-    def _static(self, path: str) -> HttpResponse:
-        web = self.config.web_dir
-        not_found = HttpResponse(404, b"Not Found\n", "text/plain; charset=utf-8")
-        if web is None or not web.is_dir():
-            return not_found
-        relative = unquote(path).lstrip("/")
-        if "\x00" in relative:
-            return not_found
-        root = web.resolve()
-        target = (root / relative).resolve()
-        if not target.is_relative_to(root):
-            return not_found
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_file():
-            return not_found
-        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
-            content_type += "; charset=utf-8"
-        return HttpResponse(200, target.read_bytes(), content_type, {"Cache-Control": "no-cache"})
-
-    # ---------------------------------------------------------------- test hooks and introspection
+    def is_connecting(self, connection_id: str) -> bool:
+        """Whether this connection's `$connect` is still running."""
+        return connection_id in self._connecting
 
     def connections(self) -> list[dict[str, Any]]:
         return [
@@ -642,12 +382,6 @@ class Gateway:
             return await coroutine
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout=30)
-
-
-def _is_endpoint(path: str) -> bool:
-    """The stack's own HTTP endpoints, as opposed to the web client's static files (which any page
-    may link to)."""
-    return path == "/health" or path.startswith("/dev/") or "/@connections/" in path
 
 
 def _single(request: Request, name: str) -> str | None:

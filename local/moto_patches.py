@@ -1,7 +1,15 @@
-"""One change to moto (5.2.x) for the local stack: cheap, shard-preserving transaction rollback.
+"""Two changes to moto (5.2.x), for the local stack's moto server and for the tests' in-process moto
+alike (`apply` / `restore`, counted, so both may hold them at once).
 
-moto's `transact_write_items` deep-copies every table a transaction touches before applying it,
-and on a cancelled transaction puts the copies back in place of the tables. Two consequences:
+Requests one at a time. moto's backends are not thread-safe: two concurrent conditional writes
+can both pass their condition. Real DynamoDB makes each request atomic, and the send path depends
+on it (seq allocation, idempotency records), so every request moto answers - over HTTP or
+in-process, whatever the service - runs its action under one lock (`LOCK`). moto answers in well
+under a millisecond, so the lock costs nothing noticeable.
+
+Cheap, shard-preserving transaction rollback. moto's `transact_write_items` deep-copies every
+table a transaction touches before applying it, and on a cancelled transaction puts the copies
+back in place of the tables. Two consequences:
 
 - cost: each transaction copies whole tables, stream records included; sends take 0.1 s on an
   empty table and ~1 s once a table holds a thousand items, so the local stack slows down the
@@ -12,14 +20,16 @@ and on a cancelled transaction puts the copies back in place of the tables. Two 
 
 This version applies the same checks in the same order, but backs up only the items it touches
 and, on cancellation, restores them and drops the stream records it added. Requests are
-serialized by the moto server's lock, so nothing else runs in between.
+serialized (above), so nothing else runs in between.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
+from moto.core.responses import TYPE_RESPONSE, BaseResponse
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -33,21 +43,36 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
-_original = DynamoDBBackend.transact_write_items
+# Held while moto answers a request; hold it to change moto's state from outside a request.
+LOCK = threading.RLock()
+
+_original_transact = DynamoDBBackend.transact_write_items
+_original_call_action = BaseResponse.call_action
 _applied = 0
+_applying = threading.Lock()
 
 
 def apply() -> None:
     global _applied
-    _applied += 1
-    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    with _applying:
+        _applied += 1
+        DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+        BaseResponse.call_action = _serialized_call_action  # type: ignore[method-assign]
 
 
 def restore() -> None:
     global _applied
-    _applied = max(0, _applied - 1)
-    if not _applied:
-        DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
+    with _applying:
+        _applied = max(0, _applied - 1)
+        if not _applied:
+            DynamoDBBackend.transact_write_items = _original_transact  # type: ignore[method-assign]
+            BaseResponse.call_action = _original_call_action  # type: ignore[method-assign]
+
+
+def _serialized_call_action(self: BaseResponse) -> TYPE_RESPONSE:
+    """Every service's request handling ends here (moto's server and its in-process mock alike)."""
+    with LOCK:
+        return _original_call_action(self)
 
 
 class _Undo:

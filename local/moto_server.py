@@ -1,15 +1,11 @@
-"""moto as the local DynamoDB + DynamoDB Streams endpoint, in this process, in a thread.
+"""moto as the local DynamoDB + DynamoDB Streams (+ SQS) endpoint, in this process, in a thread.
 
-moto's backends are not thread-safe: two concurrent conditional writes can both pass their
-condition. Real DynamoDB makes each request atomic, and the send path depends on it (seq
-allocation, idempotency records), so every request goes through one lock. moto answers in
-well under a millisecond, so the lock costs nothing noticeable locally.
+`local.moto_patches` makes moto answer one request at a time (atomic, as DynamoDB's are) and
+replaces its transaction rollback (whole-table copies) with an item-level one; see there why. The
+tests that use moto in-process apply the same patches.
 
-`local.moto_patches` replaces moto's transaction rollback (whole-table copies) with an item-level
-one; see there why.
-
-The middleware also tells stream pollers when a write happened, so they fetch new stream records
-at once instead of waiting for their next poll.
+A middleware tells stream pollers when a write happened, so they fetch new stream records at once
+instead of waiting for their next poll.
 """
 
 from __future__ import annotations
@@ -72,12 +68,11 @@ class WriteSignal:
             return self._generations[table]
 
 
-class _Serialized:
-    """WSGI middleware: one request at a time through moto, and a signal after each write."""
+class _SignalWrites:
+    """WSGI middleware: a signal after each write, naming the tables it wrote to when it can."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], lock: threading.Lock, writes: WriteSignal) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], writes: WriteSignal) -> None:
         self.app = app
-        self.lock = lock
         self.writes = writes
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -89,14 +84,13 @@ class _Serialized:
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             tables = {m.decode() for m in TABLE_NAME.findall(body)} or None
-        with self.lock:
-            result = self.app(environ, start_response)
-            try:
-                chunks = list(result)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+        result = self.app(environ, start_response)
+        try:
+            chunks = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
         if operation in WRITE_OPERATIONS:
             self.writes.bump(tables)
         return chunks
@@ -106,7 +100,6 @@ class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
-        self.lock = threading.Lock()
         self.writes = WriteSignal()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -118,7 +111,7 @@ class MotoServer:
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto_patches.apply()
-        app = _Serialized(DomainDispatcherApplication(create_backend_app), self.lock, self.writes)
+        app = _SignalWrites(DomainDispatcherApplication(create_backend_app), self.writes)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = self._server.server_port
@@ -140,7 +133,7 @@ class MotoServer:
         from moto.dynamodbstreams.models import dynamodbstreams_backends
 
         dropped = 0
-        with self.lock:
+        with moto_patches.LOCK:
             for account in list(dict.values(dynamodbstreams_backends)):
                 for backend in list(dict.values(account)):
                     for arn in [a for a in backend.shard_iterators if a not in keep]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -33,7 +34,7 @@ from chat.config import default_table_environment, table_name
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from infrastructure.template import synthesized_template
 from local import dynamodb_quirks, iam
-from local.events import ApiInfo
+from local.events import LOCAL_API
 from local.gateway import Gateway, GatewayConfig
 from local.issuer import LocalIssuer
 from local.lambdas import Functions, Handler
@@ -84,8 +85,6 @@ class LocalStack:
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
         self.workers = workers
         self.missing_functions: list[str] = []
-        # Stream function -> the URL of its on-failure queue in moto.
-        self.dead_letter_queues: dict[str, str] = {}
         self.issuer: LocalIssuer | None = None
         self._key_dir: str | None = None
         self._gateway: Gateway | None = None
@@ -122,7 +121,7 @@ class LocalStack:
         Call it from any thread but the gateway's.
         """
         assert self._gateway is not None, "start the stack first"
-        return str(self._gateway.run_threadsafe(self._gateway.sign_in(user_id, ttl_s)))
+        return str(self._gateway.run_threadsafe(self._gateway.dev.sign_in(user_id, ttl_s)))
 
     def _issue(self, user_id: str, ttl_s: int | None = None) -> str:
         assert self.issuer is not None, "start the stack first"
@@ -179,7 +178,7 @@ class LocalStack:
             web_dir=self.web_dir,
             post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
             behaviours=lambda: [*self.functions.behaviours, *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active)],
-            api=ApiInfo(api_id="local", stage="local", domain_name=self.host, region=REGION, account_id=ACCOUNT_ID),
+            api=dataclasses.replace(LOCAL_API, domain_name=self.host),
         )
         self._gateway = Gateway(config, self.functions.invoke, self._issue, workers=self.workers)
         loop = self._loop = asyncio.new_event_loop()
@@ -199,11 +198,11 @@ class LocalStack:
             raise RuntimeError("the gateway did not start")
 
         sqs = boto3.client("sqs", endpoint_url=self.moto.endpoint, region_name=REGION)
+        # Stream function -> the URL of its mapping's on-failure queue in moto.
         dead_letters = {
             function: sqs.create_queue(QueueName=queue)["QueueUrl"]
             for function, queue in iam.on_failure_queues(template).items()
         }
-        self.dead_letter_queues = dead_letters
         for stream in STREAMS:
             poller = StreamPoller(
                 stream,
@@ -308,11 +307,11 @@ class LocalStack:
                     log.exception("TTL sweep failed")
 
     def _prune_iterators(self) -> None:
-        locks = [p.iterator_lock for p in self._pollers]
+        locks = [p.reader.lock for p in self._pollers]
         for lock in locks:
             lock.acquire()
         try:
-            keep = set().union(*(p.live_iterators() for p in self._pollers))
+            keep = set().union(*(p.reader.live_iterators() for p in self._pollers))
             self.moto.prune_shard_iterators(keep)
         finally:
             for lock in locks:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,32 +21,32 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Chat")
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 
 from chat import push
 from chat.auth.tokens import verifier_from_env
 from chat.topology import SIGNUP, route_for
 from local import moto_patches
+from local.events import (
+    LOCAL_API,
+    authorized_connection,
+    connect_event,
+    disconnect_event,
+    message_event,
+    post_confirmation_event,
+    select_route,
+)
 from local.issuer import LocalIssuer
 from local.schema import create_tables
-from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event, ws_event
-
-_moto_lock = threading.Lock()
+from local.streams import StreamReader
+from tests.integration.support import FakePoster, invoke
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # moto's in-memory backend is not thread-safe; DynamoDB applies each request atomically, so
-    # serializing requests gives concurrent tests the real semantics of conditions and transactions.
-    original = DynamoHandler.call_action
-
-    def serialized(self: DynamoHandler) -> Any:
-        with _moto_lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", serialized)
-    # moto swaps whole tables (and their stream shards) back on a cancelled transaction, which
-    # silences open shard iterators; the local stack's rollback restores only the touched items.
+def aws() -> Iterator[None]:
+    # moto as the local stack runs it: one request at a time, as DynamoDB applies each atomically (so
+    # concurrent tests get the real semantics of conditions and transactions), and a cancelled
+    # transaction restores only the items it touched (moto's own swaps whole tables and their stream
+    # shards back, which silences open shard iterators).
     moto_patches.apply()
     try:
         with mock_aws():
@@ -78,7 +77,11 @@ class Device:
     def __init__(self, user_id: str, device_id: str) -> None:
         self.user_id = user_id
         self.device_id = device_id
-        self.connection_id = uuid.uuid4().hex[:12] + "="
+        self.connection = authorized_connection(user_id, device_id)
+
+    @property
+    def connection_id(self) -> str:
+        return self.connection.connection_id
 
     def sign_up(self) -> Device:
         """Confirms the user's account, as Cognito does before anyone can sign in (idempotent)."""
@@ -86,8 +89,7 @@ class Device:
         return self
 
     def connect(self) -> Device:
-        event = ws_event("$connect", self.connection_id, self.user_id, self.device_id)
-        assert invoke("connect", event) == {"statusCode": 200}
+        assert invoke("connect", connect_event(LOCAL_API, self.connection)) == {"statusCode": 200}
         return self
 
     def vanish(self, poster: FakePoster, connected_s_ago: float = 3600) -> None:
@@ -101,13 +103,13 @@ class Device:
             row.update(actions=[ConnectionModel.connected_at.set(iso(time.time() - connected_s_ago))])
 
     def disconnect(self) -> None:
-        invoke("disconnect", ws_event("$disconnect", self.connection_id, self.user_id, self.device_id))
+        """The client closed the socket normally."""
+        invoke("disconnect", disconnect_event(LOCAL_API, self.connection, 1000, ""))
 
     def call(self, function: str, frame: Any = None, raw: str | None = None) -> dict[str, Any] | None:
-        """Sends one frame to a route's function; returns the direct reply frame, if any."""
-        route = frame.get("action", "$default") if isinstance(frame, dict) else "$default"
-        event = ws_event(route, self.connection_id, self.user_id, self.device_id, body=frame, raw=raw)
-        response = invoke(function, event)
+        """Sends one frame (`raw` text, else `frame` as JSON) to a function; returns the direct reply frame, if any."""
+        body = json.dumps(frame) if raw is None else raw
+        response = invoke(function, message_event(LOCAL_API, self.connection, select_route(body), body))
         assert response["statusCode"] == 200
         return json.loads(response["body"]) if "body" in response else None
 
@@ -124,12 +126,13 @@ class Device:
 
 def sign_up(user_id: str, trigger_source: str = "PostConfirmation_ConfirmSignUp") -> dict[str, Any]:
     """Runs the topology's sign-up function (Cognito's post-confirmation trigger); returns its result."""
-    result: dict[str, Any] = invoke(SIGNUP, post_confirmation_event(user_id, trigger_source))
+    result: dict[str, Any] = invoke(SIGNUP, post_confirmation_event(LOCAL_API, user_id, trigger_source))
     return result
 
 
 def drain(reader: StreamReader, function: str) -> dict[str, Any]:
-    """Processes what the stream holds with the topology's function for it."""
+    """Processes what the stream holds now with the topology's function for it."""
+    assert function == reader.stream.function
     return invoke(function, reader.event())  # type: ignore[no-any-return]
 
 
@@ -144,7 +147,7 @@ def device(aws: None, issuer: LocalIssuer, poster: FakePoster) -> Any:
 
 @pytest.fixture
 def messages_stream(aws: None) -> StreamReader:
-    return StreamReader("Messages")
+    return StreamReader.of_table("Messages")
 
 
 def run_fanout(reader: StreamReader) -> dict[str, Any]:
@@ -153,4 +156,4 @@ def run_fanout(reader: StreamReader) -> dict[str, Any]:
 
 @pytest.fixture
 def receipts_stream(aws: None) -> StreamReader:
-    return StreamReader("Receipts")
+    return StreamReader.of_table("Receipts")

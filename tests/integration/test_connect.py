@@ -5,21 +5,25 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from chat.store import connections, users
 from chat.store.connections import CONNECTION_TTL_S
+from local import events
+from local.events import LOCAL_API
 from local.issuer import LocalIssuer
 from tests.integration.conftest import Device
 from tests.integration.support import FakePoster, invoke
 
-METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect"
+METHOD_ARN = LOCAL_API.method_arn("$connect")
 
 
 def authorizer_event(token: str | None, device_id: str | None) -> dict[str, Any]:
+    """The authorizer's event for a handshake with these query parameters (those that are not None)."""
     query = {k: v for k, v in (("token", token), ("deviceId", device_id)) if v is not None}
-    return {"type": "REQUEST", "methodArn": METHOD_ARN, "queryStringParameters": query, "headers": {}}
+    return events.authorizer_event(LOCAL_API, events.connection_from_handshake(urlencode(query)))
 
 
 def test_valid_token_allows_and_names_the_user(issuer: LocalIssuer) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 from chat.store import connections
 from local.dynamodb_quirks import Quirks
+from local.streams import StreamReader
 from tests.integration.conftest import drain, run_fanout
-from tests.integration.support import FakePoster, StreamReader
+from tests.integration.support import FakePoster
 
 GROUP = 30
 

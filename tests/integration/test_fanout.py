@@ -7,8 +7,9 @@ from typing import Any
 
 from chat import push
 from chat.store import connections
+from local.streams import StreamReader
 from tests.integration.conftest import run_fanout
-from tests.integration.support import FakePoster, StreamReader, invoke
+from tests.integration.support import FakePoster, invoke
 
 
 def test_message_reaches_every_device_but_the_sending_one(
@@ -109,7 +110,7 @@ def test_still_throttled_record_and_the_ones_after_it_are_reported_as_failures(
     conversation_id = alice.send("1", to="bob")["conversationId"]
     alice.send("2", conversationId=conversation_id)
     alice.send("3", conversationId=conversation_id)
-    records = messages_stream.read()
+    records = messages_stream.records()
     assert len(records) == 3
 
     # Given seq 2 cannot reach bob (throttled on every try)
@@ -158,7 +159,7 @@ def test_posts_for_one_message_go_out_concurrently_with_a_bound(device: Any, mon
     monkeypatch.setattr(push, "default_poster", lambda: probe)
     alice = device("alice")
     devices = [device("bob", f"d{i}") for i in range(150)]
-    reader = StreamReader("Messages")
+    reader = StreamReader.of_table("Messages")
 
     alice.send("to many devices", to="bob")
     assert run_fanout(reader) == {"batchItemFailures": []}

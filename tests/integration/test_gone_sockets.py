@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from chat.store import connections
+from local.streams import StreamReader
 from tests.integration.conftest import run_fanout
-from tests.integration.support import FakePoster, StreamReader
+from tests.integration.support import FakePoster
 
 
 def _gone(poster: FakePoster, dev: Any) -> None:

@@ -9,8 +9,9 @@ import pytest
 from chat import protocol
 from chat.store import conversations as store
 from chat.store import users
+from local.streams import StreamReader
 from tests.integration.conftest import run_fanout
-from tests.integration.support import FakePoster, StreamReader
+from tests.integration.support import FakePoster
 
 
 def create(owner: Any, *members: str, name: str = "team") -> dict[str, Any]:

@@ -13,7 +13,8 @@ from chat.concurrency import ContextPool
 from chat.config import table_name
 from chat.topology import TABLES
 from local import iam
-from tests.integration.support import invoke, ws_event
+from local.events import LOCAL_API, authorized_connection, connect_event
+from tests.integration.support import invoke
 
 CONVERSATIONS = table_name(TABLES["Conversations"])
 MEMBERS = table_name(TABLES["Members"])
@@ -124,7 +125,7 @@ def test_a_pool_thread_that_lost_its_invocation_is_a_bug_not_a_free_pass(dynamod
 def test_a_handler_run_without_a_function_identity_is_caught(aws: None, issuer: Any) -> None:
     from local.lambdas import LambdaContext, load_handler
 
-    event = ws_event("$connect", "conn-1=", "alice", "phone")
+    event = connect_event(LOCAL_API, authorized_connection("alice", "phone"))
     with pytest.raises(iam.UnattributedCall):
         load_handler("connect")(event, LambdaContext.of("connect"))
     assert invoke("connect", event) == {"statusCode": 200}  # the same, invoked as the function

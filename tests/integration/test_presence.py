@@ -15,15 +15,16 @@ from chat.config import table_name
 from chat.store import connections, users
 from chat.store.models import ConnectionModel, MemberModel
 from chat.topology import TABLES
+from local.streams import StreamReader
 from tests.integration.conftest import Device, run_fanout
-from tests.integration.support import FakePoster, StreamReader, invoke
+from tests.integration.support import FakePoster, invoke
 
 Presence = Callable[[], None]
 
 
 @pytest.fixture
 def connections_stream(aws: None) -> StreamReader:
-    return StreamReader("Connections")
+    return StreamReader.of_table("Connections")
 
 
 @pytest.fixture
@@ -275,7 +276,7 @@ def test_throttled_presence_push_is_retried_before_the_change_is_recorded(
 
     poster.throttle[alice.connection_id] = 100
     bob.disconnect()
-    records = connections_stream.read()
+    records = connections_stream.records()
     result = presence_push({"Records": records})
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [records[-1]["dynamodb"]["SequenceNumber"]]
     assert stored_last_seen("bob") is None  # not recorded: the retry must push again

@@ -9,8 +9,9 @@ import pytest
 from chat.store import conversations as store
 from chat.store import groups as group_store
 from chat.store.models import ReceiptModel
+from local.streams import StreamReader
 from tests.integration.conftest import drain
-from tests.integration.support import FakePoster, StreamReader
+from tests.integration.support import FakePoster
 
 
 def receipt_log(conversation_id: str) -> list[tuple[str, str, int]]:

@@ -11,8 +11,10 @@ import pytest
 from chat.config import table_name
 from chat.store import users
 from chat.topology import USERS
+from local.events import LOCAL_API, post_confirmation_event
+from local.streams import StreamReader
 from tests.integration.conftest import Device, sign_up
-from tests.integration.support import FakePoster, StreamReader, invoke, post_confirmation_event
+from tests.integration.support import FakePoster, invoke
 
 CONFIRM_FORGOT_PASSWORD = "PostConfirmation_ConfirmForgotPassword"
 
@@ -26,7 +28,7 @@ def user_item(user_id: str) -> dict[str, Any] | None:
 
 
 def test_confirming_an_account_creates_its_user_and_returns_the_event_unchanged(aws: None) -> None:
-    event = post_confirmation_event("7d3f0c1e-0000-4000-8000-000000000001")
+    event = post_confirmation_event(LOCAL_API, "7d3f0c1e-0000-4000-8000-000000000001")
     original = copy.deepcopy(event)
 
     result = invoke("signup", event)
@@ -62,7 +64,7 @@ def test_a_second_confirmation_changes_nothing(device: Any) -> None:
     ids=["no sub", "empty sub", "sub too long", "sub not a string", "no attributes"],
 )
 def test_an_event_without_a_usable_sub_fails_and_stores_nothing(aws: None, attributes: Any) -> None:
-    event = post_confirmation_event("unused")
+    event = post_confirmation_event(LOCAL_API, "unused")
     event["request"]["userAttributes"] = attributes
 
     with pytest.raises(Exception, match="sub"):
@@ -97,7 +99,7 @@ def test_a_watcher_sees_a_signed_up_user_come_online_at_their_first_connection(
     device: Any, poster: FakePoster
 ) -> None:
     # Given bob signed up and never connected, and alice, who wrote to him, watches his presence
-    connections_stream = StreamReader("Connections")
+    connections_stream = StreamReader.of_table("Connections")
     sign_up("bob")
     alice = device("alice")
     alice.send(to="bob")

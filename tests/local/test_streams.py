@@ -316,8 +316,8 @@ def test_stale_shard_iterators_are_pruned(
         wait_until(lambda n=seq: delivered() == n)
     backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
     assert len(backend.shard_iterators) > 5  # one per GetRecords, kept forever by moto
-    with poller.iterator_lock:
-        live = poller.live_iterators()
+    with poller.reader.lock:
+        live = poller.reader.live_iterators()
         moto.prune_shard_iterators(keep=live)
         assert set(backend.shard_iterators) == live
     put(dynamodb, messages_table, 6)  # the poller carries on with the iterator it holds

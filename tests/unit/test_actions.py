@@ -12,8 +12,8 @@ import yaml
 
 from chat.actions import ACTIONS, BY_NAME, Action, parse_client_frame
 from chat.topology import FUNCTIONS, ROUTES, SYSTEM_ROUTES, route_for
+from local.events import LOCAL_API, authorized_connection, message_event
 from local.lambdas import LambdaContext
-from tests.integration.support import ws_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,8 @@ def test_each_action_is_served_by_its_function_handler(action: Action) -> None:
     # (bad_request), where any other function answers that it does not serve it.
     module, _, attribute = FUNCTIONS[action.function].handler.rpartition(".")
     handler = getattr(importlib.import_module(module), attribute)
-    event = ws_event(action.name, "c1=", "alice", "phone", raw=json.dumps({"action": action.name, "bogus": 1}))
+    body = json.dumps({"action": action.name, "bogus": 1})
+    event = message_event(LOCAL_API, authorized_connection("alice", "phone"), action.name, body)
     reply = json.loads(handler(event, LambdaContext.of(action.function))["body"])
     assert (reply["type"], reply["code"], reply["action"]) == ("error", "bad_request", action.name)
     assert callable(action.load())

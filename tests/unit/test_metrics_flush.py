@@ -22,10 +22,19 @@ from chat.auth import Identity
 from chat.observability import NAMESPACE, SERVICE, metrics
 from chat.protocol import PongOut
 from chat.streams import ordered_stream_handler
+from local.events import (
+    LOCAL_API,
+    authorized_connection,
+    authorizer_event,
+    connect_event,
+    connection_from_handshake,
+    disconnect_event,
+    message_event,
+)
 from local.lambdas import LambdaContext
-from tests.integration.support import ws_event
 
 Handler = Callable[[dict[str, Any], Any], Any]
+LAPTOP = authorized_connection("alice", "laptop")
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +96,7 @@ def test_a_metric_added_by_a_websocket_action_is_flushed_at_the_end_of_the_invoc
         return PongOut()
 
     handler = websocket_handler({"ping": ping})
-    response = handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext.of("ping"))
+    response = handler(ping_event(), LambdaContext.of("ping"))
     assert json.loads(response["body"])["type"] == "pong"
 
     (document,) = emf_lines(capsys.readouterr().out)
@@ -118,11 +127,12 @@ def test_metrics_are_flushed_even_when_the_invocation_fails(capsys: pytest.Captu
     assert flushed_metric_names(capsys.readouterr().out) == ["PushAttempts"]
 
 
+def ping_event() -> dict[str, Any]:
+    return message_event(LOCAL_API, LAPTOP, "ping", json.dumps({"action": "ping"}))
+
+
 def handshake_event() -> dict[str, Any]:
-    return {
-        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/$connect",
-        "queryStringParameters": {"token": "t", "deviceId": "laptop"},
-    }
+    return authorizer_event(LOCAL_API, connection_from_handshake("token=t&deviceId=laptop"))
 
 
 def counted_call(*args: Any) -> Identity:
@@ -135,8 +145,8 @@ def counted_call(*args: Any) -> Identity:
     ("handler", "module", "dependency", "event"),
     [
         (authorizer.handler, authorizer, "verify_handshake", handshake_event()),
-        (connect.handler, connect.sessions, "connect", ws_event("$connect", "c1", "alice", "laptop")),
-        (disconnect.handler, disconnect.sessions, "disconnect", ws_event("$disconnect", "c1", "alice", "laptop")),
+        (connect.handler, connect.sessions, "connect", connect_event(LOCAL_API, LAPTOP)),
+        (disconnect.handler, disconnect.sessions, "disconnect", disconnect_event(LOCAL_API, LAPTOP, 1000, "")),
     ],
     ids=["authorizer", "connect", "disconnect"],
 )
@@ -159,7 +169,7 @@ def test_an_invocation_that_adds_no_metric_writes_no_emf_and_warns_nothing(
     handler = websocket_handler({"ping": lambda caller, frame: PongOut()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        handler(ws_event("ping", "c1", "alice", "laptop", {"action": "ping"}), LambdaContext.of("ping"))
+        handler(ping_event(), LambdaContext.of("ping"))
         ordered_stream_handler(lambda change: None)(stream_event(), LambdaContext.of("ping"))
     assert [str(w.message) for w in caught] == []
     assert emf_lines(capsys.readouterr().out) == []
@@ -222,7 +232,7 @@ def test_dimensions_of_an_invocation_without_metrics_do_not_leak_into_the_next(
         metrics.add_metric(name="Pongs", unit="Count", value=1)
         return PongOut()
 
-    event = ws_event("ping", "c1", "alice", "laptop", {"action": "ping"})
+    event = ping_event()
     websocket_handler({"ping": dimension_only})(event, LambdaContext.of("ping"))
     websocket_handler({"ping": metric_only})(event, LambdaContext.of("ping"))
     (document,) = emf_lines(capsys.readouterr().out)

@@ -1,0 +1,133 @@
+"""What a typed line means: text to send, or a slash command with its arguments (`parse`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HELP = """\
+commands:
+  <text>                 send to the open conversation
+  /to USER               open the direct chat with USER
+  /open ID|#NAME         open a conversation (see /who)
+  /who                   list conversations
+  /group NAME USER...    create a group with these members
+  /add USER... | /remove USER... | /leave     manage the open group
+  /history [N]           N older messages of the open conversation
+  /info [SEQ]            who received and read a message (default: the last)
+  /presence USER...      follow who is online
+  /quit                  leave (Ctrl-D too)"""
+
+DEFAULT_HISTORY = 20
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class To:
+    user: str
+
+
+@dataclass(frozen=True)
+class Open:
+    wanted: str  # a conversation id, its start, or #name
+
+
+@dataclass(frozen=True)
+class Who:
+    pass
+
+
+@dataclass(frozen=True)
+class CreateGroup:
+    name: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangeMembers:
+    """/add or /remove, in the open conversation."""
+
+    add: bool
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Leave the open conversation (a group)."""
+
+
+@dataclass(frozen=True)
+class History:
+    """Older messages of the open conversation."""
+
+    limit: int
+
+
+@dataclass(frozen=True)
+class Info:
+    """Who received and read a message of the open conversation (None: its last)."""
+
+    seq: int | None
+
+
+@dataclass(frozen=True)
+class FollowPresence:
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An unknown command, or a known one with missing or extra arguments."""
+
+
+Command = (
+    Say | Quit | Help | To | Open | Who
+    | CreateGroup | ChangeMembers | Leave | History | Info | FollowPresence | Unknown
+)
+# Commands about the open conversation: without one, they are Unknown too.
+IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info)
+
+
+def parse(line: str) -> Command | None:
+    """The command a line (stripped) is; None for an empty line."""
+    if not line:
+        return None
+    if not line.startswith("/"):
+        return Say(line)
+    name, *args = line.split()
+    if name in ("/quit", "/exit"):
+        return Quit()
+    if name == "/help":
+        return Help()
+    if name == "/to" and len(args) == 1:
+        return To(args[0])
+    if name == "/open" and len(args) == 1:
+        return Open(args[0])
+    if name == "/who":
+        return Who()
+    if name == "/group" and len(args) >= 2:
+        return CreateGroup(args[0], tuple(args[1:]))
+    if name in ("/add", "/remove") and args:
+        return ChangeMembers(add=name == "/add", users=tuple(args))
+    if name == "/leave":
+        return Leave()
+    if name == "/history":
+        return History(int(args[0]) if args and args[0].isdigit() else DEFAULT_HISTORY)
+    if name == "/info":
+        return Info(int(args[0]) if args and args[0].isdigit() else None)
+    if name == "/presence" and args:
+        return FollowPresence(tuple(args))
+    return Unknown()

@@ -1,0 +1,128 @@
+"""The command-line client's commands: what each typed line means, and the frame it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli import commands
+from cli.client import ChatClient, Conversation, Options
+from cli.commands import (
+    ChangeMembers,
+    CreateGroup,
+    FollowPresence,
+    Help,
+    History,
+    Info,
+    Leave,
+    Open,
+    Quit,
+    Say,
+    To,
+    Unknown,
+    Who,
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("", None),
+        ("hello there", Say("hello there")),
+        ("/quit", Quit()),
+        ("/exit now", Quit()),
+        ("/help", Help()),
+        ("/to bob", To("bob")),
+        ("/to", Unknown()),
+        ("/to bob carol", Unknown()),
+        ("/open #club", Open("#club")),
+        ("/open", Unknown()),
+        ("/who", Who()),
+        ("/group club bob carol", CreateGroup("club", ("bob", "carol"))),
+        ("/group club", Unknown()),
+        ("/add bob carol", ChangeMembers(add=True, users=("bob", "carol"))),
+        ("/remove bob", ChangeMembers(add=False, users=("bob",))),
+        ("/add", Unknown()),
+        ("/leave", Leave()),
+        ("/history", History(20)),
+        ("/history 5", History(5)),
+        ("/history many", History(20)),
+        ("/info", Info(None)),
+        ("/info 7", Info(7)),
+        ("/presence bob carol", FollowPresence(("bob", "carol"))),
+        ("/presence", Unknown()),
+        ("/fly", Unknown()),
+    ],
+)
+def test_each_line_means_one_command(line: str, command: commands.Command | None) -> None:
+    assert commands.parse(line) == command
+
+
+class FakeSocket:
+    """Records the frames the client sends, and answers each request at once (an empty reply)."""
+
+    def __init__(self, client: ChatClient) -> None:
+        self.client = client
+        self.frames: list[dict[str, Any]] = []
+
+    async def send(self, text: str) -> None:
+        frame = json.loads(text)
+        self.frames.append(frame)
+        replied = self.client.replies.get(frame.get("requestId", ""))
+        if replied is not None:
+            replied.set()
+
+
+def typed(lines: list[str], current: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The frames alice's client sends and the notes it prints for these lines, with `current` open."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    err = io.StringIO()
+
+    async def run() -> list[dict[str, Any]]:
+        client = ChatClient(Options(url="ws://127.0.0.1:1/ws", user="alice"), out=io.StringIO(), err=err)
+        client.current = current
+        client.conversations["c1"] = Conversation("c1", "group", "club", ["alice", "bob"], last_seq=4)
+        socket = FakeSocket(client)
+        client.ws = socket  # type: ignore[assignment]
+        for line in lines:
+            command = commands.parse(line)
+            assert command is not None
+            await client._command(command)
+        return socket.frames
+
+    frames = asyncio.run(run())
+    for frame in frames:
+        frame.pop("requestId", None)
+        frame.pop("clientMsgId", None)
+    return frames, err.getvalue().splitlines()
+
+
+def test_commands_about_the_open_conversation_need_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frames, notes = typed(["/add bob", "/leave", "/history", "/info", "hi"], None, tmp_path, monkeypatch)
+    assert frames == []
+    unknown = "-- unknown command or missing argument (or no open conversation); /help"
+    assert notes == [unknown] * 4 + ["-- open a conversation first: /to USER or /open ID"]
+
+
+def test_commands_send_their_frames_in_the_open_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = ["hi", "/add dan", "/remove bob", "/history 5", "/info", "/info 2", "/leave", "/presence bob"]
+    frames, notes = typed([*lines, "/group pals bob carol"], "c1", tmp_path, monkeypatch)
+    assert notes == []
+    assert frames == [
+        {"action": "send", "conversationId": "c1", "body": {"text": "hi"}},
+        {"action": "addMembers", "conversationId": "c1", "userIds": ["dan"]},
+        {"action": "removeMembers", "conversationId": "c1", "userIds": ["bob"]},
+        {"action": "history", "conversationId": "c1", "limit": 5},
+        {"action": "receipts", "conversationId": "c1", "seq": 4},  # the last one known
+        {"action": "receipts", "conversationId": "c1", "seq": 2},
+        {"action": "leaveGroup", "conversationId": "c1"},
+        {"action": "subscribePresence", "userIds": ["bob"]},
+        {"action": "createGroup", "name": "pals", "members": ["bob", "carol"]},
+    ]
