@@ -52,7 +52,6 @@ class Conversation:
     kind: ConversationKind
     name: str | None
     last_seq: int
-    created_by: str
     admins: tuple[str, ...] = ()
     # Group "all members" watermarks and who is holding them back.
     all_delivered: int = 0
@@ -65,7 +64,6 @@ class Conversation:
 class Member:
     conversation_id: str
     user_id: str
-    role: str
     joined_seq: int
     left_seq: int | None
     delivered_seq: int
@@ -97,4 +95,3 @@ class SentMessage:
     client_msg_id: str
     seq: int
     sent_at: str
-    duplicate: bool = False

@@ -119,13 +119,6 @@ def live_connections(user_id: str) -> list[Connection]:
     ]
 
 
-def get_connection(user_id: str, connection_id: str) -> Connection | None:
-    try:
-        return _to_domain(ConnectionModel.get(user_id, connection_id))
-    except DoesNotExist:
-        return None
-
-
 def connection_from_image(image: dict[str, Any]) -> Connection:
     """A connection from a Connections stream record's image (DynamoDB JSON)."""
     return _to_domain(ConnectionModel.from_raw_data(image))

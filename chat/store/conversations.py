@@ -36,7 +36,6 @@ def conversation_to_domain(row: ConversationModel) -> Conversation:
         kind=row.kind,  # type: ignore[arg-type]
         name=row.name,
         last_seq=int(row.last_seq or 0),
-        created_by=row.created_by or "",
         admins=tuple(row.admins or ()),
         all_delivered=int(row.all_delivered or 0),
         all_read=int(row.all_read or 0),
@@ -49,7 +48,6 @@ def member_to_domain(row: MemberModel) -> Member:
     return Member(
         conversation_id=row.conversation_id,
         user_id=row.user_id,
-        role=row.role,
         joined_seq=int(row.joined_seq or 0),
         left_seq=None if row.left_seq is None else int(row.left_seq),
         delivered_seq=int(row.delivered_seq or 0),
@@ -127,7 +125,7 @@ def find_sent(conversation_id: str, sender_id: str, client_msg_id: str) -> SentM
         row = ClientMsgIdModel.get(_dedup_key(conversation_id, sender_id, client_msg_id), consistent_read=True)
     except DoesNotExist:
         return None
-    return SentMessage(conversation_id, client_msg_id, int(row.seq), row.sent_at, duplicate=True)
+    return SentMessage(conversation_id, client_msg_id, int(row.seq), row.sent_at)
 
 
 def _dedup_key(conversation_id: str, sender_id: str, client_msg_id: str) -> str:
@@ -234,7 +232,6 @@ def create_direct_with_message(message: Message, recipient_id: str) -> None:
     sender = MemberModel(
         conversation_id=conversation_id,
         user_id=message.sender_id,
-        role="member",
         joined_seq=0,
         joined_at=now,
         delivered_seq=1,
@@ -243,7 +240,7 @@ def create_direct_with_message(message: Message, recipient_id: str) -> None:
         read_at=now,
     )
     recipient = MemberModel(
-        conversation_id=conversation_id, user_id=recipient_id, role="member", joined_seq=0, joined_at=now
+        conversation_id=conversation_id, user_id=recipient_id, joined_seq=0, joined_at=now
     )
     roles = ["pair", "conversation", "member", "member", "message", "dedup", "receipt"]
     try:

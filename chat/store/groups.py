@@ -39,7 +39,6 @@ def create_group(conversation_id: str, name: str, creator: str, member_ids: Sequ
         MemberModel(
             conversation_id=conversation_id,
             user_id=user_id,
-            role="admin" if user_id == creator else "member",
             joined_seq=0,
             joined_at=now,
         )
@@ -91,7 +90,6 @@ def add_members(conversation: Conversation, user_ids: Sequence[str], max_members
                         MemberModel(
                             conversation_id=conversation.conversation_id,
                             user_id=user_id,
-                            role="member",
                             joined_seq=joined,
                             joined_at=now,
                             delivered_seq=joined,

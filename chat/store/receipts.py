@@ -64,7 +64,6 @@ def move_watermark(member: Member, kind: ReceiptKind, seq: int, at: str, origin_
         kind=kind,
         seq=seq,
         at=at,
-        previous_seq=current,
         origin_connection_id=origin_connection_id,
     )
     try:

@@ -13,7 +13,7 @@ from chat.topology import AUTHORIZER, FUNCTIONS, ROUTES, SIGNUP, STREAMS, TABLES
 
 
 def member(joined: int, left: int | None) -> Member:
-    return Member("c", "u", "member", joined, left, 0, 0, None, None)
+    return Member("c", "u", joined, left, 0, 0, None, None)
 
 
 @pytest.mark.parametrize(
