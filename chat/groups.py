@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from chat import watermarks
 from chat.access import membership, require_admin
 from chat.clock import now_iso
-from chat.domain import Caller, Conversation
+from chat.domain import RECEIPT_KINDS, Caller, Conversation
 from chat.errors import BadRequest, Internal, LimitExceeded, NotFound
 from chat.protocol import (
     MAX_GROUP_MEMBERS,
@@ -18,6 +19,7 @@ from chat.protocol import (
     RemoveMembersFrame,
 )
 from chat.push import push_to_users
+from chat.receipts import recompute_group_minimum
 from chat.store import conversations as store
 from chat.store import groups as group_store
 from chat.store import users
@@ -77,7 +79,8 @@ def add_members(caller: Caller, frame: AddMembersFrame) -> GroupOut:
         if not newcomers:
             break
         try:
-            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso())
+            holding = watermarks.minimums_at_last_seq(conversation)
+            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso(), holding)
             break
         except StoreConflict:
             continue
@@ -121,7 +124,7 @@ def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
             continue
         # Those who left may have been holding the all-members watermark back.
         now = now_iso()
-        for kind in ("delivered", "read"):
-            group_store.advance_minimum(conversation.conversation_id, kind, now)  # type: ignore[arg-type]
+        for kind in RECEIPT_KINDS:
+            recompute_group_minimum(conversation.conversation_id, kind, now)
         return leaving
     raise Internal("the group is changing too fast; please retry")

@@ -6,6 +6,7 @@ import random
 import time
 import uuid
 
+from chat import watermarks
 from chat.access import membership
 from chat.clock import now_iso
 from chat.domain import Caller, Message, SentMessage
@@ -51,7 +52,7 @@ def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> Sent
         raise NotFound(f"no user {to!r}")
     message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text)
     try:
-        store.create_direct_with_message(message, recipient_id=to)
+        store.create_direct_with_message(message, recipient_id=to, sender_move=watermarks.sending(message))
     except AlreadyExists:
         raise StoreConflict() from None  # created concurrently: retry through the lookup
     metrics.add_metric(name="MessagesSent", unit="Count", value=1)
@@ -65,7 +66,7 @@ def _send_to_conversation(caller: Caller, conversation_id: str, client_msg_id: s
     conversation, _member = membership(caller.user_id, conversation_id)
     message = _new_message(caller, conversation_id, conversation.last_seq + 1, client_msg_id, text)
     try:
-        store.append_message(message, expected_last_seq=conversation.last_seq)
+        store.append_message(message, expected_last_seq=conversation.last_seq, sender_move=watermarks.sending(message))
     except DuplicateClientMsgId:
         # A concurrent retry of the same send won; answer with what it stored.
         earlier = store.find_sent(conversation_id, caller.user_id, client_msg_id)

@@ -7,9 +7,9 @@ cut to fit, and `complete: false` / `hasMore: true` tell the client to ask again
 
 from __future__ import annotations
 
-from chat import push
+from chat import push, watermarks
 from chat.access import membership
-from chat.domain import ALL_MEMBERS, Caller, Conversation, Member, Message
+from chat.domain import Caller, Conversation, Member, Message
 from chat.fanout import message_frame
 from chat.protocol import (
     ConversationReceipt,
@@ -28,24 +28,11 @@ MAX_MESSAGES_PER_SYNC = 200
 MAX_REPLY_BYTES = 30 * 1024
 
 
-def _visible_top(conversation: Conversation, member: Member) -> int:
-    return conversation.last_seq if member.left_seq is None else min(conversation.last_seq, member.left_seq)
-
-
 def _receipts(conversation: Conversation, members: list[Member], me: str) -> list[ConversationReceipt]:
-    """Direct chats: both users' watermarks. Groups: the all-members watermarks and the caller's own."""
-    if conversation.kind == "group":
-        own = [m for m in members if m.user_id == me]
-        entries = [
-            ConversationReceipt(userId=ALL_MEMBERS, kind="delivered", seq=conversation.all_delivered, at=None),
-            ConversationReceipt(userId=ALL_MEMBERS, kind="read", seq=conversation.all_read, at=None),
-        ]
-    else:
-        own, entries = members, []
-    for m in own:
-        entries.append(ConversationReceipt(userId=m.user_id, kind="delivered", seq=m.delivered_seq, at=m.delivered_at))
-        entries.append(ConversationReceipt(userId=m.user_id, kind="read", seq=m.read_seq, at=m.read_at))
-    return entries
+    return [
+        ConversationReceipt(userId=w.user_id, kind=w.kind, seq=w.seq, at=w.at)
+        for w in watermarks.watermarks_told(conversation, members, me)
+    ]
 
 
 def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
@@ -59,7 +46,7 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
     # Conversations with the newest activity first, so a cut-off reply carries what matters most.
     for conversation in sorted(conversations.values(), key=lambda c: c.last_seq, reverse=True):
         me = mine[conversation.conversation_id]
-        top = _visible_top(conversation, me)
+        top = me.visible_top(conversation.last_seq)
         if conversation.conversation_id in frame.cursors:
             after = max(frame.cursors[conversation.conversation_id], me.joined_seq)
         else:
@@ -103,7 +90,7 @@ def _post_in_order(caller: Caller, messages: list[Message], poster: ConnectionPo
 
 def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:
     conversation, member = membership(caller.user_id, frame.conversationId, former_ok=True)
-    top = _visible_top(conversation, member)
+    top = member.visible_top(conversation.last_seq)
     before = top + 1 if frame.beforeSeq is None else min(frame.beforeSeq, top + 1)
     messages = store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
     frames = [message_frame(m) for m in messages]

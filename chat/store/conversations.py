@@ -15,14 +15,13 @@ from collections.abc import Iterable
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chat.domain import Conversation, Member, Message, SentMessage
+from chat.domain import Conversation, Member, Message, SentMessage, WatermarkMove
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 from chat.store.models import (
     ClientMsgIdModel,
     ConversationModel,
     MemberModel,
     MessageModel,
-    ReceiptModel,
     connection,
 )
 
@@ -132,8 +131,7 @@ def _dedup_key(conversation_id: str, sender_id: str, client_msg_id: str) -> str:
     return f"{conversation_id}|{sender_id}|{client_msg_id}"
 
 
-def _message_rows(message: Message) -> tuple[MessageModel, ClientMsgIdModel, ReceiptModel]:
-    from chat.store.receipts import receipt_key  # one definition of the receipt key
+def _message_rows(message: Message) -> tuple[MessageModel, ClientMsgIdModel]:
 
     msg = MessageModel(
         conversation_id=message.conversation_id,
@@ -152,17 +150,7 @@ def _message_rows(message: Message) -> tuple[MessageModel, ClientMsgIdModel, Rec
         sent_at=message.sent_at,
         expires_at=int(time.time()) + CLIENT_MSG_ID_TTL_S,
     )
-    # Sending moves the sender's read (and so delivered) watermark to the message.
-    receipt = ReceiptModel(
-        conversation_id=message.conversation_id,
-        receipt_key=receipt_key(message.sender_id, "read", message.seq),
-        user_id=message.sender_id,
-        kind="read",
-        seq=message.seq,
-        at=message.sent_at,
-        origin_connection_id=message.sender_connection_id,
-    )
-    return msg, dedup, receipt
+    return msg, dedup
 
 
 def _raise_for(exc: TransactWriteError, roles: list[str]) -> None:
@@ -181,10 +169,14 @@ def _raise_for(exc: TransactWriteError, roles: list[str]) -> None:
     raise exc
 
 
-def append_message(message: Message, expected_last_seq: int) -> None:
-    """Stores `message` as seq expected_last_seq + 1, atomically with everything that goes with it."""
+def append_message(message: Message, expected_last_seq: int, sender_move: WatermarkMove) -> None:
+    """Stores `message` as seq expected_last_seq + 1, atomically with everything that goes with it
+    (the sender's own watermark move among it)."""
+    from chat.store.receipts import log_row
+
     assert message.seq == expected_last_seq + 1
-    msg, dedup, receipt = _message_rows(message)
+    msg, dedup = _message_rows(message)
+    receipt = log_row(sender_move)
     conversation = ConversationModel(conversation_id=message.conversation_id)
     sender = MemberModel(conversation_id=message.conversation_id, user_id=message.sender_id)
     roles = ["conversation", "message", "dedup", "member", "receipt"]
@@ -212,10 +204,13 @@ def append_message(message: Message, expected_last_seq: int) -> None:
         _raise_for(exc, roles)
 
 
-def create_direct_with_message(message: Message, recipient_id: str) -> None:
+def create_direct_with_message(message: Message, recipient_id: str, sender_move: WatermarkMove) -> None:
     """First message between two users: the conversation, its pair lookup, both members and seq 1."""
+    from chat.store.receipts import log_row
+
     assert message.seq == 1
-    msg, dedup, receipt = _message_rows(message)
+    msg, dedup = _message_rows(message)
+    receipt = log_row(sender_move)
     conversation_id = message.conversation_id
     now = message.sent_at
     pair = ConversationModel(
@@ -239,9 +234,7 @@ def create_direct_with_message(message: Message, recipient_id: str) -> None:
         delivered_at=now,
         read_at=now,
     )
-    recipient = MemberModel(
-        conversation_id=conversation_id, user_id=recipient_id, joined_seq=0, joined_at=now
-    )
+    recipient = MemberModel(conversation_id=conversation_id, user_id=recipient_id, joined_seq=0, joined_at=now)
     roles = ["pair", "conversation", "member", "member", "message", "dedup", "receipt"]
     try:
         with TransactWrite(connection=connection()) as tx:

@@ -9,18 +9,17 @@ per move of the group's minimum, not once per acknowledgement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chat.domain import ALL_MEMBERS, Conversation, Member, ReceiptKind
-from chat.store.conversations import conversation_to_domain, get_conversation, list_members
+from chat.domain import RECEIPT_KINDS, Conversation, GroupMinimum, ReceiptKind
+from chat.store.conversations import conversation_to_domain
 from chat.store.errors import StoreConflict
-from chat.store.models import ConversationModel, MemberModel, ReceiptModel, connection
-from chat.store.receipts import receipt_key
+from chat.store.models import ConversationModel, MemberModel, connection
 
 # DynamoDB transactions take at most 100 items: one for the conversation, the rest members.
 MEMBERS_PER_TRANSACTION = 90
@@ -66,21 +65,22 @@ def create_group(conversation_id: str, name: str, creator: str, member_ids: Sequ
     return conversation_to_domain(conversation)
 
 
-def add_members(conversation: Conversation, user_ids: Sequence[str], max_members: int, now: str) -> None:
-    """Adds members who join at the current lastSeq (they see only what comes after)."""
+def add_members(
+    conversation: Conversation, user_ids: Sequence[str], max_members: int, now: str, holding: Collection[ReceiptKind]
+) -> None:
+    """Adds members who join at the current lastSeq (they see only what comes after), as holding the
+    group minimums of the `holding` kinds; only while lastSeq and the minimums are as in `conversation`."""
+    joined = conversation.last_seq
     for start in range(0, len(user_ids), MEMBERS_PER_TRANSACTION):
         chunk = list(user_ids[start : start + MEMBERS_PER_TRANSACTION])
-        joined = conversation.last_seq
         actions: list[Action] = [ConversationModel.member_count.add(len(chunk))]
-        # Newcomers' watermarks start at lastSeq: they hold the group minimum back only if it is there.
         condition = (ConversationModel.member_count <= max_members - len(chunk)) & (
             ConversationModel.last_seq == joined
         )
-        for kind in ("delivered", "read"):
-            level, at_min = _min_attrs(kind)  # type: ignore[arg-type]
-            current = conversation.all_delivered if kind == "delivered" else conversation.all_read
-            condition &= level == current
-            if current == joined:
+        for kind in RECEIPT_KINDS:
+            level, at_min = _min_attrs(kind)
+            condition &= level == conversation.minimum(kind).seq
+            if kind in holding:
                 actions.append(at_min.add(set(chunk)))
         try:
             with TransactWrite(connection=connection()) as tx:
@@ -98,9 +98,6 @@ def add_members(conversation: Conversation, user_ids: Sequence[str], max_members
                     )
         except TransactWriteError as exc:
             raise StoreConflict() from exc
-        refreshed = get_conversation(conversation.conversation_id)
-        assert refreshed is not None
-        conversation = refreshed
 
 
 def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: Sequence[str]) -> None:
@@ -142,40 +139,15 @@ def release_from_minimum(conversation_id: str, user_id: str, kind: ReceiptKind) 
     return not (row.at_min_delivered if kind == "delivered" else row.at_min_read)
 
 
-def watermark_of(member: Member, kind: ReceiptKind) -> int:
-    return member.delivered_seq if kind == "delivered" else member.read_seq
-
-
-def advance_minimum(conversation_id: str, kind: ReceiptKind, at: str) -> int | None:
-    """Recomputes the group minimum from the active members; returns it if it moved up (and logs it)."""
-    conversation = get_conversation(conversation_id)
-    if conversation is None or conversation.kind != "group":
-        return None
-    current = conversation.all_delivered if kind == "delivered" else conversation.all_read
-    holding = conversation.at_min_delivered if kind == "delivered" else conversation.at_min_read
-    if holding:
-        return None  # someone is still at the minimum
-    active = [m for m in list_members(conversation_id, consistent=True) if m.active]
-    if not active:
-        return None
-    new_min = min(watermark_of(m, kind) for m in active)
-    at_min = {m.user_id for m in active if watermark_of(m, kind) == new_min}
-    level, at_min_attr = _min_attrs(kind)
+def set_minimum(conversation_id: str, kind: ReceiptKind, before: GroupMinimum, after: GroupMinimum) -> bool:
+    """Stores a recomputed group minimum; False when it changed since `before` was read (recomputed
+    concurrently, or someone is at it again)."""
+    level, at_min = _min_attrs(kind)
     try:
         ConversationModel(conversation_id=conversation_id).update(
-            actions=[level.set(new_min), at_min_attr.set(at_min)],
-            condition=(level == current) & at_min_attr.does_not_exist(),
+            actions=[level.set(after.seq), at_min.set(set(after.holding))],
+            condition=(level == before.seq) & at_min.does_not_exist(),
         )
     except UpdateError:
-        return None  # recomputed concurrently
-    if new_min <= current:
-        return None
-    ReceiptModel(
-        conversation_id=conversation_id,
-        receipt_key=receipt_key(ALL_MEMBERS, kind, new_min),
-        user_id=ALL_MEMBERS,
-        kind=kind,
-        seq=new_min,
-        at=at,
-    ).save()
-    return new_min
+        return False
+    return True

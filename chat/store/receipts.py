@@ -13,7 +13,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chat.domain import Member, Receipt, ReceiptKind
+from chat.domain import Member, Receipt, ReceiptKind, WatermarkMove
 from chat.store.errors import StoreConflict
 from chat.store.models import MemberModel, ReceiptModel, connection
 
@@ -41,31 +41,38 @@ def receipt_from_image(image: dict[str, Any]) -> tuple[Receipt, str | None]:
     return _to_domain(row), row.origin_connection_id
 
 
-def move_watermark(member: Member, kind: ReceiptKind, seq: int, at: str, origin_connection_id: str) -> bool:
-    """Raises the member's watermark to seq; False when it was already there or beyond.
+def log_row(move: WatermarkMove) -> ReceiptModel:
+    receipt = move.receipt
+    return ReceiptModel(
+        conversation_id=receipt.conversation_id,
+        receipt_key=receipt_key(receipt.user_id, receipt.kind, receipt.seq),
+        user_id=receipt.user_id,
+        kind=receipt.kind,
+        seq=receipt.seq,
+        at=receipt.at,
+        origin_connection_id=move.origin_connection_id,
+    )
 
-    `read` implies `delivered`: a read move raises the delivered watermark with it.
-    """
-    current = member.read_seq if kind == "read" else member.delivered_seq
-    if seq <= current:
-        return False
+
+def log_move(move: WatermarkMove) -> None:
+    """Logs a move that raises no member's watermark (a group's "*")."""
+    log_row(move).save()
+
+
+def move_watermark(member: Member, move: WatermarkMove) -> None:
+    """Raises the member's watermarks as decided, only if they are still where `member` has them."""
+    seq, at = move.receipt.seq, move.receipt.at
     actions: list[Action] = []
     condition = MemberModel.left_seq.does_not_exist()
-    if kind == "read":
-        actions += [MemberModel.read_seq.set(seq), MemberModel.read_at.set(at)]
-        condition &= MemberModel.read_seq == member.read_seq
-    if member.delivered_seq < seq:
-        actions += [MemberModel.delivered_seq.set(seq), MemberModel.delivered_at.set(at)]
-        condition &= MemberModel.delivered_seq == member.delivered_seq
-    log = ReceiptModel(
-        conversation_id=member.conversation_id,
-        receipt_key=receipt_key(member.user_id, kind, seq),
-        user_id=member.user_id,
-        kind=kind,
-        seq=seq,
-        at=at,
-        origin_connection_id=origin_connection_id,
-    )
+    for kind in move.raises:
+        level, level_at = (
+            (MemberModel.read_seq, MemberModel.read_at)
+            if kind == "read"
+            else (MemberModel.delivered_seq, MemberModel.delivered_at)
+        )
+        actions += [level.set(seq), level_at.set(at)]
+        condition &= level == member.watermark(kind).seq
+    log = log_row(move)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.update(MemberModel(conversation_id=member.conversation_id, user_id=member.user_id), actions, condition)
@@ -73,7 +80,6 @@ def move_watermark(member: Member, kind: ReceiptKind, seq: int, at: str, origin_
     except TransactWriteError as exc:
         # Moved concurrently (by another device, or by sending): read again and decide again.
         raise StoreConflict() from exc
-    return True
 
 
 def first_move_at(conversation_id: str, user_id: str, kind: ReceiptKind, seq: int) -> str | None:

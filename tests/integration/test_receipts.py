@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from chat import receipts
 from chat.store import conversations as store
-from chat.store import groups as group_store
 from chat.store.models import ReceiptModel
 from tests.integration.conftest import drain
 from tests.integration.support import FakePoster, StreamReader
@@ -167,10 +167,10 @@ class TestGroupWatermark:
     ) -> None:
         ann, ben, cat, conversation_id = group
         recomputed: list[str] = []
-        original = group_store.advance_minimum
+        original = receipts.recompute_group_minimum
         monkeypatch.setattr(
-            group_store,
-            "advance_minimum",
+            receipts,
+            "recompute_group_minimum",
             lambda *a: recomputed.append(a[1]) or original(*a),  # type: ignore[func-returns-value]
         )
         for seq in (2, 3, 4):

@@ -24,6 +24,12 @@ def test_members_see_what_came_after_joining_and_before_leaving(joined: int, lef
     assert [seq for seq in range(1, 100) if member(joined, left).can_see(seq)] == list(visible)
 
 
+@pytest.mark.parametrize("left, top", [(None, 9), (4, 4), (12, 9)])
+def test_a_member_sees_up_to_the_last_seq_or_its_leaving(left: int | None, top: int) -> None:
+    assert member(0, left).visible_top(9) == top
+    assert member(0, left).can_see(top)
+
+
 def test_timestamps_are_iso_utc_with_milliseconds() -> None:
     assert iso(1795807900.123456) == "2026-11-27T19:31:40.123Z"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", iso(0))
