@@ -38,6 +38,16 @@ class Connection(Endpoint):
 
 
 @dataclass(frozen=True)
+class Subscription:
+    """A connection watching a user's presence."""
+
+    watched_user_id: str
+    connection_id: str
+    subscriber_user_id: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
 class Message:
     conversation_id: str
     seq: int

@@ -20,9 +20,9 @@ from chat.protocol import (
 )
 from chat.push import push_to_users
 from chat.receipts import recompute_group_minimum
-from chat.store import conversations as store
+from chat.store import conversations, users
 from chat.store import groups as group_store
-from chat.store import users
+from chat.store import members as member_store
 from chat.store.errors import StoreConflict
 
 MAX_ATTEMPTS = 5
@@ -40,10 +40,10 @@ def _require_known(user_ids: list[str]) -> None:
 
 def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str] = ()) -> GroupOut:
     """Pushes the group's current state to its members (and to `also`, e.g. who just left)."""
-    conversation = store.get_conversation(conversation_id)
+    conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise Internal("the group vanished")
-    members = [m.user_id for m in store.list_members(conversation_id, consistent=True) if m.active]
+    members = [m.user_id for m in member_store.list_members(conversation_id, consistent=True) if m.active]
     frame = GroupOut(
         conversationId=conversation_id,
         name=conversation.name or "",
@@ -71,7 +71,9 @@ def add_members(caller: Caller, frame: AddMembersFrame) -> GroupOut:
     for _ in range(MAX_ATTEMPTS):
         conversation, _member = membership(caller.user_id, frame.conversationId)
         require_admin(conversation, caller.user_id)
-        active = {m.user_id for m in store.list_members(conversation.conversation_id, consistent=True) if m.active}
+        active = {
+            m.user_id for m in member_store.list_members(conversation.conversation_id, consistent=True) if m.active
+        }
         newcomers = [u for u in _unique(frame.userIds) if u not in active]
         if len(active) + len(newcomers) > MAX_GROUP_MEMBERS:
             raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
@@ -106,7 +108,7 @@ def leave_group(caller: Caller, frame: LeaveGroupFrame) -> GroupOut:
 
 def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
     for _ in range(MAX_ATTEMPTS):
-        members = [m for m in store.list_members(conversation.conversation_id, consistent=True) if m.active]
+        members = [m for m in member_store.list_members(conversation.conversation_id, consistent=True) if m.active]
         leaving = [m.user_id for m in members if m.user_id in set(user_ids)]
         if not leaving:
             return []
@@ -118,7 +120,7 @@ def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
         try:
             group_store.remove_members(conversation, leaving, admins)
         except StoreConflict:
-            refreshed = store.get_conversation(conversation.conversation_id)
+            refreshed = conversations.get_conversation(conversation.conversation_id)
             assert refreshed is not None
             conversation = refreshed
             continue

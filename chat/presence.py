@@ -31,7 +31,7 @@ from chat.errors import Forbidden, Internal, LimitExceeded
 from chat.observability import metrics
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
 from chat.push import ConnectionPoster, live_connections_of, push
-from chat.store import conversations, users
+from chat.store import connections, conversations, members, users
 from chat.store import presence as store
 
 # ---- rules (pure) -----------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
     """
     watched = watch_list(frame.userIds)
     others = [u for u in watched if u != caller.user_id]
-    allowed = store.users_sharing_a_conversation(caller.user_id, others)
+    allowed = members.users_sharing_a_conversation(caller.user_id, others)
     unknown = [u for u in others if u not in allowed]
     if unknown:
         # The byUser index lags its table: a direct chat begun a moment ago is found on the table.
@@ -146,7 +146,7 @@ def connection_closed(
 
 
 def _reconcile(user_id: str, removed_at: str | None, poster: ConnectionPoster | None) -> PresenceOut | None:
-    online = store.has_live_connection(user_id)
+    online = connections.has_live_connection(user_id)
     frame = presence_change(user_id, online, users.published_last_seen(user_id), removed_at)
     if frame is None:
         return None

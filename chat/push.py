@@ -24,6 +24,7 @@ from chat.concurrency import ContextPool
 from chat.domain import Connection, Endpoint
 from chat.observability import logger
 from chat.store import connections as connection_store
+from chat.store import users as user_store
 
 MAX_PARALLEL_POSTS = 64
 # API Gateway waits at most 29 s for $connect's integration; a 410 within that of connecting proves nothing.
@@ -145,7 +146,7 @@ def push(
 
 def connections_of(user_ids: Iterable[str]) -> list[Endpoint]:
     """Where to push to these users: their listed connections (one BatchGetItem per 100 users)."""
-    return connection_store.endpoints_of(user_ids)
+    return user_store.endpoints_of(user_ids)
 
 
 def live_connections_of(user_ids: Iterable[str]) -> list[Connection]:

@@ -12,8 +12,9 @@ from chat.domain import RECEIPT_KINDS, Caller, Conversation, Receipt, ReceiptKin
 from chat.errors import BadRequest, Internal
 from chat.protocol import DeliveredFrame, MemberReceipt, ReadFrame, ReceiptOut, ReceiptsFrame, ReceiptsOut
 from chat.push import push_to_users
-from chat.store import conversations as store
-from chat.store import groups as group_store
+from chat.store import conversations
+from chat.store import members as member_store
+from chat.store import messages as message_store
 from chat.store import receipts as receipt_store
 from chat.store.errors import StoreConflict
 
@@ -42,10 +43,10 @@ def message_info(caller: Caller, frame: ReceiptsFrame) -> ReceiptsOut:
     conversation, member = membership(caller.user_id, frame.conversationId, former_ok=True)
     if frame.seq > conversation.last_seq or not member.can_see(frame.seq):
         raise BadRequest(f"seq {frame.seq} is not a message you can see")
-    message = store.messages_after(frame.conversationId, frame.seq - 1, up_to=frame.seq, limit=1)
+    message = message_store.messages_after(frame.conversationId, frame.seq - 1, up_to=frame.seq, limit=1)
     sender = message[0].sender_id if message else None
     members = []
-    for other in store.list_members(frame.conversationId, consistent=True):
+    for other in member_store.list_members(frame.conversationId, consistent=True):
         if other.user_id == sender or not other.can_see(frame.seq):
             continue
         first = {
@@ -71,7 +72,7 @@ def receipt_frame(receipt: Receipt) -> ReceiptOut:
 
 def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> None:
     """Receipts stream: push the move, and keep a group's all-members watermark current."""
-    conversation = store.get_conversation(receipt.conversation_id)
+    conversation = conversations.get_conversation(receipt.conversation_id)
     if conversation is None:
         return
     if watermarks.is_group_members_own_move(conversation.kind, receipt.user_id):
@@ -79,7 +80,7 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
     audience = watermarks.receipt_audience(
         conversation.kind,
         receipt.user_id,
-        lambda: [m.user_id for m in store.list_members(receipt.conversation_id) if m.active],
+        lambda: [m.user_id for m in member_store.list_members(receipt.conversation_id) if m.active],
     )
     result = push_to_users(audience, receipt_frame(receipt).json_text(), exclude_connection=origin_connection_id)
     result.raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)
@@ -88,7 +89,7 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
 def _track_group_minimum(conversation: Conversation, receipt: Receipt) -> None:
     """A member moved: once nobody is left at a group minimum it was holding, that minimum moves up."""
     for kind in watermarks.implied_kinds(receipt.kind):
-        if receipt.user_id in conversation.minimum(kind).holding and group_store.release_from_minimum(
+        if receipt.user_id in conversation.minimum(kind).holding and conversations.release_from_minimum(
             receipt.conversation_id, receipt.user_id, kind
         ):
             recompute_group_minimum(receipt.conversation_id, kind, receipt.at)
@@ -97,14 +98,14 @@ def _track_group_minimum(conversation: Conversation, receipt: Receipt) -> None:
 def recompute_group_minimum(conversation_id: str, kind: ReceiptKind, at: str) -> None:
     """With nobody left at the group's `kind` minimum, reads the members once to find the new one, and
     logs a "*" receipt if it moved up. Runs when the last member at it moves on or leaves."""
-    conversation = store.get_conversation(conversation_id)
+    conversation = conversations.get_conversation(conversation_id)
     if conversation is None or conversation.kind != "group":
         return
     before = conversation.minimum(kind)
     if before.holding:
         return  # someone is still at the minimum
-    after = watermarks.group_minimum(store.list_members(conversation_id, consistent=True), kind)
-    if after is None or not group_store.set_minimum(conversation_id, kind, before, after):
+    after = watermarks.group_minimum(member_store.list_members(conversation_id, consistent=True), kind)
+    if after is None or not conversations.set_minimum(conversation_id, kind, before, after):
         return  # no members, or recomputed concurrently
     move = watermarks.all_members_move(conversation_id, kind, before, after, at)
     if move is not None:

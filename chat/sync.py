@@ -21,7 +21,9 @@ from chat.protocol import (
 )
 from chat.push import ConnectionPoster, Gone
 from chat.store import connections as connection_store
-from chat.store import conversations as store
+from chat.store import conversations as conversation_store
+from chat.store import members as member_store
+from chat.store import messages as message_store
 
 NEWEST_FOR_UNKNOWN = 50
 MAX_MESSAGES_PER_SYNC = 200
@@ -37,8 +39,8 @@ def _receipts(conversation: Conversation, members: list[Member], me: str) -> lis
 
 def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
     poster = poster or push.default_poster()
-    mine = {m.conversation_id: m for m in store.memberships_of(caller.user_id)}
-    conversations = store.get_conversations(mine) if mine else {}
+    mine = {m.conversation_id: m for m in member_store.memberships_of(caller.user_id)}
+    conversations = conversation_store.get_conversations(mine) if mine else {}
     summaries: list[ConversationSummary] = []
     budget = MAX_MESSAGES_PER_SYNC
     reply_size = 200
@@ -55,8 +57,10 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
         take = min(wanted, budget)
         if take < wanted:
             complete = False
-        messages = store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
-        members = store.list_members(conversation.conversation_id)
+        messages = (
+            message_store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
+        )
+        members = member_store.list_members(conversation.conversation_id)
         summary = ConversationSummary(
             conversationId=conversation.conversation_id,
             kind=conversation.kind,
@@ -92,7 +96,7 @@ def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:
     conversation, member = membership(caller.user_id, frame.conversationId, former_ok=True)
     top = member.visible_top(conversation.last_seq)
     before = top + 1 if frame.beforeSeq is None else min(frame.beforeSeq, top + 1)
-    messages = store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
+    messages = message_store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
     frames = [message_frame(m) for m in messages]
     # Keep the newest that fit in one frame; the client asks again from the oldest it got.
     while frames and sum(len(f.json_text().encode("utf-8")) for f in frames) > MAX_REPLY_BYTES:

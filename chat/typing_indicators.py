@@ -19,8 +19,8 @@ from chat.errors import Forbidden, NotFound, RateLimited
 from chat.observability import logger
 from chat.protocol import TypingFrame, TypingOut
 from chat.push import push_to_users
-from chat.store import conversations
-from chat.store import presence as store
+from chat.store import limits
+from chat.store import members as member_store
 
 TYPING_LIMIT = 5
 TYPING_WINDOW_S = 10
@@ -36,7 +36,7 @@ def window_of(epoch_s: int) -> int:
 
 def typing(caller: Caller, frame: TypingFrame) -> None:
     """Relays start/stop to every device of every other active member; no direct reply."""
-    members = conversations.list_members(frame.conversationId)
+    members = member_store.list_members(frame.conversationId)
     if not members:
         raise NotFound("no such conversation")
     me = next((m for m in members if m.user_id == caller.user_id), None)
@@ -46,7 +46,7 @@ def typing(caller: Caller, frame: TypingFrame) -> None:
     window = window_of(clock.epoch_s())
     # The item outlives its window by one more window, then TTL drops it.
     expires_at = (window + 2) * TYPING_WINDOW_S
-    if not store.take_slot(limit_key(caller.user_id, frame.conversationId, window), TYPING_LIMIT, expires_at):
+    if not limits.take_slot(limit_key(caller.user_id, frame.conversationId, window), TYPING_LIMIT, expires_at):
         raise RateLimited(f"at most {TYPING_LIMIT} typing frames per {TYPING_WINDOW_S} s in a conversation")
 
     others = [m.user_id for m in members if m.active and m.user_id != caller.user_id]

@@ -31,7 +31,7 @@ from moto import mock_aws
 from chat import fanout, push
 from chat.domain import Caller
 from chat.messages import send_message
-from chat.store import conversations, users
+from chat.store import messages, users
 from chat.store.connections import save_connection
 from local.schema import create_tables
 
@@ -63,7 +63,7 @@ def main() -> None:
         timings = []
         for _ in range(args.runs):
             sent = send_message(alice, sent.conversation_id, None, uuid.uuid4().hex, "hello")
-            message = conversations.messages_after(sent.conversation_id, sent.seq - 1)[0]
+            message = messages.messages_after(sent.conversation_id, sent.seq - 1)[0]
             poster = SleepyPoster(args.post_ms / 1000)
             start = time.perf_counter()
             fanout.fan_out(message, poster=poster)

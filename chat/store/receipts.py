@@ -1,21 +1,19 @@
-"""Receipts: per-member watermarks and the log of their forward moves.
+"""The Receipts table: the log of watermark moves, whose stream pushes the `receipt` frames.
 
-A move is one transaction: the member's watermark is raised only if it is still below the new seq,
-and the move is appended to the Receipts table, whose stream pushes the `receipt` frames. A
-watermark that does not move writes nothing, so it pushes nothing.
+A move is one transaction: the member's watermarks are raised only if they are still where the move
+was decided from, and the move is appended to the log. A watermark that does not move writes
+nothing, so it pushes nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
 from chat.domain import Member, Receipt, ReceiptKind, WatermarkMove
+from chat.store import members
 from chat.store.errors import StoreConflict
-from chat.store.models import MemberModel, ReceiptModel, connection
+from chat.store.models import ReceiptModel
+from chat.store.writes import Cancelled, Put, transact
 
 SEQ_DIGITS = 12
 
@@ -41,9 +39,9 @@ def receipt_from_image(image: dict[str, Any]) -> tuple[Receipt, str | None]:
     return _to_domain(row), row.origin_connection_id
 
 
-def log_row(move: WatermarkMove) -> ReceiptModel:
+def logging(move: WatermarkMove) -> Put:
     receipt = move.receipt
-    return ReceiptModel(
+    row = ReceiptModel(
         conversation_id=receipt.conversation_id,
         receipt_key=receipt_key(receipt.user_id, receipt.kind, receipt.seq),
         user_id=receipt.user_id,
@@ -52,32 +50,20 @@ def log_row(move: WatermarkMove) -> ReceiptModel:
         at=receipt.at,
         origin_connection_id=move.origin_connection_id,
     )
+    return Put(row, role="receipt")
 
 
 def log_move(move: WatermarkMove) -> None:
-    """Logs a move that raises no member's watermark (a group's "*")."""
-    log_row(move).save()
+    """Logs a move that raises no member's watermarks (a group's "*")."""
+    logging(move).run()
 
 
 def move_watermark(member: Member, move: WatermarkMove) -> None:
-    """Raises the member's watermarks as decided, only if they are still where `member` has them."""
-    seq, at = move.receipt.seq, move.receipt.at
-    actions: list[Action] = []
-    condition = MemberModel.left_seq.does_not_exist()
-    for kind in move.raises:
-        level, level_at = (
-            (MemberModel.read_seq, MemberModel.read_at)
-            if kind == "read"
-            else (MemberModel.delivered_seq, MemberModel.delivered_at)
-        )
-        actions += [level.set(seq), level_at.set(at)]
-        condition &= level == member.watermark(kind).seq
-    log = log_row(move)
+    """Raises the member's watermarks as `move` decided and logs it, only if they are still where
+    `member` has them."""
     try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(MemberModel(conversation_id=member.conversation_id, user_id=member.user_id), actions, condition)
-            tx.save(log)
-    except TransactWriteError as exc:
+        transact([members.raising(move, expected=member), logging(move)])
+    except Cancelled as exc:
         # Moved concurrently (by another device, or by sending): read again and decide again.
         raise StoreConflict() from exc
 

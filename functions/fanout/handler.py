@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat.fanout import fan_out
-from chat.store.conversations import message_from_image
+from chat.store.messages import message_from_image
 from chat.streams import ordered_stream_handler
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chat.store import connections
+from chat.store import connections, users
 from tests.integration.conftest import run_fanout
 from tests.integration.support import FakePoster, StreamReader
 
@@ -22,7 +22,7 @@ def _gone(poster: FakePoster, dev: Any) -> None:
 
 def _assert_cleaned_up(dev: Any) -> None:
     assert dev.connection_id not in {c.connection_id for c in connections.live_connections(dev.user_id)}
-    assert dev.connection_id not in {e.connection_id for e in connections.endpoints_of([dev.user_id])}
+    assert dev.connection_id not in {e.connection_id for e in users.endpoints_of([dev.user_id])}
 
 
 def typing_to_a_gone_device(device: Any, poster: FakePoster) -> Any:
@@ -90,7 +90,7 @@ def test_a_410_while_the_device_is_still_connecting_keeps_its_connection(
 
     # Then the connection stays listed, and once open it gets what follows (the first comes by sync)
     assert bob_new.connection_id in {c.connection_id for c in connections.live_connections("bob")}
-    assert bob_new.connection_id in {e.connection_id for e in connections.endpoints_of(["bob"])}
+    assert bob_new.connection_id in {e.connection_id for e in users.endpoints_of(["bob"])}
     poster.gone.discard(bob_new.connection_id)
     alice.send("second", conversationId=conversation_id)
     assert run_fanout(messages_stream) == {"batchItemFailures": []}
