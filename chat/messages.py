@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 
 from chat import watermarks
@@ -13,12 +11,14 @@ from chat.domain import Caller, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
 from chat.observability import logger, metrics
 from chat.protocol import SendFrame, SentOut
+from chat.retry import retrying
 from chat.store import client_msg_ids, conversations, users
 from chat.store import messages as message_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 
-# Optimistic concurrency: a lost race on lastSeq re-reads and tries again with jittered backoff.
-MAX_ATTEMPTS = 40
+# Every sender of a conversation races for its next seq (lastSeq moves only from the value read), and a
+# busy group has many at once: a send that lost reads again and tries the seq after the winner's.
+SEND_ATTEMPTS = 40
 
 
 def send(caller: Caller, frame: SendFrame) -> SentOut:
@@ -31,15 +31,18 @@ def send(caller: Caller, frame: SendFrame) -> SentOut:
 def send_message(
     caller: Caller, conversation_id: str | None, to: str | None, client_msg_id: str, text: str
 ) -> SentMessage:
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            if to is not None:
-                return _send_direct(caller, to, client_msg_id, text)
-            assert conversation_id is not None
-            return _send_to_conversation(caller, conversation_id, client_msg_id, text)
-        except StoreConflict:
-            time.sleep(min(0.25, 0.01 * 2**attempt) * random.random())
-    raise Internal("the conversation is too busy; please retry")
+    def attempt() -> SentMessage:
+        if to is not None:
+            return _send_direct(caller, to, client_msg_id, text)
+        assert conversation_id is not None
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text)
+
+    return retrying(
+        attempt,
+        retry_on=StoreConflict,
+        attempts=SEND_ATTEMPTS,
+        gave_up=Internal("the conversation is too busy; please retry"),
+    )
 
 
 def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> SentMessage:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
-
 from chat import watermarks
 from chat.access import membership
 from chat.clock import now_iso
@@ -12,30 +9,36 @@ from chat.domain import RECEIPT_KINDS, Caller, Conversation, Receipt, ReceiptKin
 from chat.errors import BadRequest, Internal
 from chat.protocol import DeliveredFrame, MemberReceipt, ReadFrame, ReceiptOut, ReceiptsFrame, ReceiptsOut
 from chat.push import push_to_users
+from chat.retry import retrying
 from chat.store import conversations
 from chat.store import members as member_store
 from chat.store import messages as message_store
 from chat.store import receipts as receipt_store
 from chat.store.errors import StoreConflict
 
-MAX_ATTEMPTS = 8
+# A watermark moves only from where it was read: the user's other devices acking, or the user sending,
+# at the same moment make an ack read again and decide again (few racers: one user's devices).
+ACK_ATTEMPTS = 8
 
 
 def acknowledge(caller: Caller, frame: DeliveredFrame | ReadFrame) -> None:
     """`delivered` / `read`: raise the caller's watermark; no direct reply."""
     kind: ReceiptKind = frame.action
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> None:
         conversation, member = membership(caller.user_id, frame.conversationId)
         if frame.seq > conversation.last_seq:
             raise BadRequest(f"seq {frame.seq} is beyond the conversation's last ({conversation.last_seq})")
         move = watermarks.acknowledgement(member, kind, frame.seq, now_iso(), caller.connection_id)
-        try:
-            if move is not None:
-                receipt_store.move_watermark(member, move)
-            return None
-        except StoreConflict:
-            time.sleep(0.01 * 2**attempt * random.random())
-    raise Internal("could not record the receipt; please retry")
+        if move is not None:
+            receipt_store.move_watermark(member, move)
+
+    retrying(
+        attempt,
+        retry_on=StoreConflict,
+        attempts=ACK_ATTEMPTS,
+        gave_up=Internal("could not record the receipt; please retry"),
+    )
 
 
 def message_info(caller: Caller, frame: ReceiptsFrame) -> ReceiptsOut:
