@@ -58,7 +58,7 @@ def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str]
     conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise Internal("the group vanished")
-    members = [m.user_id for m in member_store.list_members(conversation_id, consistent=True) if m.active]
+    members = [m.user_id for m in member_store.active_members(conversation_id, consistent=True)]
     frame = GroupOut(
         conversationId=conversation_id,
         name=conversation.name or "",
@@ -86,9 +86,7 @@ def add_members(caller: Caller, frame: AddMembersFrame) -> GroupOut:
     def attempt() -> None:
         conversation, _member = membership(caller.user_id, frame.conversationId)
         require_admin(conversation, caller.user_id)
-        active = {
-            m.user_id for m in member_store.list_members(conversation.conversation_id, consistent=True) if m.active
-        }
+        active = {m.user_id for m in member_store.active_members(conversation.conversation_id, consistent=True)}
         newcomers = [u for u in _unique(frame.userIds) if u not in active]
         if len(active) + len(newcomers) > MAX_GROUP_MEMBERS:
             raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
@@ -124,7 +122,7 @@ def leave_group(caller: Caller, frame: LeaveGroupFrame) -> GroupOut:
 
 def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
     """Removes those of `user_ids` who are members; returns them."""
-    members = [m for m in member_store.list_members(conversation.conversation_id, consistent=True) if m.active]
+    members = member_store.active_members(conversation.conversation_id, consistent=True)
     leaving = [m.user_id for m in members if m.user_id in set(user_ids)]
     if not leaving:
         return []

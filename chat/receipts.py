@@ -83,7 +83,7 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
     audience = watermarks.receipt_audience(
         conversation.kind,
         receipt.user_id,
-        lambda: [m.user_id for m in member_store.list_members(receipt.conversation_id) if m.active],
+        lambda: [m.user_id for m in member_store.active_members(receipt.conversation_id)],
     )
     result = push_to_users(audience, receipt_frame(receipt).json_text(), exclude_connection=origin_connection_id)
     result.raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)

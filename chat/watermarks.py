@@ -23,6 +23,7 @@ from chat.domain import (
     ReceiptKind,
     Watermark,
     WatermarkMove,
+    active,
 )
 
 # ---- one user's watermarks --------------------------------------------------------------------------
@@ -60,7 +61,7 @@ def delivered_at(first_delivered: str | None, first_read: str | None) -> str | N
 
 def group_minimum(members: Iterable[Member], kind: ReceiptKind) -> GroupMinimum | None:
     """The lowest `kind` watermark over the active members and who sits at it; None without members."""
-    marks = {m.user_id: m.watermark(kind).seq for m in members if m.active}
+    marks = {m.user_id: m.watermark(kind).seq for m in active(members)}
     if not marks:
         return None
     lowest = min(marks.values())
