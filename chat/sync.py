@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from chat import push, watermarks
 from chat.access import membership
-from chat.domain import Caller, Conversation, Member, Message
+from chat.domain import Caller, Conversation, Endpoint, Member, active
+from chat.errors import Internal
 from chat.fanout import message_frame
 from chat.protocol import (
     ConversationReceipt,
@@ -19,8 +20,7 @@ from chat.protocol import (
     SyncedOut,
     SyncFrame,
 )
-from chat.push import ConnectionPoster, Gone
-from chat.store import connections as connection_store
+from chat.push import ConnectionPoster
 from chat.store import conversations as conversation_store
 from chat.store import members as member_store
 from chat.store import messages as message_store
@@ -38,7 +38,6 @@ def _receipts(conversation: Conversation, members: list[Member], me: str) -> lis
 
 
 def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
-    poster = poster or push.default_poster()
     mine = {m.conversation_id: m for m in member_store.memberships_of(caller.user_id)}
     conversations = conversation_store.get_conversations(mine) if mine else {}
     summaries: list[ConversationSummary] = []
@@ -65,7 +64,7 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
             conversationId=conversation.conversation_id,
             kind=conversation.kind,
             name=conversation.name,
-            members=[m.user_id for m in members if m.active],
+            members=[m.user_id for m in active(members)],
             admins=list(conversation.admins),
             lastSeq=top,
             firstSeqSent=messages[0].seq if messages else None,
@@ -75,21 +74,17 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
         if reply_size + size > MAX_REPLY_BYTES and summaries:
             complete = False
             break
-        _post_in_order(caller, messages, poster)
+        # One connection, one message at a time: the device sees them in seq order.
+        frames = (message_frame(m).json_text().encode("utf-8") for m in messages)
+        posted = push.post_in_order(Endpoint(caller.user_id, caller.connection_id), frames, poster)
+        if posted.gone:
+            return SyncedOut(conversations=summaries, complete=False)  # the socket closed meanwhile
+        if not posted.ok:
+            raise Internal("messages could not be delivered; please sync again")
         budget -= len(messages)
         summaries.append(summary)
         reply_size += size
     return SyncedOut(conversations=summaries, complete=complete)
-
-
-def _post_in_order(caller: Caller, messages: list[Message], poster: ConnectionPoster) -> None:
-    """One connection, one message at a time: the device sees them in seq order."""
-    for message in messages:
-        try:
-            poster.post(caller.connection_id, message_frame(message).json_text().encode("utf-8"))
-        except Gone:
-            connection_store.delete_connection(caller.user_id, caller.connection_id)
-            return
 
 
 def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:
