@@ -20,7 +20,6 @@ from chat.protocol import (
     SyncedOut,
     SyncFrame,
 )
-from chat.push import ConnectionPoster
 from chat.store import conversations as conversation_store
 from chat.store import members as member_store
 from chat.store import messages as message_store
@@ -37,7 +36,7 @@ def _receipts(conversation: Conversation, members: list[Member], me: str) -> lis
     ]
 
 
-def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
+def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
     mine = {m.conversation_id: m for m in member_store.memberships_of(caller.user_id)}
     conversations = conversation_store.get_conversations(mine) if mine else {}
     summaries: list[ConversationSummary] = []
@@ -76,7 +75,7 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
             break
         # One connection, one message at a time: the device sees them in seq order.
         frames = (message_frame(m).json_text().encode("utf-8") for m in messages)
-        posted = push.post_in_order(Endpoint(caller.user_id, caller.connection_id), frames, poster)
+        posted = push.post_in_order(Endpoint(caller.user_id, caller.connection_id), frames)
         if posted.gone:
             return SyncedOut(conversations=summaries, complete=False)  # the socket closed meanwhile
         if not posted.ok:
