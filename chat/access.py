@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chat.domain import Conversation, Member
 from chat.errors import Forbidden, NotFound
-from chat.store import conversations as store
+from chat.store import conversations, members
 
 
 def membership(user_id: str, conversation_id: str, *, former_ok: bool = False) -> tuple[Conversation, Member]:
@@ -13,10 +13,10 @@ def membership(user_id: str, conversation_id: str, *, former_ok: bool = False) -
     Conversation ids are random and unguessable, so telling "no such conversation" from "not yours"
     reveals nothing a client could not learn from an id it was given.
     """
-    conversation = store.get_conversation(conversation_id)
+    conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise NotFound("no such conversation")
-    member = store.get_member(conversation_id, user_id)
+    member = members.get_member(conversation_id, user_id)
     if member is None or (not member.active and not former_ok):
         raise Forbidden("you are not a member of this conversation")
     return conversation, member

@@ -7,7 +7,7 @@ from chat import presence
 from chat.fanout import fan_out
 from chat.receipts import on_receipt_logged
 from chat.store.connections import connection_from_image
-from chat.store.conversations import message_from_image
+from chat.store.messages import message_from_image
 from chat.store.presence import watch_from_image
 from chat.store.receipts import receipt_from_image
 from chat.streams import Change

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 ConversationKind = Literal["direct", "group"]
 ReceiptKind = Literal["delivered", "read"]
+RECEIPT_KINDS: tuple[ReceiptKind, ...] = ("delivered", "read")
+# The user id of a group's all-members watermark.
 ALL_MEMBERS = "*"
 
 
@@ -35,6 +38,16 @@ class Connection(Endpoint):
 
 
 @dataclass(frozen=True)
+class Subscription:
+    """A connection watching a user's presence."""
+
+    watched_user_id: str
+    connection_id: str
+    subscriber_user_id: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
 class Message:
     conversation_id: str
     seq: int
@@ -52,7 +65,6 @@ class Conversation:
     kind: ConversationKind
     name: str | None
     last_seq: int
-    created_by: str
     admins: tuple[str, ...] = ()
     # Group "all members" watermarks and who is holding them back.
     all_delivered: int = 0
@@ -60,12 +72,25 @@ class Conversation:
     at_min_delivered: frozenset[str] = field(default_factory=frozenset)
     at_min_read: frozenset[str] = field(default_factory=frozenset)
 
+    def minimum(self, kind: ReceiptKind) -> GroupMinimum:
+        """The group's all-members watermark of one kind, as stored."""
+        if kind == "delivered":
+            return GroupMinimum(self.all_delivered, self.at_min_delivered)
+        return GroupMinimum(self.all_read, self.at_min_read)
+
+
+@dataclass(frozen=True)
+class GroupMinimum:
+    """A group's all-members watermark of one kind: the lowest over its active members, and who is at it."""
+
+    seq: int
+    holding: frozenset[str]
+
 
 @dataclass(frozen=True)
 class Member:
     conversation_id: str
     user_id: str
-    role: str
     joined_seq: int
     left_seq: int | None
     delivered_seq: int
@@ -81,6 +106,30 @@ class Member:
         """Members see messages after they joined and, once gone, nothing newer than their leaving."""
         return seq > self.joined_seq and (self.left_seq is None or seq <= self.left_seq)
 
+    def visible_top(self, last_seq: int) -> int:
+        """The newest seq the member can see in a conversation at `last_seq` (see `can_see`)."""
+        return last_seq if self.left_seq is None else min(last_seq, self.left_seq)
+
+    def watermark(self, kind: ReceiptKind) -> Watermark:
+        if kind == "delivered":
+            return Watermark(self.user_id, kind, self.delivered_seq, self.delivered_at)
+        return Watermark(self.user_id, kind, self.read_seq, self.read_at)
+
+
+def active(members: Iterable[Member]) -> list[Member]:
+    """The current members among these (not those who left or were removed)."""
+    return [m for m in members if m.active]
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """How far one user's (or, userId "*", a whole group's) watermark of one kind has reached."""
+
+    user_id: str
+    kind: ReceiptKind
+    seq: int
+    at: str | None
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -92,9 +141,21 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class WatermarkMove:
+    """A forward move the rules decided (chat/watermarks.py), for the store to write.
+
+    `receipt` is logged (the Receipts stream pushes it); `raises` are the mover's watermarks set to its
+    seq (none for a group's "*"); the connection that caused it hears no echo of it.
+    """
+
+    receipt: Receipt
+    raises: tuple[ReceiptKind, ...] = ()
+    origin_connection_id: str | None = None
+
+
+@dataclass(frozen=True)
 class SentMessage:
     conversation_id: str
     client_msg_id: str
     seq: int
     sent_at: str
-    duplicate: bool = False

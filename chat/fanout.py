@@ -6,7 +6,7 @@ from chat.domain import Message
 from chat.observability import metrics
 from chat.protocol import MessageBody, MessageOut
 from chat.push import ConnectionPoster, PushResult, push_to_users
-from chat.store import conversations as store
+from chat.store import members as member_store
 
 
 def message_frame(message: Message) -> MessageOut:
@@ -22,7 +22,7 @@ def message_frame(message: Message) -> MessageOut:
 
 
 def fan_out(message: Message, poster: ConnectionPoster | None = None) -> PushResult:
-    members = [m.user_id for m in store.list_members(message.conversation_id) if m.can_see(message.seq)]
+    members = [m.user_id for m in member_store.list_members(message.conversation_id) if m.can_see(message.seq)]
     # The sending device already has its `sent`; the sender's other devices get the message.
     result = push_to_users(
         members, message_frame(message).json_text(), exclude_connection=message.sender_connection_id, poster=poster

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
+from chat import watermarks
 from chat.access import membership, require_admin
 from chat.clock import now_iso
-from chat.domain import Caller, Conversation
+from chat.domain import RECEIPT_KINDS, Caller, Conversation
 from chat.errors import BadRequest, Internal, LimitExceeded, NotFound
 from chat.protocol import (
     MAX_GROUP_MEMBERS,
@@ -18,12 +20,27 @@ from chat.protocol import (
     RemoveMembersFrame,
 )
 from chat.push import push_to_users
-from chat.store import conversations as store
+from chat.receipts import recompute_group_minimum
+from chat.retry import retrying
+from chat.store import conversations, users
 from chat.store import groups as group_store
-from chat.store import users
+from chat.store import members as member_store
 from chat.store.errors import StoreConflict
 
-MAX_ATTEMPTS = 5
+T = TypeVar("T")
+
+# A change is stored only while lastSeq (and, adding, the all-members minimums) are as read: a message
+# or an acknowledgement meanwhile makes it read the group again and decide again.
+GROUP_CHANGE_ATTEMPTS = 5
+
+
+def _changing(change: Callable[[], T]) -> T:
+    return retrying(
+        change,
+        retry_on=StoreConflict,
+        attempts=GROUP_CHANGE_ATTEMPTS,
+        gave_up=Internal("the group is changing too fast; please retry"),
+    )
 
 
 def _unique(user_ids: Iterable[str]) -> list[str]:
@@ -38,10 +55,10 @@ def _require_known(user_ids: list[str]) -> None:
 
 def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str] = ()) -> GroupOut:
     """Pushes the group's current state to its members (and to `also`, e.g. who just left)."""
-    conversation = store.get_conversation(conversation_id)
+    conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise Internal("the group vanished")
-    members = [m.user_id for m in store.list_members(conversation_id, consistent=True) if m.active]
+    members = [m.user_id for m in member_store.active_members(conversation_id, consistent=True)]
     frame = GroupOut(
         conversationId=conversation_id,
         name=conversation.name or "",
@@ -66,62 +83,57 @@ def create_group(caller: Caller, frame: CreateGroupFrame) -> GroupOut:
 
 
 def add_members(caller: Caller, frame: AddMembersFrame) -> GroupOut:
-    for _ in range(MAX_ATTEMPTS):
+    def attempt() -> None:
         conversation, _member = membership(caller.user_id, frame.conversationId)
         require_admin(conversation, caller.user_id)
-        active = {m.user_id for m in store.list_members(conversation.conversation_id, consistent=True) if m.active}
+        active = {m.user_id for m in member_store.active_members(conversation.conversation_id, consistent=True)}
         newcomers = [u for u in _unique(frame.userIds) if u not in active]
         if len(active) + len(newcomers) > MAX_GROUP_MEMBERS:
             raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
         _require_known(newcomers)
-        if not newcomers:
-            break
-        try:
-            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso())
-            break
-        except StoreConflict:
-            continue
-    else:
-        raise Internal("the group is changing too fast; please retry")
+        if newcomers:
+            holding = watermarks.minimums_at_last_seq(conversation)
+            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso(), holding)
+
+    _changing(attempt)
     return _announce(frame.conversationId, "membersAdded", caller)
 
 
 def remove_members(caller: Caller, frame: RemoveMembersFrame) -> GroupOut:
-    conversation, _member = membership(caller.user_id, frame.conversationId)
-    require_admin(conversation, caller.user_id)
-    gone = _remove(conversation, _unique(frame.userIds))
+    def attempt() -> list[str]:
+        conversation, _member = membership(caller.user_id, frame.conversationId)
+        require_admin(conversation, caller.user_id)
+        return _remove(conversation, _unique(frame.userIds))
+
+    gone = _changing(attempt)
     return _announce(frame.conversationId, "membersRemoved", caller, also=gone)
 
 
 def leave_group(caller: Caller, frame: LeaveGroupFrame) -> GroupOut:
-    conversation, _member = membership(caller.user_id, frame.conversationId)
-    if conversation.kind != "group":
-        raise BadRequest("only groups can be left")
-    gone = _remove(conversation, [caller.user_id])
+    def attempt() -> list[str]:
+        conversation, _member = membership(caller.user_id, frame.conversationId)
+        if conversation.kind != "group":
+            raise BadRequest("only groups can be left")
+        return _remove(conversation, [caller.user_id])
+
+    gone = _changing(attempt)
     return _announce(frame.conversationId, "left", caller, also=gone)
 
 
 def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
-    for _ in range(MAX_ATTEMPTS):
-        members = [m for m in store.list_members(conversation.conversation_id, consistent=True) if m.active]
-        leaving = [m.user_id for m in members if m.user_id in set(user_ids)]
-        if not leaving:
-            return []
-        staying = [m for m in members if m.user_id not in set(leaving)]
-        admins = [a for a in conversation.admins if a not in set(leaving)]
-        if not admins and staying:
-            # A group is never left without an admin: the longest-standing member takes over.
-            admins = [min(staying, key=lambda m: (m.joined_seq, m.user_id)).user_id]
-        try:
-            group_store.remove_members(conversation, leaving, admins)
-        except StoreConflict:
-            refreshed = store.get_conversation(conversation.conversation_id)
-            assert refreshed is not None
-            conversation = refreshed
-            continue
-        # Those who left may have been holding the all-members watermark back.
-        now = now_iso()
-        for kind in ("delivered", "read"):
-            group_store.advance_minimum(conversation.conversation_id, kind, now)  # type: ignore[arg-type]
-        return leaving
-    raise Internal("the group is changing too fast; please retry")
+    """Removes those of `user_ids` who are members; returns them."""
+    members = member_store.active_members(conversation.conversation_id, consistent=True)
+    leaving = [m.user_id for m in members if m.user_id in set(user_ids)]
+    if not leaving:
+        return []
+    staying = [m for m in members if m.user_id not in set(leaving)]
+    admins = [a for a in conversation.admins if a not in set(leaving)]
+    if not admins and staying:
+        # A group is never left without an admin: the longest-standing member takes over.
+        admins = [min(staying, key=lambda m: (m.joined_seq, m.user_id)).user_id]
+    group_store.remove_members(conversation, leaving, admins)
+    # Those who left may have been holding the all-members watermark back.
+    now = now_iso()
+    for kind in RECEIPT_KINDS:
+        recompute_group_minimum(conversation.conversation_id, kind, now)
+    return leaving

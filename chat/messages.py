@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 
+from chat import watermarks
 from chat.access import membership
 from chat.clock import now_iso
 from chat.domain import Caller, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
 from chat.observability import logger, metrics
 from chat.protocol import SendFrame, SentOut
-from chat.store import conversations as store
-from chat.store import users
+from chat.retry import retrying
+from chat.store import client_msg_ids, conversations, users
+from chat.store import messages as message_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 
-# Optimistic concurrency: a lost race on lastSeq re-reads and tries again with jittered backoff.
-MAX_ATTEMPTS = 40
+# Every sender of a conversation races for its next seq (lastSeq moves only from the value read), and a
+# busy group has many at once: a send that lost reads again and tries the seq after the winner's.
+SEND_ATTEMPTS = 40
 
 
 def send(caller: Caller, frame: SendFrame) -> SentOut:
@@ -30,28 +31,31 @@ def send(caller: Caller, frame: SendFrame) -> SentOut:
 def send_message(
     caller: Caller, conversation_id: str | None, to: str | None, client_msg_id: str, text: str
 ) -> SentMessage:
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            if to is not None:
-                return _send_direct(caller, to, client_msg_id, text)
-            assert conversation_id is not None
-            return _send_to_conversation(caller, conversation_id, client_msg_id, text)
-        except StoreConflict:
-            time.sleep(min(0.25, 0.01 * 2**attempt) * random.random())
-    raise Internal("the conversation is too busy; please retry")
+    def attempt() -> SentMessage:
+        if to is not None:
+            return _send_direct(caller, to, client_msg_id, text)
+        assert conversation_id is not None
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text)
+
+    return retrying(
+        attempt,
+        retry_on=StoreConflict,
+        attempts=SEND_ATTEMPTS,
+        gave_up=Internal("the conversation is too busy; please retry"),
+    )
 
 
 def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> SentMessage:
     if to == caller.user_id:
         raise BadRequest("cannot send a direct message to yourself")
-    conversation_id = store.find_direct(caller.user_id, to)
+    conversation_id = conversations.find_direct(caller.user_id, to)
     if conversation_id is not None:
         return _send_to_conversation(caller, conversation_id, client_msg_id, text)
     if not users.user_exists(to):
         raise NotFound(f"no user {to!r}")
     message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text)
     try:
-        store.create_direct_with_message(message, recipient_id=to)
+        message_store.create_direct_with_message(message, recipient_id=to, sender_move=watermarks.sending(message))
     except AlreadyExists:
         raise StoreConflict() from None  # created concurrently: retry through the lookup
     metrics.add_metric(name="MessagesSent", unit="Count", value=1)
@@ -59,16 +63,18 @@ def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> Sent
 
 
 def _send_to_conversation(caller: Caller, conversation_id: str, client_msg_id: str, text: str) -> SentMessage:
-    earlier = store.find_sent(conversation_id, caller.user_id, client_msg_id)
+    earlier = client_msg_ids.find_sent(conversation_id, caller.user_id, client_msg_id)
     if earlier is not None:
         return earlier
     conversation, _member = membership(caller.user_id, conversation_id)
     message = _new_message(caller, conversation_id, conversation.last_seq + 1, client_msg_id, text)
     try:
-        store.append_message(message, expected_last_seq=conversation.last_seq)
+        message_store.append_message(
+            message, expected_last_seq=conversation.last_seq, sender_move=watermarks.sending(message)
+        )
     except DuplicateClientMsgId:
         # A concurrent retry of the same send won; answer with what it stored.
-        earlier = store.find_sent(conversation_id, caller.user_id, client_msg_id)
+        earlier = client_msg_ids.find_sent(conversation_id, caller.user_id, client_msg_id)
         if earlier is None:
             raise StoreConflict() from None
         return earlier

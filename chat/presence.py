@@ -30,8 +30,8 @@ from chat.domain import Caller, Connection, Endpoint
 from chat.errors import Forbidden, Internal, LimitExceeded
 from chat.observability import metrics
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
-from chat.push import ConnectionPoster, live_connections_of, push
-from chat.store import conversations, users
+from chat.push import live_connections_of, push
+from chat.store import connections, conversations, members, users
 from chat.store import presence as store
 
 # ---- rules (pure) -----------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
     """
     watched = watch_list(frame.userIds)
     others = [u for u in watched if u != caller.user_id]
-    allowed = store.users_sharing_a_conversation(caller.user_id, others)
+    allowed = members.users_sharing_a_conversation(caller.user_id, others)
     unknown = [u for u in others if u not in allowed]
     if unknown:
         # The byUser index lags its table: a direct chat begun a moment ago is found on the table.
@@ -130,27 +130,25 @@ def current_presence(user_ids: list[str]) -> list[PresenceOut]:
 # ---- the Connections stream -------------------------------------------------------------------------
 
 
-def connection_opened(conn: Connection, poster: ConnectionPoster | None = None) -> PresenceOut | None:
-    return _reconcile(conn.user_id, removed_at=None, poster=poster)
+def connection_opened(conn: Connection) -> PresenceOut | None:
+    return _reconcile(conn.user_id, removed_at=None)
 
 
-def connection_closed(
-    conn: Connection, watched: Iterable[str], poster: ConnectionPoster | None = None, now_s: float | None = None
-) -> PresenceOut | None:
+def connection_closed(conn: Connection, watched: Iterable[str]) -> PresenceOut | None:
     """A connection is gone: its own subscriptions go with it, and its user may now be offline."""
     watched = list(watched)
     if watched:
         store.delete_subscriptions(conn.connection_id, watched)
-    removed_at = removal_time(time.time() if now_s is None else now_s, conn.expires_at)
-    return _reconcile(conn.user_id, removed_at=removed_at, poster=poster)
+    removed_at = removal_time(time.time(), conn.expires_at)
+    return _reconcile(conn.user_id, removed_at=removed_at)
 
 
-def _reconcile(user_id: str, removed_at: str | None, poster: ConnectionPoster | None) -> PresenceOut | None:
-    online = store.has_live_connection(user_id)
+def _reconcile(user_id: str, removed_at: str | None) -> PresenceOut | None:
+    online = connections.has_live_connection(user_id)
     frame = presence_change(user_id, online, users.published_last_seen(user_id), removed_at)
     if frame is None:
         return None
-    tell_watchers(frame, poster)
+    tell_watchers(frame)
     if frame.online:
         users.clear_last_seen(user_id)
     else:
@@ -159,12 +157,12 @@ def _reconcile(user_id: str, removed_at: str | None, poster: ConnectionPoster | 
     return frame
 
 
-def tell_watchers(frame: PresenceOut, poster: ConnectionPoster | None = None) -> None:
+def tell_watchers(frame: PresenceOut) -> None:
     """Pushes a presence change to every connection watching the user; drops the rows of gone ones."""
     subscriptions = store.subscribers(frame.userId)
     data = frame.json_text().encode("utf-8")
     targets = [Endpoint(user_id=s.subscriber_user_id, connection_id=s.connection_id) for s in subscriptions]
-    result = push(((c, data) for c in targets), poster=poster)
+    result = push((c, data) for c in targets)
     for gone in result.gone:
         # Its other rows go when its Connections REMOVE (caused by push's cleanup) is processed.
         store.delete_subscriptions(gone.connection_id, [frame.userId])

@@ -24,6 +24,7 @@ from chat.concurrency import ContextPool
 from chat.domain import Connection, Endpoint
 from chat.observability import logger
 from chat.store import connections as connection_store
+from chat.store import users as user_store
 
 MAX_PARALLEL_POSTS = 64
 # API Gateway waits at most 29 s for $connect's integration; a 410 within that of connecting proves nothing.
@@ -133,19 +134,47 @@ def push(
     outcomes = _pool.map(lambda item: _post_with_backoff(poster, item[0], item[1], sleep), items)
     for (conn, _), outcome in zip(items, outcomes, strict=True):
         getattr(result, outcome).append(conn)
+    _remove_gone(result.gone)
+    return result
+
+
+def post_in_order(
+    conn: Endpoint,
+    frames: Iterable[bytes],
+    poster: ConnectionPoster | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PushResult:
+    """Posts frames to one connection one after another, so the device gets them in this order.
+
+    Each is posted as by `push` (429 retried with backoff); the first that is not delivered stops
+    the rest. The connection ends up in one list of the result: delivered (all of them), gone (its
+    record is removed as by `push`) or failed.
+    """
+    poster = poster or default_poster()
+    result = PushResult()
+    outcome = "delivered"
+    for data in frames:
+        outcome = _post_with_backoff(poster, conn, data, sleep)
+        if outcome != "delivered":
+            break
+    getattr(result, outcome).append(conn)
+    _remove_gone(result.gone)
+    return result
+
+
+def _remove_gone(gone: list[Endpoint]) -> None:
     # API Gateway answers 410 for a socket whose $connect has not returned yet, too: a record that
     # young may belong to a device that is about to be connected, so it stays (it syncs once open).
     settled = clock.iso(clock.epoch_s() - CONNECTING_GRACE_S)
-    for conn in result.gone:
+    for conn in gone:
         connection_store.delete_connection(conn.user_id, conn.connection_id, connected_before=settled)
-    if result.gone:
-        logger.info("removed gone connections", extra={"count": len(result.gone)})
-    return result
+    if gone:
+        logger.info("removed gone connections", extra={"count": len(gone)})
 
 
 def connections_of(user_ids: Iterable[str]) -> list[Endpoint]:
     """Where to push to these users: their listed connections (one BatchGetItem per 100 users)."""
-    return connection_store.endpoints_of(user_ids)
+    return user_store.endpoints_of(user_ids)
 
 
 def live_connections_of(user_ids: Iterable[str]) -> list[Connection]:

@@ -7,9 +7,10 @@ cut to fit, and `complete: false` / `hasMore: true` tell the client to ask again
 
 from __future__ import annotations
 
-from chat import push
+from chat import push, watermarks
 from chat.access import membership
-from chat.domain import ALL_MEMBERS, Caller, Conversation, Member, Message
+from chat.domain import Caller, Conversation, Endpoint, Member, active
+from chat.errors import Internal
 from chat.fanout import message_frame
 from chat.protocol import (
     ConversationReceipt,
@@ -19,39 +20,25 @@ from chat.protocol import (
     SyncedOut,
     SyncFrame,
 )
-from chat.push import ConnectionPoster, Gone
-from chat.store import connections as connection_store
-from chat.store import conversations as store
+from chat.store import conversations as conversation_store
+from chat.store import members as member_store
+from chat.store import messages as message_store
 
 NEWEST_FOR_UNKNOWN = 50
 MAX_MESSAGES_PER_SYNC = 200
 MAX_REPLY_BYTES = 30 * 1024
 
 
-def _visible_top(conversation: Conversation, member: Member) -> int:
-    return conversation.last_seq if member.left_seq is None else min(conversation.last_seq, member.left_seq)
-
-
 def _receipts(conversation: Conversation, members: list[Member], me: str) -> list[ConversationReceipt]:
-    """Direct chats: both users' watermarks. Groups: the all-members watermarks and the caller's own."""
-    if conversation.kind == "group":
-        own = [m for m in members if m.user_id == me]
-        entries = [
-            ConversationReceipt(userId=ALL_MEMBERS, kind="delivered", seq=conversation.all_delivered, at=None),
-            ConversationReceipt(userId=ALL_MEMBERS, kind="read", seq=conversation.all_read, at=None),
-        ]
-    else:
-        own, entries = members, []
-    for m in own:
-        entries.append(ConversationReceipt(userId=m.user_id, kind="delivered", seq=m.delivered_seq, at=m.delivered_at))
-        entries.append(ConversationReceipt(userId=m.user_id, kind="read", seq=m.read_seq, at=m.read_at))
-    return entries
+    return [
+        ConversationReceipt(userId=w.user_id, kind=w.kind, seq=w.seq, at=w.at)
+        for w in watermarks.watermarks_told(conversation, members, me)
+    ]
 
 
-def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = None) -> SyncedOut:
-    poster = poster or push.default_poster()
-    mine = {m.conversation_id: m for m in store.memberships_of(caller.user_id)}
-    conversations = store.get_conversations(mine) if mine else {}
+def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
+    mine = {m.conversation_id: m for m in member_store.memberships_of(caller.user_id)}
+    conversations = conversation_store.get_conversations(mine) if mine else {}
     summaries: list[ConversationSummary] = []
     budget = MAX_MESSAGES_PER_SYNC
     reply_size = 200
@@ -59,7 +46,7 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
     # Conversations with the newest activity first, so a cut-off reply carries what matters most.
     for conversation in sorted(conversations.values(), key=lambda c: c.last_seq, reverse=True):
         me = mine[conversation.conversation_id]
-        top = _visible_top(conversation, me)
+        top = me.visible_top(conversation.last_seq)
         if conversation.conversation_id in frame.cursors:
             after = max(frame.cursors[conversation.conversation_id], me.joined_seq)
         else:
@@ -68,13 +55,15 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
         take = min(wanted, budget)
         if take < wanted:
             complete = False
-        messages = store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
-        members = store.list_members(conversation.conversation_id)
+        messages = (
+            message_store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
+        )
+        members = member_store.list_members(conversation.conversation_id)
         summary = ConversationSummary(
             conversationId=conversation.conversation_id,
             kind=conversation.kind,
             name=conversation.name,
-            members=[m.user_id for m in members if m.active],
+            members=[m.user_id for m in active(members)],
             admins=list(conversation.admins),
             lastSeq=top,
             firstSeqSent=messages[0].seq if messages else None,
@@ -84,28 +73,24 @@ def sync(caller: Caller, frame: SyncFrame, poster: ConnectionPoster | None = Non
         if reply_size + size > MAX_REPLY_BYTES and summaries:
             complete = False
             break
-        _post_in_order(caller, messages, poster)
+        # One connection, one message at a time: the device sees them in seq order.
+        frames = (message_frame(m).json_text().encode("utf-8") for m in messages)
+        posted = push.post_in_order(Endpoint(caller.user_id, caller.connection_id), frames)
+        if posted.gone:
+            return SyncedOut(conversations=summaries, complete=False)  # the socket closed meanwhile
+        if not posted.ok:
+            raise Internal("messages could not be delivered; please sync again")
         budget -= len(messages)
         summaries.append(summary)
         reply_size += size
     return SyncedOut(conversations=summaries, complete=complete)
 
 
-def _post_in_order(caller: Caller, messages: list[Message], poster: ConnectionPoster) -> None:
-    """One connection, one message at a time: the device sees them in seq order."""
-    for message in messages:
-        try:
-            poster.post(caller.connection_id, message_frame(message).json_text().encode("utf-8"))
-        except Gone:
-            connection_store.delete_connection(caller.user_id, caller.connection_id)
-            return
-
-
 def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:
     conversation, member = membership(caller.user_id, frame.conversationId, former_ok=True)
-    top = _visible_top(conversation, member)
+    top = member.visible_top(conversation.last_seq)
     before = top + 1 if frame.beforeSeq is None else min(frame.beforeSeq, top + 1)
-    messages = store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
+    messages = message_store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
     frames = [message_frame(m) for m in messages]
     # Keep the newest that fit in one frame; the client asks again from the oldest it got.
     while frames and sum(len(f.json_text().encode("utf-8")) for f in frames) > MAX_REPLY_BYTES:

@@ -311,7 +311,12 @@ FUNCTIONS: dict[str, Function] = {
             "typing",
             "functions.typing.handler.handler",
             "Relays typing indicators, rate limited, never stored",
-            access=(on("Members", "Query"), on("Limits", "UpdateItem"), FIND_SOCKETS),
+            access=(
+                on("Conversations", "GetItem"),
+                on("Members", "GetItem", "Query"),
+                on("Limits", "UpdateItem"),
+                FIND_SOCKETS,
+            ),
             posts=True,
         ),
     )

@@ -1,8 +1,8 @@
 """Typing indicators: relayed to the other members' connected devices, never stored, rate limited.
 
-Only active members may type (a former member is `forbidden`, a conversation without members is
-`not_found`); the frame goes to every connected device of every other active member, never to the
-typing user's own devices, and nothing of it is stored but a counter.
+Only active members may type (`not_found` and `forbidden` as for every action: chat/access.py); the
+frame goes to every connected device of every other active member, never to the typing user's own
+devices, and nothing of it is stored but a counter.
 
 The rate limit is per (user, conversation): at most 5 frames (TYPING_LIMIT) per fixed 10 s window
 (TYPING_WINDOW_S), counted by one atomic conditional UpdateItem on a Limits item that TTL drops after
@@ -14,13 +14,14 @@ clients time out on their own.
 from __future__ import annotations
 
 from chat import clock
+from chat.access import membership
 from chat.domain import Caller
-from chat.errors import Forbidden, NotFound, RateLimited
+from chat.errors import RateLimited
 from chat.observability import logger
 from chat.protocol import TypingFrame, TypingOut
 from chat.push import push_to_users
-from chat.store import conversations
-from chat.store import presence as store
+from chat.store import limits
+from chat.store import members as member_store
 
 TYPING_LIMIT = 5
 TYPING_WINDOW_S = 10
@@ -36,20 +37,15 @@ def window_of(epoch_s: int) -> int:
 
 def typing(caller: Caller, frame: TypingFrame) -> None:
     """Relays start/stop to every device of every other active member; no direct reply."""
-    members = conversations.list_members(frame.conversationId)
-    if not members:
-        raise NotFound("no such conversation")
-    me = next((m for m in members if m.user_id == caller.user_id), None)
-    if me is None or not me.active:
-        raise Forbidden("you are not a member of this conversation")
+    membership(caller.user_id, frame.conversationId)
 
     window = window_of(clock.epoch_s())
     # The item outlives its window by one more window, then TTL drops it.
     expires_at = (window + 2) * TYPING_WINDOW_S
-    if not store.take_slot(limit_key(caller.user_id, frame.conversationId, window), TYPING_LIMIT, expires_at):
+    if not limits.take_slot(limit_key(caller.user_id, frame.conversationId, window), TYPING_LIMIT, expires_at):
         raise RateLimited(f"at most {TYPING_LIMIT} typing frames per {TYPING_WINDOW_S} s in a conversation")
 
-    others = [m.user_id for m in members if m.active and m.user_id != caller.user_id]
+    others = [m.user_id for m in member_store.active_members(frame.conversationId) if m.user_id != caller.user_id]
     out = TypingOut(conversationId=frame.conversationId, userId=caller.user_id, state=frame.state)
     result = push_to_users(others, out.json_text())
     if not result.ok:

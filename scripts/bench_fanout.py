@@ -35,7 +35,7 @@ from moto import mock_aws  # noqa: E402
 from chat import fanout, push  # noqa: E402
 from chat.domain import Caller  # noqa: E402
 from chat.messages import send_message  # noqa: E402
-from chat.store import conversations, users  # noqa: E402
+from chat.store import messages, users  # noqa: E402
 from chat.store.connections import save_connection  # noqa: E402
 from local.schema import create_tables  # noqa: E402
 
@@ -67,7 +67,7 @@ def main() -> None:
         timings = []
         for _ in range(args.runs):
             sent = send_message(alice, sent.conversation_id, None, uuid.uuid4().hex, "hello")
-            message = conversations.messages_after(sent.conversation_id, sent.seq - 1)[0]
+            message = messages.messages_after(sent.conversation_id, sent.seq - 1)[0]
             poster = SleepyPoster(args.post_ms / 1000)
             start = time.perf_counter()
             fanout.fan_out(message, poster=poster)

@@ -1,31 +1,28 @@
-"""Connections: which socket belongs to which user and device."""
+"""The Connections table: which socket belongs to which user and device, until when."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
-from chat.domain import Connection, Endpoint
+from chat.domain import Connection
 from chat.retry import retrying
+from chat.store import users
 from chat.store.errors import StoreConflict
-from chat.store.models import ConnectionModel, UserModel, connection
+from chat.store.models import ConnectionModel
+from chat.store.writes import Cancelled, Delete, Put, Write, transact
 
 # API Gateway closes a connection after 2 hours; the record outlives it a little and is then dropped
 # by TTL, so a lost $disconnect cannot keep a ghost connection forever.
 CONNECTION_TTL_S = 2 * 3600 + 10 * 60
-# A transaction cancelled by a concurrent one on the same item (TransactionConflict) is tried again.
+# The user's item is shared by all their devices: a transaction cancelled by another device connecting
+# or leaving at the same moment (TransactionConflict) is tried again.
 CONFLICT_ATTEMPTS = 8
 
 
-def _conflicted(exc: TransactWriteError) -> bool:
-    return any(reason and reason.code == "TransactionConflict" for reason in exc.cancellation_reasons or [])
-
-
-def _to_domain(row: ConnectionModel) -> Connection:
+def connection_to_domain(row: ConnectionModel) -> Connection:
     return Connection(
         user_id=row.user_id,
         connection_id=row.connection_id,
@@ -33,6 +30,20 @@ def _to_domain(row: ConnectionModel) -> Connection:
         connected_at=row.connected_at,
         expires_at=int(row.expires_at),
     )
+
+
+def _transact_despite_conflicts(writes: list[Write]) -> None:
+    """Runs the transaction, again while a concurrent one on the same items cancels it."""
+
+    def attempt() -> None:
+        try:
+            transact(writes)
+        except Cancelled as exc:
+            if exc.conflicted:
+                raise StoreConflict() from exc
+            raise
+
+    retrying(attempt, retry_on=StoreConflict, attempts=CONFLICT_ATTEMPTS)
 
 
 def save_connection(user_id: str, connection_id: str, device_id: str, connected_at: str) -> Connection:
@@ -43,30 +54,8 @@ def save_connection(user_id: str, connection_id: str, device_id: str, connected_
         connected_at=connected_at,
         expires_at=int(time.time()) + CONNECTION_TTL_S,
     )
-    user = UserModel(user_id=user_id)
-
-    def store() -> None:
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.save(row)
-                # Lists the connection on the user item, where fan-out looks. Users are created at
-                # sign-up; createdAt is set here only when the item is missing (an account confirmed
-                # before the sign-up trigger existed, or whose trigger failed): without the item this
-                # user's devices would connect but never be found by fan-out, receipts or presence.
-                tx.update(
-                    user,
-                    actions=[
-                        UserModel.created_at.set(UserModel.created_at | connected_at),
-                        UserModel.connection_ids.add({connection_id}),
-                    ],
-                )
-        except TransactWriteError as exc:
-            if _conflicted(exc):  # e.g. the user's other device connecting at the same moment
-                raise StoreConflict() from exc
-            raise
-
-    retrying(store, retry_on=StoreConflict, attempts=CONFLICT_ATTEMPTS)
-    return _to_domain(row)
+    _transact_despite_conflicts([Put(row), users.listing_connection(user_id, connection_id, connected_at)])
+    return connection_to_domain(row)
 
 
 def delete_connection(user_id: str, connection_id: str, connected_before: str | None = None) -> Connection | None:
@@ -80,52 +69,37 @@ def delete_connection(user_id: str, connection_id: str, connected_before: str | 
         row = None
     if row is not None and connected_before is not None and row.connected_at >= connected_before:
         return None
-
-    def remove() -> None:
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                if row is not None:
-                    tx.delete(row)
-                tx.update(
-                    UserModel(user_id=user_id),
-                    actions=[UserModel.connection_ids.delete({connection_id})],
-                    condition=UserModel.user_id.exists(),
-                )
-        except TransactWriteError as exc:
-            if _conflicted(exc):
-                raise StoreConflict() from exc
-            if row is not None:
-                row.delete()  # no user item: the record still goes
-
-    retrying(remove, retry_on=StoreConflict, attempts=CONFLICT_ATTEMPTS)
-    return _to_domain(row) if row is not None else None
-
-
-def endpoints_of(user_ids: Iterable[str]) -> list[Endpoint]:
-    """Every listed connection of these users: one BatchGetItem per 100 users, no Query per user.
-
-    The list may hold a connection whose record expired without $disconnect; posting to it answers
-    410 Gone, which removes it.
-    """
-    rows = UserModel.batch_get(list(dict.fromkeys(user_ids)), attributes_to_get=["userId", "connectionIds"])
-    return [Endpoint(row.user_id, connection_id) for row in rows for connection_id in sorted(row.connection_ids or ())]
+    unlist = users.unlisting_connection(user_id, connection_id)
+    try:
+        _transact_despite_conflicts([Delete(row), unlist] if row is not None else [unlist])
+    except Cancelled:
+        if row is not None:
+            row.delete()  # no user item: the record still goes
+    return connection_to_domain(row) if row is not None else None
 
 
 def live_connections(user_id: str) -> list[Connection]:
     """The user's connections, without those past their TTL (DynamoDB deletes expired items lazily)."""
     now = int(time.time())
     return [
-        _to_domain(row) for row in ConnectionModel.query(user_id, filter_condition=ConnectionModel.expires_at > now)
+        connection_to_domain(row)
+        for row in ConnectionModel.query(user_id, filter_condition=ConnectionModel.expires_at > now)
     ]
 
 
-def get_connection(user_id: str, connection_id: str) -> Connection | None:
-    try:
-        return _to_domain(ConnectionModel.get(user_id, connection_id))
-    except DoesNotExist:
-        return None
+def has_live_connection(user_id: str) -> bool:
+    """Whether the user has a connection not past its TTL, by a strongly consistent Query.
+
+    Consistent, because it runs right after the stream record of a write: an eventually consistent
+    read could miss the connection just inserted, and that user would then never be pushed online.
+    """
+    now = int(time.time())
+    rows = ConnectionModel.query(
+        user_id, filter_condition=ConnectionModel.expires_at > now, consistent_read=True, attributes_to_get=["userId"]
+    )
+    return next(iter(rows), None) is not None
 
 
 def connection_from_image(image: dict[str, Any]) -> Connection:
     """A connection from a Connections stream record's image (DynamoDB JSON)."""
-    return _to_domain(ConnectionModel.from_raw_data(image))
+    return connection_to_domain(ConnectionModel.from_raw_data(image))

@@ -1,33 +1,24 @@
-"""Conversations, their members and their messages.
+"""The Conversations table: conversation items, the user-pair lookup of direct chats, and a group's
+all-members watermarks.
 
-A message is appended with one TransactWriteItems: the conversation's lastSeq moves from N to N+1
-only if it still is N, the message (conversationId, N+1) is created only if absent, the
-clientMsgId record is created only if absent and the sender must still be a member. Either all of it
-is stored or none of it: a seq can be neither skipped nor reused, and a retried send finds its
-clientMsgId record.
+A group's item carries, per kind, the lowest watermark over its active members (allDelivered,
+allRead) and the set of members sitting exactly at it (atMinDelivered, atMinRead). A member moving up
+is removed from the set (an idempotent DELETE); only when the set empties is the new minimum computed
+from the member rows. So an acknowledgement costs one small update, and the 500 rows are read once
+per move of the group's minimum, not once per acknowledgement.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
-from chat.domain import Conversation, Member, Message, SentMessage
-from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
-from chat.store.models import (
-    ClientMsgIdModel,
-    ConversationModel,
-    MemberModel,
-    MessageModel,
-    ReceiptModel,
-    connection,
-)
-
-# The protocol promises idempotency for at least 24 hours; a week costs little.
-CLIENT_MSG_ID_TTL_S = 7 * 24 * 3600
+from chat.domain import RECEIPT_KINDS, Conversation, GroupMinimum, ReceiptKind
+from chat.store.models import ConversationModel
+from chat.store.writes import Put, Update, applied
 
 
 def conversation_to_domain(row: ConversationModel) -> Conversation:
@@ -36,39 +27,11 @@ def conversation_to_domain(row: ConversationModel) -> Conversation:
         kind=row.kind,  # type: ignore[arg-type]
         name=row.name,
         last_seq=int(row.last_seq or 0),
-        created_by=row.created_by or "",
         admins=tuple(row.admins or ()),
         all_delivered=int(row.all_delivered or 0),
         all_read=int(row.all_read or 0),
         at_min_delivered=frozenset(row.at_min_delivered or ()),
         at_min_read=frozenset(row.at_min_read or ()),
-    )
-
-
-def member_to_domain(row: MemberModel) -> Member:
-    return Member(
-        conversation_id=row.conversation_id,
-        user_id=row.user_id,
-        role=row.role,
-        joined_seq=int(row.joined_seq or 0),
-        left_seq=None if row.left_seq is None else int(row.left_seq),
-        delivered_seq=int(row.delivered_seq or 0),
-        read_seq=int(row.read_seq or 0),
-        delivered_at=row.delivered_at,
-        read_at=row.read_at,
-    )
-
-
-def message_to_domain(row: MessageModel) -> Message:
-    return Message(
-        conversation_id=row.conversation_id,
-        seq=int(row.seq),
-        sender_id=row.sender_id,
-        sender_device_id=row.sender_device_id,
-        sender_connection_id=row.sender_connection_id,
-        client_msg_id=row.client_msg_id,
-        text=row.body.text,
-        sent_at=row.sent_at,
     )
 
 
@@ -85,20 +48,7 @@ def get_conversations(conversation_ids: Iterable[str]) -> dict[str, Conversation
     return {row.conversation_id: conversation_to_domain(row) for row in rows if row.kind != "pair"}
 
 
-def get_member(conversation_id: str, user_id: str) -> Member | None:
-    try:
-        return member_to_domain(MemberModel.get(conversation_id, user_id, consistent_read=True))
-    except DoesNotExist:
-        return None
-
-
-def list_members(conversation_id: str, consistent: bool = False) -> list[Member]:
-    return [member_to_domain(row) for row in MemberModel.query(conversation_id, consistent_read=consistent)]
-
-
-def memberships_of(user_id: str) -> list[Member]:
-    """Every conversation the user is or was a member of (by the byUser index)."""
-    return [member_to_domain(row) for row in MemberModel.by_user.query(user_id)]
+# ---- direct chats ------------------------------------------------------------------------------------
 
 
 def pair_key(user_a: str, user_b: str) -> str:
@@ -122,166 +72,111 @@ def direct_partners(user_id: str, others: Iterable[str]) -> set[str]:
     return {keys[row.conversation_id] for row in ConversationModel.batch_get(list(keys), consistent_read=True)}
 
 
-def find_sent(conversation_id: str, sender_id: str, client_msg_id: str) -> SentMessage | None:
-    try:
-        row = ClientMsgIdModel.get(_dedup_key(conversation_id, sender_id, client_msg_id), consistent_read=True)
-    except DoesNotExist:
-        return None
-    return SentMessage(conversation_id, client_msg_id, int(row.seq), row.sent_at, duplicate=True)
-
-
-def _dedup_key(conversation_id: str, sender_id: str, client_msg_id: str) -> str:
-    return f"{conversation_id}|{sender_id}|{client_msg_id}"
-
-
-def _message_rows(message: Message) -> tuple[MessageModel, ClientMsgIdModel, ReceiptModel]:
-    from chat.store.receipts import receipt_key  # one definition of the receipt key
-
-    msg = MessageModel(
-        conversation_id=message.conversation_id,
-        seq=message.seq,
-        sender_id=message.sender_id,
-        sender_device_id=message.sender_device_id,
-        sender_connection_id=message.sender_connection_id,
-        client_msg_id=message.client_msg_id,
-        body={"text": message.text},
-        sent_at=message.sent_at,
-    )
-    dedup = ClientMsgIdModel(
-        dedup_key=_dedup_key(message.conversation_id, message.sender_id, message.client_msg_id),
-        conversation_id=message.conversation_id,
-        seq=message.seq,
-        sent_at=message.sent_at,
-        expires_at=int(time.time()) + CLIENT_MSG_ID_TTL_S,
-    )
-    # Sending moves the sender's read (and so delivered) watermark to the message.
-    receipt = ReceiptModel(
-        conversation_id=message.conversation_id,
-        receipt_key=receipt_key(message.sender_id, "read", message.seq),
-        user_id=message.sender_id,
-        kind="read",
-        seq=message.seq,
-        at=message.sent_at,
-        origin_connection_id=message.sender_connection_id,
-    )
-    return msg, dedup, receipt
-
-
-def _raise_for(exc: TransactWriteError, roles: list[str]) -> None:
-    """Turns the cancellation reasons (one per transaction item, in order) into a domain error."""
-    reasons = exc.cancellation_reasons or []
-    failed = {roles[i] for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
-    # A moved lastSeq is retried first: the retry reads membership and the clientMsgId again.
-    if failed & {"conversation", "message", "pair"}:
-        raise StoreConflict() from exc
-    if "dedup" in failed:
-        raise DuplicateClientMsgId() from exc
-    if "member" in failed:
-        raise NotAMember() from exc
-    if any(reason and reason.code == "TransactionConflict" for reason in reasons):
-        raise StoreConflict() from exc
-    raise exc
-
-
-def append_message(message: Message, expected_last_seq: int) -> None:
-    """Stores `message` as seq expected_last_seq + 1, atomically with everything that goes with it."""
-    assert message.seq == expected_last_seq + 1
-    msg, dedup, receipt = _message_rows(message)
-    conversation = ConversationModel(conversation_id=message.conversation_id)
-    sender = MemberModel(conversation_id=message.conversation_id, user_id=message.sender_id)
-    roles = ["conversation", "message", "dedup", "member", "receipt"]
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(
-                conversation,
-                actions=[ConversationModel.last_seq.set(message.seq)],
-                condition=ConversationModel.last_seq == expected_last_seq,
-            )
-            tx.save(msg, condition=MessageModel.seq.does_not_exist())
-            tx.save(dedup, condition=ClientMsgIdModel.dedup_key.does_not_exist())
-            tx.update(
-                sender,
-                actions=[
-                    MemberModel.delivered_seq.set(message.seq),
-                    MemberModel.read_seq.set(message.seq),
-                    MemberModel.delivered_at.set(message.sent_at),
-                    MemberModel.read_at.set(message.sent_at),
-                ],
-                condition=MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist(),
-            )
-            tx.save(receipt)
-    except TransactWriteError as exc:
-        _raise_for(exc, roles)
-
-
-def create_direct_with_message(message: Message, recipient_id: str) -> None:
-    """First message between two users: the conversation, its pair lookup, both members and seq 1."""
-    assert message.seq == 1
-    msg, dedup, receipt = _message_rows(message)
-    conversation_id = message.conversation_id
-    now = message.sent_at
+def new_direct(conversation_id: str, user_a: str, user_b: str, created_by: str, last_seq: int, now: str) -> list[Put]:
+    """A direct conversation and the lookup from its pair of users; only if neither exists yet."""
     pair = ConversationModel(
-        conversation_id=pair_key(message.sender_id, recipient_id), kind="pair", created_at=now, target=conversation_id
+        conversation_id=pair_key(user_a, user_b), kind="pair", created_at=now, target=conversation_id
     )
     conversation = ConversationModel(
         conversation_id=conversation_id,
         kind="direct",
         created_at=now,
-        created_by=message.sender_id,
-        last_seq=1,
+        created_by=created_by,
+        last_seq=last_seq,
         member_count=2,
     )
-    sender = MemberModel(
+    new = ConversationModel.conversation_id.does_not_exist()
+    return [Put(pair, new, role="pair"), Put(conversation, new, role="conversation")]
+
+
+def next_seq(conversation_id: str, expected_last_seq: int) -> Update:
+    """Moves lastSeq from expected_last_seq to the next seq, only if it still is expected_last_seq."""
+    return Update(
+        ConversationModel(conversation_id=conversation_id),
+        [ConversationModel.last_seq.set(expected_last_seq + 1)],
+        ConversationModel.last_seq == expected_last_seq,
+        role="conversation",
+    )
+
+
+# ---- groups ------------------------------------------------------------------------------------------
+
+
+def _minimum_attributes(kind: ReceiptKind) -> tuple[Any, Any]:
+    """The item's attributes of one kind's group minimum: (level, members at it)."""
+    if kind == "delivered":
+        return ConversationModel.all_delivered, ConversationModel.at_min_delivered
+    return ConversationModel.all_read, ConversationModel.at_min_read
+
+
+def new_group(conversation_id: str, name: str, creator: str, member_ids: Sequence[str], now: str) -> Put:
+    """A group whose members all start at the minimum 0; only if the id is new."""
+    everyone = set(member_ids)
+    row = ConversationModel(
         conversation_id=conversation_id,
-        user_id=message.sender_id,
-        role="member",
-        joined_seq=0,
-        joined_at=now,
-        delivered_seq=1,
-        read_seq=1,
-        delivered_at=now,
-        read_at=now,
+        kind="group",
+        name=name,
+        created_at=now,
+        created_by=creator,
+        last_seq=0,
+        admins=[creator],
+        member_count=len(member_ids),
+        all_delivered=0,
+        all_read=0,
+        at_min_delivered=everyone,
+        at_min_read=everyone,
     )
-    recipient = MemberModel(
-        conversation_id=conversation_id, user_id=recipient_id, role="member", joined_seq=0, joined_at=now
+    return Put(row, ConversationModel.conversation_id.does_not_exist(), role="conversation")
+
+
+def members_joining(
+    conversation: Conversation, user_ids: Collection[str], max_members: int, holding: Collection[ReceiptKind]
+) -> Update:
+    """Counts newcomers in (up to max_members), as holding the minimums of the `holding` kinds; only
+    while lastSeq and both minimums are still as in `conversation`."""
+    actions: list[Action] = [ConversationModel.member_count.add(len(user_ids))]
+    condition = (ConversationModel.member_count <= max_members - len(user_ids)) & (
+        ConversationModel.last_seq == conversation.last_seq
     )
-    roles = ["pair", "conversation", "member", "member", "message", "dedup", "receipt"]
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(pair, condition=ConversationModel.conversation_id.does_not_exist())
-            tx.save(conversation, condition=ConversationModel.conversation_id.does_not_exist())
-            tx.save(sender, condition=MemberModel.user_id.does_not_exist())
-            tx.save(recipient, condition=MemberModel.user_id.does_not_exist())
-            tx.save(msg, condition=MessageModel.seq.does_not_exist())
-            tx.save(dedup, condition=ClientMsgIdModel.dedup_key.does_not_exist())
-            tx.save(receipt)
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] and reasons[0].code == "ConditionalCheckFailed":
-            raise AlreadyExists() from exc  # the other user created it first
-        _raise_for(exc, roles)
+    for kind in RECEIPT_KINDS:
+        level, at_min = _minimum_attributes(kind)
+        condition &= level == conversation.minimum(kind).seq
+        if kind in holding:
+            actions.append(at_min.add(set(user_ids)))
+    return Update(ConversationModel(conversation_id=conversation.conversation_id), actions, condition, "conversation")
 
 
-def messages_after(conversation_id: str, after_seq: int, up_to: int | None = None, limit: int = 100) -> list[Message]:
-    condition = MessageModel.seq > after_seq if up_to is None else MessageModel.seq.between(after_seq + 1, up_to)
-    rows = MessageModel.query(conversation_id, range_key_condition=condition, limit=limit, consistent_read=True)
-    return [message_to_domain(row) for row in rows]
+def members_leaving(conversation: Conversation, user_ids: Collection[str], admins: Sequence[str]) -> Update:
+    """Counts members out (they no longer hold any minimum) and sets the admins; only while lastSeq is
+    as in `conversation`."""
+    actions: list[Action] = [
+        ConversationModel.member_count.add(-len(user_ids)),
+        ConversationModel.admins.set(list(admins)),
+        ConversationModel.at_min_delivered.delete(set(user_ids)),
+        ConversationModel.at_min_read.delete(set(user_ids)),
+    ]
+    condition = ConversationModel.last_seq == conversation.last_seq
+    return Update(ConversationModel(conversation_id=conversation.conversation_id), actions, condition, "conversation")
 
 
-def messages_before(conversation_id: str, before_seq: int, floor_seq: int, limit: int) -> list[Message]:
-    """Up to `limit` newest messages with floor_seq < seq < before_seq, in ascending order."""
-    if before_seq - 1 <= floor_seq:
-        return []
-    rows = MessageModel.query(
-        conversation_id,
-        range_key_condition=MessageModel.seq.between(floor_seq + 1, before_seq - 1),
-        scan_index_forward=False,
-        limit=limit,
-        consistent_read=True,
+def release_from_minimum(conversation_id: str, user_id: str, kind: ReceiptKind) -> bool:
+    """The member moved above the group minimum; True when nobody is left at the minimum."""
+    _, at_min = _minimum_attributes(kind)
+    row = ConversationModel(conversation_id=conversation_id)
+    if not applied(Update(row, [at_min.delete({user_id})], ConversationModel.kind == "group")):
+        return False
+    # The row now holds the item as stored; DynamoDB drops a set that became empty.
+    return not conversation_to_domain(row).minimum(kind).holding
+
+
+def set_minimum(conversation_id: str, kind: ReceiptKind, before: GroupMinimum, after: GroupMinimum) -> bool:
+    """Stores a recomputed group minimum; False when it changed since `before` was read (recomputed
+    concurrently, or someone is at it again)."""
+    level, at_min = _minimum_attributes(kind)
+    return applied(
+        Update(
+            ConversationModel(conversation_id=conversation_id),
+            [level.set(after.seq), at_min.set(set(after.holding))],
+            (level == before.seq) & at_min.does_not_exist(),
+        )
     )
-    return sorted((message_to_domain(row) for row in rows), key=lambda m: m.seq)
-
-
-def message_from_image(image: dict) -> Message:  # type: ignore[type-arg]
-    """A message from a stream record's NewImage (DynamoDB JSON)."""
-    return message_to_domain(MessageModel.from_raw_data(image))

@@ -1,183 +1,60 @@
-"""Groups: creation, membership changes and the bookkeeping of the all-members watermarks.
+"""Group changes: creation, members added, members removed (the Conversations and Members tables).
 
-The conversation item carries, per kind, the lowest watermark over its active members (allDelivered,
-allRead) and the set of members sitting exactly at it (atMinDelivered, atMinRead). A member moving up
-is removed from the set (an idempotent DELETE); only when the set empties is the new minimum computed
-from the member rows. So an acknowledgement costs one small update, and the 500 rows are read once
-per move of the group's minimum, not once per acknowledgement.
+How a group's item keeps its all-members watermarks is told in chat/store/conversations.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
-from chat.domain import ALL_MEMBERS, Conversation, Member, ReceiptKind
-from chat.store.conversations import conversation_to_domain, get_conversation, list_members
+from chat.domain import Conversation, ReceiptKind
+from chat.store import conversations, members
 from chat.store.errors import StoreConflict
-from chat.store.models import ConversationModel, MemberModel, ReceiptModel, connection
-from chat.store.receipts import receipt_key
+from chat.store.models import MemberModel
+from chat.store.writes import Cancelled, transact
 
 # DynamoDB transactions take at most 100 items: one for the conversation, the rest members.
 MEMBERS_PER_TRANSACTION = 90
 
 
-def _min_attrs(kind: ReceiptKind) -> tuple[Any, Any]:
-    """The conversation attributes of one kind's group minimum: (level, members at it)."""
-    if kind == "delivered":
-        return ConversationModel.all_delivered, ConversationModel.at_min_delivered
-    return ConversationModel.all_read, ConversationModel.at_min_read
+def _in_transactions(user_ids: Sequence[str]) -> list[list[str]]:
+    return [list(user_ids[i : i + MEMBERS_PER_TRANSACTION]) for i in range(0, len(user_ids), MEMBERS_PER_TRANSACTION)]
 
 
-def create_group(conversation_id: str, name: str, creator: str, member_ids: Sequence[str], now: str) -> Conversation:
+def create_group(conversation_id: str, name: str, creator: str, member_ids: Sequence[str], now: str) -> None:
     """Members first, the conversation last: the group exists only once everything is stored."""
-    rows = [
-        MemberModel(
-            conversation_id=conversation_id,
-            user_id=user_id,
-            role="admin" if user_id == creator else "member",
-            joined_seq=0,
-            joined_at=now,
-        )
-        for user_id in member_ids
-    ]
     with MemberModel.batch_write() as batch:
-        for row in rows:
-            batch.save(row)
-    everyone = set(member_ids)
-    conversation = ConversationModel(
-        conversation_id=conversation_id,
-        kind="group",
-        name=name,
-        created_at=now,
-        created_by=creator,
-        last_seq=0,
-        admins=[creator],
-        member_count=len(member_ids),
-        all_delivered=0,
-        all_read=0,
-        at_min_delivered=everyone,
-        at_min_read=everyone,
-    )
-    conversation.save(condition=ConversationModel.conversation_id.does_not_exist())
-    return conversation_to_domain(conversation)
+        for user_id in member_ids:
+            batch.save(members.joining(conversation_id, user_id, 0, now).row)
+    conversations.new_group(conversation_id, name, creator, member_ids, now).run()
 
 
-def add_members(conversation: Conversation, user_ids: Sequence[str], max_members: int, now: str) -> None:
-    """Adds members who join at the current lastSeq (they see only what comes after)."""
-    for start in range(0, len(user_ids), MEMBERS_PER_TRANSACTION):
-        chunk = list(user_ids[start : start + MEMBERS_PER_TRANSACTION])
-        joined = conversation.last_seq
-        actions: list[Action] = [ConversationModel.member_count.add(len(chunk))]
-        # Newcomers' watermarks start at lastSeq: they hold the group minimum back only if it is there.
-        condition = (ConversationModel.member_count <= max_members - len(chunk)) & (
-            ConversationModel.last_seq == joined
-        )
-        for kind in ("delivered", "read"):
-            level, at_min = _min_attrs(kind)  # type: ignore[arg-type]
-            current = conversation.all_delivered if kind == "delivered" else conversation.all_read
-            condition &= level == current
-            if current == joined:
-                actions.append(at_min.add(set(chunk)))
+def add_members(
+    conversation: Conversation, user_ids: Sequence[str], max_members: int, now: str, holding: Collection[ReceiptKind]
+) -> None:
+    """Adds members who join at the current lastSeq (they see only what comes after), as holding the
+    group minimums of the `holding` kinds; only while lastSeq and the minimums are as in `conversation`."""
+    for chunk in _in_transactions(user_ids):
         try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.update(ConversationModel(conversation_id=conversation.conversation_id), actions, condition=condition)
-                for user_id in chunk:
-                    tx.save(
-                        MemberModel(
-                            conversation_id=conversation.conversation_id,
-                            user_id=user_id,
-                            role="member",
-                            joined_seq=joined,
-                            joined_at=now,
-                            delivered_seq=joined,
-                            read_seq=joined,
-                        )
-                    )
-        except TransactWriteError as exc:
+            transact(
+                [
+                    conversations.members_joining(conversation, chunk, max_members, holding),
+                    *(members.joining(conversation.conversation_id, u, conversation.last_seq, now) for u in chunk),
+                ]
+            )
+        except Cancelled as exc:
             raise StoreConflict() from exc
-        refreshed = get_conversation(conversation.conversation_id)
-        assert refreshed is not None
-        conversation = refreshed
 
 
 def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: Sequence[str]) -> None:
     """Marks members as gone at the current lastSeq; they keep what they saw until then."""
-    for start in range(0, len(user_ids), MEMBERS_PER_TRANSACTION):
-        chunk = list(user_ids[start : start + MEMBERS_PER_TRANSACTION])
-        removal: list[Action] = [
-            ConversationModel.member_count.add(-len(chunk)),
-            ConversationModel.admins.set(list(admins)),
-            ConversationModel.at_min_delivered.delete(set(chunk)),
-            ConversationModel.at_min_read.delete(set(chunk)),
-        ]
+    for chunk in _in_transactions(user_ids):
         try:
-            with TransactWrite(connection=connection()) as tx:
-                tx.update(
-                    ConversationModel(conversation_id=conversation.conversation_id),
-                    removal,
-                    condition=ConversationModel.last_seq == conversation.last_seq,
-                )
-                for user_id in chunk:
-                    tx.update(
-                        MemberModel(conversation_id=conversation.conversation_id, user_id=user_id),
-                        actions=[MemberModel.left_seq.set(conversation.last_seq)],
-                        condition=MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist(),
-                    )
-        except TransactWriteError as exc:
+            transact(
+                [
+                    conversations.members_leaving(conversation, chunk, admins),
+                    *(members.leaving(conversation.conversation_id, u, conversation.last_seq) for u in chunk),
+                ]
+            )
+        except Cancelled as exc:
             raise StoreConflict() from exc
-
-
-def release_from_minimum(conversation_id: str, user_id: str, kind: ReceiptKind) -> bool:
-    """The member moved above the group minimum; True when nobody is left at the minimum."""
-    _, at_min = _min_attrs(kind)
-    row = ConversationModel(conversation_id=conversation_id)
-    try:
-        row.update(actions=[at_min.delete({user_id})], condition=ConversationModel.kind == "group")
-    except UpdateError:
-        return False
-    # The update leaves the row with the item as stored; DynamoDB drops a set that became empty.
-    return not (row.at_min_delivered if kind == "delivered" else row.at_min_read)
-
-
-def watermark_of(member: Member, kind: ReceiptKind) -> int:
-    return member.delivered_seq if kind == "delivered" else member.read_seq
-
-
-def advance_minimum(conversation_id: str, kind: ReceiptKind, at: str) -> int | None:
-    """Recomputes the group minimum from the active members; returns it if it moved up (and logs it)."""
-    conversation = get_conversation(conversation_id)
-    if conversation is None or conversation.kind != "group":
-        return None
-    current = conversation.all_delivered if kind == "delivered" else conversation.all_read
-    holding = conversation.at_min_delivered if kind == "delivered" else conversation.at_min_read
-    if holding:
-        return None  # someone is still at the minimum
-    active = [m for m in list_members(conversation_id, consistent=True) if m.active]
-    if not active:
-        return None
-    new_min = min(watermark_of(m, kind) for m in active)
-    at_min = {m.user_id for m in active if watermark_of(m, kind) == new_min}
-    level, at_min_attr = _min_attrs(kind)
-    try:
-        ConversationModel(conversation_id=conversation_id).update(
-            actions=[level.set(new_min), at_min_attr.set(at_min)],
-            condition=(level == current) & at_min_attr.does_not_exist(),
-        )
-    except UpdateError:
-        return None  # recomputed concurrently
-    if new_min <= current:
-        return None
-    ReceiptModel(
-        conversation_id=conversation_id,
-        receipt_key=receipt_key(ALL_MEMBERS, kind, new_min),
-        user_id=ALL_MEMBERS,
-        kind=kind,
-        seq=new_min,
-        at=at,
-    ).save()
-    return new_min

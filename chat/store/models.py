@@ -114,7 +114,6 @@ class MemberModel(Model):
 
     conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
     user_id = UnicodeAttribute(range_key=True, attr_name="userId")
-    role = UnicodeAttribute(attr_name="role", default="member")
     joined_seq = NumberAttribute(attr_name="joinedSeq", default=0)
     joined_at = UnicodeAttribute(attr_name="joinedAt")
     left_seq = NumberAttribute(attr_name="leftSeq", null=True)
@@ -166,8 +165,6 @@ class ReceiptModel(Model):
     kind = UnicodeAttribute(attr_name="kind")
     seq = NumberAttribute(attr_name="seq")
     at = UnicodeAttribute(attr_name="at")
-    # The mover's watermark before this move (group bookkeeping needs it).
-    previous_seq = NumberAttribute(attr_name="previousSeq", default=0)
     # The connection that caused the move: it gets no echo of its own acknowledgement.
     origin_connection_id = UnicodeAttribute(attr_name="originConnectionId", null=True)
 

@@ -1,21 +1,19 @@
-"""Receipts: per-member watermarks and the log of their forward moves.
+"""The Receipts table: the log of watermark moves, whose stream pushes the `receipt` frames.
 
-A move is one transaction: the member's watermark is raised only if it is still below the new seq,
-and the move is appended to the Receipts table, whose stream pushes the `receipt` frames. A
-watermark that does not move writes nothing, so it pushes nothing.
+A move is one transaction: the member's watermarks are raised only if they are still where the move
+was decided from, and the move is appended to the log. A watermark that does not move writes
+nothing, so it pushes nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
-from chat.domain import Member, Receipt, ReceiptKind
+from chat.domain import Member, Receipt, ReceiptKind, WatermarkMove
+from chat.store import members
 from chat.store.errors import StoreConflict
-from chat.store.models import MemberModel, ReceiptModel, connection
+from chat.store.models import ReceiptModel
+from chat.store.writes import Cancelled, Put, transact
 
 SEQ_DIGITS = 12
 
@@ -41,40 +39,33 @@ def receipt_from_image(image: dict[str, Any]) -> tuple[Receipt, str | None]:
     return _to_domain(row), row.origin_connection_id
 
 
-def move_watermark(member: Member, kind: ReceiptKind, seq: int, at: str, origin_connection_id: str) -> bool:
-    """Raises the member's watermark to seq; False when it was already there or beyond.
-
-    `read` implies `delivered`: a read move raises the delivered watermark with it.
-    """
-    current = member.read_seq if kind == "read" else member.delivered_seq
-    if seq <= current:
-        return False
-    actions: list[Action] = []
-    condition = MemberModel.left_seq.does_not_exist()
-    if kind == "read":
-        actions += [MemberModel.read_seq.set(seq), MemberModel.read_at.set(at)]
-        condition &= MemberModel.read_seq == member.read_seq
-    if member.delivered_seq < seq:
-        actions += [MemberModel.delivered_seq.set(seq), MemberModel.delivered_at.set(at)]
-        condition &= MemberModel.delivered_seq == member.delivered_seq
-    log = ReceiptModel(
-        conversation_id=member.conversation_id,
-        receipt_key=receipt_key(member.user_id, kind, seq),
-        user_id=member.user_id,
-        kind=kind,
-        seq=seq,
-        at=at,
-        previous_seq=current,
-        origin_connection_id=origin_connection_id,
+def logging(move: WatermarkMove) -> Put:
+    receipt = move.receipt
+    row = ReceiptModel(
+        conversation_id=receipt.conversation_id,
+        receipt_key=receipt_key(receipt.user_id, receipt.kind, receipt.seq),
+        user_id=receipt.user_id,
+        kind=receipt.kind,
+        seq=receipt.seq,
+        at=receipt.at,
+        origin_connection_id=move.origin_connection_id,
     )
+    return Put(row, role="receipt")
+
+
+def log_move(move: WatermarkMove) -> None:
+    """Logs a move that raises no member's watermarks (a group's "*")."""
+    logging(move).run()
+
+
+def move_watermark(member: Member, move: WatermarkMove) -> None:
+    """Raises the member's watermarks as `move` decided and logs it, only if they are still where
+    `member` has them."""
     try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(MemberModel(conversation_id=member.conversation_id, user_id=member.user_id), actions, condition)
-            tx.save(log)
-    except TransactWriteError as exc:
+        transact([members.raising(move, expected=member), logging(move)])
+    except Cancelled as exc:
         # Moved concurrently (by another device, or by sending): read again and decide again.
         raise StoreConflict() from exc
-    return True
 
 
 def first_move_at(conversation_id: str, user_id: str, kind: ReceiptKind, seq: int) -> str | None:

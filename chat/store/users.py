@@ -1,10 +1,15 @@
-"""Users: created when their account is confirmed (sign-up); last seen when their last device leaves."""
+"""The Users table: created when their account is confirmed (sign-up); last seen when their last device
+leaves; the ids of their open connections, where fan-out finds their sockets."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from collections.abc import Iterable
 
+from pynamodb.exceptions import DoesNotExist
+
+from chat.domain import Endpoint
 from chat.store.models import UserModel
+from chat.store.writes import Put, Update, applied
 
 # lastSeen holds what presence subscribers were last told: absent = online, a time = offline since.
 # A user who signed up and never connected is offline and never seen: stored as an empty lastSeen,
@@ -19,15 +24,8 @@ def ensure_user(user_id: str, now: str) -> bool:
     Conditional on the item being absent, so a second call (a second confirmation, a retried
     trigger) writes nothing: createdAt, lastSeen and the listed connections stay as they are.
     """
-    try:
-        UserModel(user_id=user_id, created_at=now, last_seen=NEVER_SEEN).save(
-            condition=UserModel.user_id.does_not_exist()
-        )
-        return True
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    row = UserModel(user_id=user_id, created_at=now, last_seen=NEVER_SEEN)
+    return applied(Put(row, UserModel.user_id.does_not_exist()))
 
 
 def user_exists(user_id: str) -> bool:
@@ -40,6 +38,9 @@ def user_exists(user_id: str) -> bool:
 
 def existing_users(user_ids: list[str]) -> set[str]:
     return {row.user_id for row in UserModel.batch_get(user_ids, attributes_to_get=["userId"])}
+
+
+# ---- last seen --------------------------------------------------------------------------------------
 
 
 def last_seen(user_ids: list[str]) -> dict[str, str | None]:
@@ -58,16 +59,13 @@ def published_last_seen(user_id: str) -> str | None:
 
 def clear_last_seen(user_id: str) -> bool:
     """Marks the user online (lastSeen null); False when they were online already."""
-    try:
-        UserModel(user_id=user_id).update(
-            actions=[UserModel.last_seen.remove()],
-            condition=UserModel.user_id.exists() & UserModel.last_seen.exists(),
+    return applied(
+        Update(
+            UserModel(user_id=user_id),
+            [UserModel.last_seen.remove()],
+            UserModel.user_id.exists() & UserModel.last_seen.exists(),
         )
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    )
 
 
 def advance_last_seen(user_id: str, at: str) -> bool:
@@ -75,13 +73,47 @@ def advance_last_seen(user_id: str, at: str) -> bool:
 
     Never creates a user: users come from sign-up (or, for older accounts, their first connection).
     """
-    try:
-        UserModel(user_id=user_id).update(
-            actions=[UserModel.last_seen.set(at)],
-            condition=UserModel.user_id.exists() & (UserModel.last_seen.does_not_exist() | (UserModel.last_seen < at)),
+    return applied(
+        Update(
+            UserModel(user_id=user_id),
+            [UserModel.last_seen.set(at)],
+            UserModel.user_id.exists() & (UserModel.last_seen.does_not_exist() | (UserModel.last_seen < at)),
         )
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    )
+
+
+# ---- the user's connections -------------------------------------------------------------------------
+
+
+def endpoints_of(user_ids: Iterable[str]) -> list[Endpoint]:
+    """Every listed connection of these users: one BatchGetItem per 100 users, no Query per user.
+
+    The list may hold a connection whose record expired without $disconnect; posting to it answers
+    410 Gone, which removes it.
+    """
+    rows = UserModel.batch_get(list(dict.fromkeys(user_ids)), attributes_to_get=["userId", "connectionIds"])
+    return [Endpoint(row.user_id, connection_id) for row in rows for connection_id in sorted(row.connection_ids or ())]
+
+
+def listing_connection(user_id: str, connection_id: str, connected_at: str) -> Update:
+    """Lists the connection on the user, where fan-out looks.
+
+    Users are created at sign-up; createdAt is set here only when the item is missing (an account
+    confirmed before the sign-up trigger existed, or whose trigger failed): without the item this
+    user's devices would connect but never be found by fan-out, receipts or presence.
+    """
+    return Update(
+        UserModel(user_id=user_id),
+        [UserModel.created_at.set(UserModel.created_at | connected_at), UserModel.connection_ids.add({connection_id})],
+        role="user",
+    )
+
+
+def unlisting_connection(user_id: str, connection_id: str) -> Update:
+    """Takes the connection off the user; only if the user exists (never creates one)."""
+    return Update(
+        UserModel(user_id=user_id),
+        [UserModel.connection_ids.delete({connection_id})],
+        UserModel.user_id.exists(),
+        role="user",
+    )

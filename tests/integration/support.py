@@ -23,6 +23,16 @@ def invoke(function: str, event: dict[str, Any]) -> Any:
         return load_handler(function)(event, LambdaContext.of(function))
 
 
+def connection_record(user_id: str, connection_id: str) -> Any:
+    """The stored Connections item (a ConnectionModel), or None: what a test checks is what is stored."""
+    from chat.store.models import ConnectionModel
+
+    try:
+        return ConnectionModel.get(user_id, connection_id, consistent_read=True)
+    except ConnectionModel.DoesNotExist:
+        return None
+
+
 class FakePoster:
     """Stands in for the @connections API: records posts, answers 410 for gone ids and 429 on demand."""
 

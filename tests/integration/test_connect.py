@@ -83,7 +83,7 @@ def test_connect_stores_each_connection_with_a_ttl_and_lists_it_on_the_user(devi
     assert live[phone.connection_id].device_id == "phone"
     ttl = live[phone.connection_id].expires_at - time.time()
     assert 2 * 3600 < ttl <= CONNECTION_TTL_S
-    assert {e.connection_id for e in connections.endpoints_of(["alice"])} == set(live)
+    assert {e.connection_id for e in users.endpoints_of(["alice"])} == set(live)
 
 
 def test_an_account_confirmed_before_the_signup_trigger_gets_its_user_at_connect(
@@ -97,7 +97,7 @@ def test_an_account_confirmed_before_the_signup_trigger_gets_its_user_at_connect
 
     # Then she exists (others can write to her) and fan-out finds her phone
     assert users.user_exists("olga")
-    assert [e.connection_id for e in connections.endpoints_of(["olga"])] == [phone.connection_id]
+    assert [e.connection_id for e in users.endpoints_of(["olga"])] == [phone.connection_id]
 
 
 def test_disconnect_removes_only_that_connection(device: Any) -> None:
@@ -107,10 +107,10 @@ def test_disconnect_removes_only_that_connection(device: Any) -> None:
     phone.disconnect()
 
     assert [c.connection_id for c in connections.live_connections("alice")] == [laptop.connection_id]
-    assert [e.connection_id for e in connections.endpoints_of(["alice"])] == [laptop.connection_id]
+    assert [e.connection_id for e in users.endpoints_of(["alice"])] == [laptop.connection_id]
 
 
 def test_fan_out_finds_every_users_connections_in_one_batch(device: Any) -> None:
     phone, laptop, bob = device("alice", "phone"), device("alice", "laptop"), device("bob")
-    found = {(e.user_id, e.connection_id) for e in connections.endpoints_of(["alice", "bob", "alice", "nobody"])}
+    found = {(e.user_id, e.connection_id) for e in users.endpoints_of(["alice", "bob", "alice", "nobody"])}
     assert found == {("alice", phone.connection_id), ("alice", laptop.connection_id), ("bob", bob.connection_id)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.store import connections
+from chat.store import connections, users
 from local.dynamodb_quirks import Quirks
 from local.streams import StreamReader
 from tests.integration.conftest import drain, run_fanout
@@ -156,5 +156,5 @@ def test_every_transaction_retried_after_a_conflict_stores_exactly_once(
     assert removed is not None and removed["members"] == ["alice", "carol"], removed
     # Disconnecting: record and listing both go
     carol.disconnect()
-    assert connections.live_connections("carol") == [] and connections.endpoints_of(["carol"]) == []
+    assert connections.live_connections("carol") == [] and users.endpoints_of(["carol"]) == []
     assert ddb_quirks.conflicts_caused > 5

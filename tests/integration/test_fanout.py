@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from chat import push
-from chat.store import connections
+from chat.store import connections, users
 from local.streams import StreamReader
 from tests.integration.conftest import run_fanout
 from tests.integration.support import FakePoster, invoke
@@ -69,7 +69,7 @@ def test_gone_connection_is_removed_and_the_rest_still_delivered(
 
     assert len(poster.of_type(bob_phone.connection_id, "message")) == 1
     assert [c.connection_id for c in connections.live_connections("bob")] == [bob_phone.connection_id]
-    assert [e.connection_id for e in connections.endpoints_of(["bob"])] == [bob_phone.connection_id]
+    assert [e.connection_id for e in users.endpoints_of(["bob"])] == [bob_phone.connection_id]
 
 
 def test_a_listed_connection_whose_record_expired_is_dropped_on_its_410(
@@ -85,7 +85,7 @@ def test_a_listed_connection_whose_record_expired_is_dropped_on_its_410(
     assert run_fanout(messages_stream) == {"batchItemFailures": []}
 
     assert poster.attempts[bob_ghost.connection_id] == 1
-    assert connections.endpoints_of(["bob"]) == []
+    assert users.endpoints_of(["bob"]) == []
 
 
 def test_throttled_post_is_retried_with_backoff(

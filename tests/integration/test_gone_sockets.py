@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from chat.store import connections
+from chat.store import connections, users
 from local.streams import StreamReader
-from tests.integration.conftest import run_fanout
+from tests.integration.conftest import drain, run_fanout
 from tests.integration.support import FakePoster
 
 
@@ -23,7 +23,7 @@ def _gone(poster: FakePoster, dev: Any) -> None:
 
 def _assert_cleaned_up(dev: Any) -> None:
     assert dev.connection_id not in {c.connection_id for c in connections.live_connections(dev.user_id)}
-    assert dev.connection_id not in {e.connection_id for e in connections.endpoints_of([dev.user_id])}
+    assert dev.connection_id not in {e.connection_id for e in users.endpoints_of([dev.user_id])}
 
 
 def typing_to_a_gone_device(device: Any, poster: FakePoster) -> Any:
@@ -59,15 +59,26 @@ def presence_on_a_socket_that_closed_meanwhile(device: Any, poster: FakePoster) 
     return bob
 
 
+def receipt_to_a_gone_device(device: Any, poster: FakePoster) -> Any:
+    alice, alice_old, bob = device("alice"), device("alice", "old-tablet"), device("bob")
+    conversation_id = alice.send("hi", to="bob")["conversationId"]
+    drain(StreamReader.of_table("Receipts"), "receipt_push")  # alice's own move from sending
+    _gone(poster, alice_old)
+    assert bob.do({"action": "read", "conversationId": conversation_id, "seq": 1}) is None
+    assert drain(StreamReader.of_table("Receipts"), "receipt_push") == {"batchItemFailures": []}
+    return alice_old
+
+
 @pytest.mark.parametrize(
     "scenario",
     [
+        receipt_to_a_gone_device,
         typing_to_a_gone_device,
         group_change_to_a_gone_device,
         sync_on_a_socket_that_closed_meanwhile,
         presence_on_a_socket_that_closed_meanwhile,
     ],
-    ids=["typing", "groups", "sync", "presence"],
+    ids=["receipt_push", "typing", "groups", "sync", "presence"],
 )
 def test_a_post_answered_410_removes_the_connection(
     device: Any, poster: FakePoster, scenario: Callable[[Any, FakePoster], Any]
@@ -91,7 +102,7 @@ def test_a_410_while_the_device_is_still_connecting_keeps_its_connection(
 
     # Then the connection stays listed, and once open it gets what follows (the first comes by sync)
     assert bob_new.connection_id in {c.connection_id for c in connections.live_connections("bob")}
-    assert bob_new.connection_id in {e.connection_id for e in connections.endpoints_of(["bob"])}
+    assert bob_new.connection_id in {e.connection_id for e in users.endpoints_of(["bob"])}
     poster.gone.discard(bob_new.connection_id)
     alice.send("second", conversationId=conversation_id)
     assert run_fanout(messages_stream) == {"batchItemFailures": []}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chat import protocol
-from chat.store import conversations as store
+from chat.store import members as member_store
 from chat.store import users
 from local.streams import StreamReader
 from tests.integration.conftest import run_fanout
@@ -53,11 +53,11 @@ def test_group_size_is_checked_before_anything_is_stored(device: Any, monkeypatc
     reply = ann.do({"action": "createGroup", "name": "big", "members": ["ben", "cat", "dan"]})
 
     assert reply is not None and reply["code"] == "limit_exceeded"
-    assert store.memberships_of("ann") == []
+    assert member_store.memberships_of("ann") == []
     group = create(ann, "ben", "cat")
     reply = ann.do({"action": "addMembers", "conversationId": group["conversationId"], "userIds": ["dan"]})
     assert reply is not None and reply["code"] == "limit_exceeded"
-    assert [m.user_id for m in store.list_members(group["conversationId"])] == ["ann", "ben", "cat"]
+    assert [m.user_id for m in member_store.list_members(group["conversationId"])] == ["ann", "ben", "cat"]
 
 
 def test_group_of_exactly_500_is_allowed_and_501_is_not(device: Any) -> None:
@@ -74,7 +74,7 @@ def test_unknown_members_are_not_found_and_nothing_is_stored(device: Any) -> Non
     ann, _ben = device("ann"), device("ben")
     reply = ann.do({"action": "createGroup", "name": "x", "members": ["ben", "ghost"]})
     assert reply is not None and reply["code"] == "not_found" and "ghost" in reply["message"]
-    assert store.memberships_of("ann") == [] and store.memberships_of("ben") == []
+    assert member_store.memberships_of("ann") == [] and member_store.memberships_of("ben") == []
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_only_admins_add_and_remove(device: Any) -> None:
             {"action": action, "conversationId": group, "userIds": ["dan" if action == "addMembers" else "cat"]}
         )
         assert reply is not None and reply["code"] == "forbidden"
-    assert [m.user_id for m in store.list_members(group) if m.active] == ["ann", "ben", "cat"]
+    assert [m.user_id for m in member_store.list_members(group) if m.active] == ["ann", "ben", "cat"]
 
 
 def test_a_member_added_later_sees_only_messages_after_joining(

@@ -17,7 +17,7 @@ from chat.store.models import ConnectionModel, MemberModel
 from chat.topology import TABLES
 from local.streams import StreamReader
 from tests.integration.conftest import Device, run_fanout
-from tests.integration.support import FakePoster, invoke
+from tests.integration.support import FakePoster, connection_record, invoke
 
 Presence = Callable[[], None]
 
@@ -376,7 +376,7 @@ def test_a_new_subscription_replaces_the_previous_set(device: Any, poster: FakeP
     assert ConnectionModel.get("alice", alice.connection_id).presence_watch == {"carol"}
     # the row lives as long as the connection
     row = items("PresenceSubscriptions")[0]
-    assert int(row["expiresAt"]["N"]) == connections.get_connection("alice", alice.connection_id).expires_at  # type: ignore[union-attr]
+    assert int(row["expiresAt"]["N"]) == connection_record("alice", alice.connection_id).expires_at
 
     frames_before = len(presence_frames(poster, alice))
     bob.disconnect()
@@ -432,7 +432,7 @@ def test_gone_watcher_is_dropped_when_the_push_answers_410(device: Any, poster: 
     # bob's change is pushed to alice: 410 -> her record and this subscription row are removed
     bob.disconnect()
     process()
-    assert connections.get_connection("alice", alice.connection_id) is None
+    assert connection_record("alice", alice.connection_id) is None
     assert subscription_rows() == {("carol", alice.connection_id)}
     # ... and her connection's REMOVE drops the rest
     process()

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from chat.store import conversations as store
-from chat.store import groups as group_store
+from chat import receipts
+from chat.store import conversations
+from chat.store import members as member_store
 from chat.store.models import ReceiptModel
 from local.streams import StreamReader
 from tests.integration.conftest import drain
@@ -68,7 +69,7 @@ def test_watermarks_only_move_forward_and_a_non_move_stores_and_pushes_nothing(
     assert receipt_log(conversation_id) == before
     drain(receipts_stream, "receipt_push")
     assert [(f["kind"], f["seq"]) for f in poster.of_type(alice.connection_id, "receipt")] == [("read", 2)]
-    member = store.get_member(conversation_id, "bob")
+    member = member_store.get_member(conversation_id, "bob")
     assert member is not None and (member.delivered_seq, member.read_seq) == (2, 2)  # read implies delivered
 
 
@@ -76,14 +77,14 @@ def test_read_implies_delivered_but_delivered_does_not_imply_read(chat: Any) -> 
     _alice, bob, _laptop, conversation_id = chat
     bob.do({"action": "delivered", "conversationId": conversation_id, "seq": 3})
     bob.do({"action": "read", "conversationId": conversation_id, "seq": 1})
-    member = store.get_member(conversation_id, "bob")
+    member = member_store.get_member(conversation_id, "bob")
     assert member is not None and (member.delivered_seq, member.read_seq) == (3, 1)
 
 
 def test_sending_moves_the_senders_own_watermarks(chat: Any) -> None:
     _alice, bob, _laptop, conversation_id = chat
     bob.send("reply", conversationId=conversation_id)
-    member = store.get_member(conversation_id, "bob")
+    member = member_store.get_member(conversation_id, "bob")
     assert member is not None and (member.delivered_seq, member.read_seq) == (4, 4)
 
 
@@ -92,7 +93,7 @@ def test_seq_beyond_the_last_message_is_bad_request(chat: Any, action: str) -> N
     _alice, bob, _laptop, conversation_id = chat
     reply = bob.do({"action": action, "conversationId": conversation_id, "seq": 4, "requestId": "r"})
     assert reply is not None and (reply["code"], reply["requestId"]) == ("bad_request", "r")
-    member = store.get_member(conversation_id, "bob")
+    member = member_store.get_member(conversation_id, "bob")
     assert member is not None and member.delivered_seq == 0
 
 
@@ -168,10 +169,10 @@ class TestGroupWatermark:
     ) -> None:
         ann, ben, cat, conversation_id = group
         recomputed: list[str] = []
-        original = group_store.advance_minimum
+        original = receipts.recompute_group_minimum
         monkeypatch.setattr(
-            group_store,
-            "advance_minimum",
+            receipts,
+            "recompute_group_minimum",
             lambda *a: recomputed.append(a[1]) or original(*a),  # type: ignore[func-returns-value]
         )
         for seq in (2, 3, 4):
@@ -183,7 +184,7 @@ class TestGroupWatermark:
         cat.do({"action": "read", "conversationId": conversation_id, "seq": 2})
         drain(receipts_stream, "receipt_push")
         assert sorted(recomputed) == ["delivered", "read"]  # once per kind, when cat (the last one) moved
-        conversation = store.get_conversation(conversation_id)
+        conversation = conversations.get_conversation(conversation_id)
         assert conversation is not None and (conversation.all_delivered, conversation.all_read) == (2, 2)
         assert conversation.at_min_read == frozenset({"cat"})
 
@@ -197,7 +198,7 @@ class TestGroupWatermark:
         cat.do({"action": "leaveGroup", "conversationId": conversation_id})
         drain(receipts_stream, "receipt_push")
 
-        conversation = store.get_conversation(conversation_id)
+        conversation = conversations.get_conversation(conversation_id)
         assert conversation is not None and conversation.all_read == 1
         assert self.star(poster, ann.connection_id) == [("delivered", 1), ("read", 1)]
 
@@ -212,8 +213,8 @@ def test_a_group_members_ack_reads_no_member_rows_when_the_minimum_holds(
     ben.do({"action": "read", "conversationId": group, "seq": 1})
     drain(receipts_stream, "receipt_push")  # cat holds the minimum from here on
     queried: list[str] = []
-    original = store.list_members
-    monkeypatch.setattr(store, "list_members", lambda cid, **kw: queried.append(cid) or original(cid, **kw))  # type: ignore[func-returns-value]
+    original = member_store.list_members
+    monkeypatch.setattr(member_store, "list_members", lambda cid, **kw: queried.append(cid) or original(cid, **kw))  # type: ignore[func-returns-value]
 
     ben.do({"action": "read", "conversationId": group, "seq": 3})
     assert drain(receipts_stream, "receipt_push") == {"batchItemFailures": []}

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from chat.store import conversations as store
+from chat.store import conversations
+from chat.store import messages as message_store
 
 
 def stored_seqs(conversation_id: str) -> list[int]:
-    return [m.seq for m in store.messages_after(conversation_id, 0, limit=1000)]
+    return [m.seq for m in message_store.messages_after(conversation_id, 0, limit=1000)]
 
 
 def test_first_message_creates_the_direct_conversation_with_seq_1(device: Any) -> None:
@@ -125,7 +126,7 @@ def test_bad_send_frames_get_their_error_and_store_nothing(device: Any, frame: d
 
     assert reply is not None and reply["type"] == "error" and reply["code"] == code, reply
     assert reply["action"] == "send" and reply["message"]
-    assert store.find_direct("alice", "bob") is None  # nothing stored, not even the conversation
+    assert conversations.find_direct("alice", "bob") is None  # nothing stored, not even the conversation
 
 
 def test_text_of_exactly_4096_characters_is_accepted(device: Any) -> None:

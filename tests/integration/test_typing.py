@@ -10,7 +10,6 @@ import pytest
 
 from chat import clock
 from chat.config import table_name
-from chat.store.models import MemberModel
 from chat.topology import TABLES
 from chat.typing_indicators import TYPING_LIMIT, TYPING_WINDOW_S
 from tests.integration.conftest import Device
@@ -58,16 +57,23 @@ def test_typing_reaches_the_other_members_devices_only(device: Any, poster: Fake
     assert poster.frames[alice_laptop.connection_id] == []
 
 
+def group_carol_left(alice: Device) -> str:
+    """A group of alice, bob and carol, from which carol was removed."""
+    created = alice.do({"action": "createGroup", "name": "trio", "members": ["bob", "carol"]})
+    assert created is not None
+    left = alice.do({"action": "removeMembers", "conversationId": created["conversationId"], "userIds": ["carol"]})
+    assert left is not None and left["members"] == ["alice", "bob"]
+    return str(created["conversationId"])
+
+
 def test_typing_in_a_group_skips_former_members(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
     alice, bob, carol = device("alice"), device("bob"), device("carol")
-    now = clock.now_iso()
-    for user_id, left_seq in (("alice", None), ("bob", None), ("carol", 1)):
-        MemberModel(conversation_id="g_1", user_id=user_id, joined_at=now, left_seq=left_seq).save()
+    group = group_carol_left(alice)
 
-    assert type_in(alice, "g_1") is None
+    assert type_in(alice, group) is None
 
     assert typing_frames(poster, bob) == [
-        {"type": "typing", "conversationId": "g_1", "userId": "alice", "state": "start"}
+        {"type": "typing", "conversationId": group, "userId": "alice", "state": "start"}
     ]
     assert typing_frames(poster, carol) == []
 
@@ -90,16 +96,15 @@ def test_typing_is_never_stored(device: Any, poster: FakePoster, frozen_clock: A
 def test_only_active_members_may_type(device: Any, poster: FakePoster, frozen_clock: Any) -> None:
     alice, bob, carol = device("alice"), device("bob"), device("carol")
     conversation_id = alice.send(to="bob")["conversationId"]
-    # a group carol has left (written directly: groups are another module's business)
-    now = clock.now_iso()
-    MemberModel(conversation_id="g_1", user_id="alice", joined_at=now).save()
-    MemberModel(conversation_id="g_1", user_id="carol", joined_at=now, left_seq=2).save()
+    group = group_carol_left(alice)
 
-    for dev, target in ((carol, conversation_id), (carol, "g_1")):
+    # forbidden: a conversation carol was never in, and one she is no longer in (as for every action)
+    for dev, target in ((carol, conversation_id), (carol, group)):
         reply = type_in(dev, target)
         assert reply is not None
         assert (reply["type"], reply["code"], reply["action"]) == ("error", "forbidden", "typing")
 
+    # not_found: no such conversation
     reply = type_in(alice, "no-such-conversation")
     assert reply is not None and reply["code"] == "not_found"
 

@@ -13,7 +13,7 @@ from chat.topology import AUTHORIZER, FUNCTIONS, ROUTES, SIGNUP, STREAMS, TABLES
 
 
 def member(joined: int, left: int | None) -> Member:
-    return Member("c", "u", "member", joined, left, 0, 0, None, None)
+    return Member("c", "u", joined, left, 0, 0, None, None)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,12 @@ def member(joined: int, left: int | None) -> Member:
 )
 def test_members_see_what_came_after_joining_and_before_leaving(joined: int, left: int | None, visible: range) -> None:
     assert [seq for seq in range(1, 100) if member(joined, left).can_see(seq)] == list(visible)
+
+
+@pytest.mark.parametrize("left, top", [(None, 9), (4, 4), (12, 9)])
+def test_a_member_sees_up_to_the_last_seq_or_its_leaving(left: int | None, top: int) -> None:
+    assert member(0, left).visible_top(9) == top
+    assert member(0, left).can_see(top)
 
 
 def test_timestamps_are_iso_utc_with_milliseconds() -> None:

@@ -67,3 +67,29 @@ def test_an_unexpected_error_fails_that_connection_only() -> None:
 
     result = push.push(((conn(i), b"x") for i in range(3)), poster=Broken())
     assert [c.connection_id for c in result.failed] == ["c1"] and len(result.delivered) == 2
+
+
+def test_frames_to_one_connection_go_in_order_and_stop_at_a_gone_socket(no_store: list[Any]) -> None:
+    sleeps: list[float] = []
+    posted: list[bytes] = []
+
+    class Recording(Poster):
+        def post(self, connection_id: str, data: bytes) -> None:
+            super().post(connection_id, data)
+            posted.append(data)
+
+    poster = Recording({"c0": ["ok", "429", "ok", "gone"]})
+    result = push.post_in_order(conn(0), [b"1", b"2", b"3", b"4"], poster=poster, sleep=sleeps.append)
+
+    assert posted == [b"1", b"2"] and len(sleeps) == 1  # the second after one 429; the third found it gone
+    assert poster.calls == ["c0"] * 4  # the fourth is never posted
+    assert result.gone == [conn(0)] and not result.delivered and result.ok
+    assert no_store == [("user0", "c0")]
+
+
+def test_frames_to_one_connection_stop_when_still_throttled(no_store: list[Any]) -> None:
+    poster = Poster({"c0": ["429"] * (push.THROTTLE_RETRIES + 1)})
+    result = push.post_in_order(conn(0), [b"1", b"2"], poster=poster, sleep=lambda s: None)
+    assert result.failed == [conn(0)] and not result.ok
+    assert poster.calls == ["c0"] * (push.THROTTLE_RETRIES + 1)  # the second frame is never posted
+    assert no_store == []

@@ -1,0 +1,133 @@
+"""The Members table: who is (or was) in a conversation, since and until which seq, and their watermarks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
+
+from chat.concurrency import ContextPool
+from chat.domain import Member, ReceiptKind, WatermarkMove, active
+from chat.store.models import MemberModel
+from chat.store.writes import Put, Update
+
+# Membership look-ups of up to 100 users run side by side.
+_pool = ContextPool(max_workers=16, name="members")
+
+
+def member_to_domain(row: MemberModel) -> Member:
+    return Member(
+        conversation_id=row.conversation_id,
+        user_id=row.user_id,
+        joined_seq=int(row.joined_seq or 0),
+        left_seq=None if row.left_seq is None else int(row.left_seq),
+        delivered_seq=int(row.delivered_seq or 0),
+        read_seq=int(row.read_seq or 0),
+        delivered_at=row.delivered_at,
+        read_at=row.read_at,
+    )
+
+
+def get_member(conversation_id: str, user_id: str) -> Member | None:
+    try:
+        return member_to_domain(MemberModel.get(conversation_id, user_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def list_members(conversation_id: str, consistent: bool = False) -> list[Member]:
+    """Every member, former ones included."""
+    return [member_to_domain(row) for row in MemberModel.query(conversation_id, consistent_read=consistent)]
+
+
+def active_members(conversation_id: str, consistent: bool = False) -> list[Member]:
+    return active(list_members(conversation_id, consistent=consistent))
+
+
+def memberships_of(user_id: str) -> list[Member]:
+    """Every conversation the user is or was a member of (by the byUser index)."""
+    return [member_to_domain(row) for row in MemberModel.by_user.query(user_id)]
+
+
+def users_sharing_a_conversation(user_id: str, others: Iterable[str]) -> set[str]:
+    """Those of `others` who are or were a member of a conversation `user_id` is or was a member of.
+
+    One byUser Query for the user, then one per other user (side by side), each stopping at the
+    first shared conversation. No Scan.
+    """
+    others = list(dict.fromkeys(others))
+    if not others:
+        return set()
+    mine = {row.conversation_id for row in MemberModel.by_user.query(user_id)}  # type: ignore[attr-defined]
+    if not mine:
+        return set()
+
+    def shares(other: str) -> bool:
+        rows = MemberModel.by_user.query(other)  # type: ignore[attr-defined]
+        return any(row.conversation_id in mine for row in rows)
+
+    return {other for other, ok in zip(others, _pool.map(shares, others), strict=True) if ok}
+
+
+# ---- writes --------------------------------------------------------------------------------------------
+
+
+# A watermark's attributes on the row: (its seq, when it got there).
+_WATERMARK_ATTRIBUTES: dict[ReceiptKind, tuple[str, str]] = {
+    "delivered": ("delivered_seq", "delivered_at"),
+    "read": ("read_seq", "read_at"),
+}
+
+
+def joining(
+    conversation_id: str,
+    user_id: str,
+    joined_seq: int,
+    joined_at: str,
+    *,
+    moved: WatermarkMove | None = None,
+    only_if_new: bool = False,
+) -> Put:
+    """A member whose watermarks start where it joined (it holds nothing before), or where `moved`
+    raises them. A former member joining again replaces its old row unless `only_if_new`."""
+    row = MemberModel(
+        conversation_id=conversation_id,
+        user_id=user_id,
+        joined_seq=joined_seq,
+        joined_at=joined_at,
+        delivered_seq=joined_seq,
+        read_seq=joined_seq,
+    )
+    if moved is not None:
+        for kind in moved.raises:
+            seq_name, at_name = _WATERMARK_ATTRIBUTES[kind]
+            setattr(row, seq_name, moved.receipt.seq)
+            setattr(row, at_name, moved.receipt.at)
+    return Put(row, MemberModel.user_id.does_not_exist() if only_if_new else None, role="member")
+
+
+def raising(move: WatermarkMove, expected: Member | None = None) -> Update:
+    """Raises the mover's watermarks as `move` decided, only while it is an active member and, with
+    `expected`, only while they are still where `expected` has them."""
+    receipt = move.receipt
+    actions: list[Action] = []
+    condition = MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist()
+    for kind in move.raises:
+        seq, at = (getattr(MemberModel, name) for name in _WATERMARK_ATTRIBUTES[kind])
+        actions += [seq.set(receipt.seq), at.set(receipt.at)]
+        if expected is not None:
+            condition &= seq == expected.watermark(kind).seq
+    return Update(
+        MemberModel(conversation_id=receipt.conversation_id, user_id=receipt.user_id), actions, condition, "member"
+    )
+
+
+def leaving(conversation_id: str, user_id: str, left_seq: int) -> Update:
+    """The member is gone at left_seq (it keeps what it saw until then); only if it is a member now."""
+    return Update(
+        MemberModel(conversation_id=conversation_id, user_id=user_id),
+        [MemberModel.left_seq.set(left_seq)],
+        MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist(),
+        role="member",
+    )

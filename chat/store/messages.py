@@ -1,0 +1,121 @@
+"""The Messages table, and the transactions that store a message with everything that goes with it.
+
+A message is appended with one TransactWriteItems: the conversation's lastSeq moves from N to N+1
+only if it still is N, the message (conversationId, N+1) is created only if absent, the
+clientMsgId record is created only if absent and the sender must still be a member (whose own
+watermarks move to the message, logged as a receipt). Either all of it is stored or none of it: a
+seq can be neither skipped nor reused, and a retried send finds its clientMsgId record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat.domain import Message, WatermarkMove
+from chat.store import client_msg_ids, conversations, members, receipts
+from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
+from chat.store.models import MessageModel
+from chat.store.writes import Cancelled, Put, transact
+
+
+def message_to_domain(row: MessageModel) -> Message:
+    return Message(
+        conversation_id=row.conversation_id,
+        seq=int(row.seq),
+        sender_id=row.sender_id,
+        sender_device_id=row.sender_device_id,
+        sender_connection_id=row.sender_connection_id,
+        client_msg_id=row.client_msg_id,
+        text=row.body.text,
+        sent_at=row.sent_at,
+    )
+
+
+def messages_after(conversation_id: str, after_seq: int, up_to: int | None = None, limit: int = 100) -> list[Message]:
+    condition = MessageModel.seq > after_seq if up_to is None else MessageModel.seq.between(after_seq + 1, up_to)
+    rows = MessageModel.query(conversation_id, range_key_condition=condition, limit=limit, consistent_read=True)
+    return [message_to_domain(row) for row in rows]
+
+
+def messages_before(conversation_id: str, before_seq: int, floor_seq: int, limit: int) -> list[Message]:
+    """Up to `limit` newest messages with floor_seq < seq < before_seq, in ascending order."""
+    if before_seq - 1 <= floor_seq:
+        return []
+    rows = MessageModel.query(
+        conversation_id,
+        range_key_condition=MessageModel.seq.between(floor_seq + 1, before_seq - 1),
+        scan_index_forward=False,
+        limit=limit,
+        consistent_read=True,
+    )
+    return sorted((message_to_domain(row) for row in rows), key=lambda m: m.seq)
+
+
+def message_from_image(image: dict[str, Any]) -> Message:
+    """A message from a stream record's NewImage (DynamoDB JSON)."""
+    return message_to_domain(MessageModel.from_raw_data(image))
+
+
+def _storing(message: Message) -> list[Put]:
+    """The message and its clientMsgId record, each only if absent."""
+    row = MessageModel(
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        sender_device_id=message.sender_device_id,
+        sender_connection_id=message.sender_connection_id,
+        client_msg_id=message.client_msg_id,
+        body={"text": message.text},
+        sent_at=message.sent_at,
+    )
+    return [Put(row, MessageModel.seq.does_not_exist(), role="message"), client_msg_ids.recording(message)]
+
+
+def _raise_for(exc: Cancelled) -> None:
+    """Turns a cancelled send into a domain error."""
+    # A moved lastSeq is retried first: the retry reads membership and the clientMsgId again.
+    if exc.failed & {"conversation", "message", "pair"}:
+        raise StoreConflict() from exc
+    if "dedup" in exc.failed:
+        raise DuplicateClientMsgId() from exc
+    if "member" in exc.failed:
+        raise NotAMember() from exc
+    if exc.conflicted:
+        raise StoreConflict() from exc
+    raise exc
+
+
+def append_message(message: Message, expected_last_seq: int, sender_move: WatermarkMove) -> None:
+    """Stores `message` as seq expected_last_seq + 1, atomically with everything that goes with it."""
+    assert message.seq == expected_last_seq + 1
+    try:
+        transact(
+            [
+                conversations.next_seq(message.conversation_id, expected_last_seq),
+                *_storing(message),
+                members.raising(sender_move),
+                receipts.logging(sender_move),
+            ]
+        )
+    except Cancelled as exc:
+        _raise_for(exc)
+
+
+def create_direct_with_message(message: Message, recipient_id: str, sender_move: WatermarkMove) -> None:
+    """First message between two users: the conversation, its pair lookup, both members and seq 1."""
+    assert message.seq == 1
+    conversation_id, sender_id, now = message.conversation_id, message.sender_id, message.sent_at
+    try:
+        transact(
+            [
+                *conversations.new_direct(conversation_id, sender_id, recipient_id, sender_id, message.seq, now),
+                members.joining(conversation_id, sender_id, 0, now, moved=sender_move, only_if_new=True),
+                members.joining(conversation_id, recipient_id, 0, now, only_if_new=True),
+                *_storing(message),
+                receipts.logging(sender_move),
+            ]
+        )
+    except Cancelled as exc:
+        if "pair" in exc.failed:
+            raise AlreadyExists() from exc  # the other user created it first
+        _raise_for(exc)
