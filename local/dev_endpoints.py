@@ -31,7 +31,6 @@ log = logging.getLogger("local.gateway")
 TokenIssuer = Callable[[str, int | None], str]
 
 
-
 def is_dev_path(path: str) -> bool:
     return path == "/health" or path.startswith("/dev/")
 

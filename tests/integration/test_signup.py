@@ -95,9 +95,7 @@ def test_a_user_who_never_signed_up_or_connected_is_still_not_found(device: Any)
     assert (reply["type"], reply["code"]) == ("error", "not_found")
 
 
-def test_a_watcher_sees_a_signed_up_user_come_online_at_their_first_connection(
-    device: Any, poster: FakePoster
-) -> None:
+def test_a_watcher_sees_a_signed_up_user_come_online_at_their_first_connection(device: Any, poster: FakePoster) -> None:
     # Given bob signed up and never connected, and alice, who wrote to him, watches his presence
     connections_stream = StreamReader.of_table("Connections")
     sign_up("bob")

@@ -109,9 +109,7 @@ def test_commands_about_the_open_conversation_need_one(tmp_path: Path, monkeypat
     assert notes == [unknown] * 4 + ["-- open a conversation first: /to USER or /open ID"]
 
 
-def test_commands_send_their_frames_in_the_open_conversation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ["hi", "/add dan", "/remove bob", "/history 5", "/info", "/info 2", "/leave", "/presence bob"]
     frames, notes = typed([*lines, "/group pals bob carol"], "c1", tmp_path, monkeypatch)
     assert notes == []
