@@ -1,7 +1,7 @@
 // The user interface: conversation list, chat view, panels, toasts. State and protocol live in
 // chat.js; this file renders it and turns user input into calls.
 
-import { ChatClient, isDraftId } from "./chat.js";
+import { ChatClient } from "./chat/client.js";
 import { clear, h, icon } from "./dom.js";
 import { dayKey, formatDay, formatFull, formatLastSeen, formatListTime, formatTime } from "./format.js";
 
@@ -148,7 +148,7 @@ export class App {
     });
     this.on(input, "input", () => {
       this.autoGrow();
-      if (this.openId) this.client.userTyping(this.openId, input.value.trim().length > 0);
+      if (this.openId) this.client.presence.userTyping(this.openId, input.value.trim().length > 0);
       this.saveDraftText();
     });
     this.on($("messages"), "scroll", () => this.onScroll());
@@ -201,7 +201,7 @@ export class App {
   fromLocation() {
     const match = /^#c\/(.+)$/.exec(location.hash);
     const id = match ? decodeURIComponent(match[1]) : null;
-    if (id && !this.client.conversation(id)) {
+    if (id && !this.client.conversations.get(id)) {
       this.pendingOpenId = id; // known after sync
       this.setOpen(null, { push: false });
       return;
@@ -226,11 +226,11 @@ export class App {
       else if (conversationId) history.pushState({ chat: true }, "", hash);
       else history.replaceState(null, "", location.pathname + location.search);
     }
-    const conv = conversationId ? this.client.conversation(conversationId) : null;
+    const conv = conversationId ? this.client.conversations.get(conversationId) : null;
     // The "unread messages" line stays where it was when the chat opened, even when older
     // (also unread) messages are loaded above it later.
     this.unreadMarker =
-      conv && this.client.unreadCount(conv) > 0
+      conv && this.client.watermarks.unreadCount(conv) > 0
         ? { conversationId, afterSeq: Math.max(conv.myRead, (conv.minSeq || 1) - 1) }
         : null;
     if (this.panel && this.panel.conversationId !== conversationId) this.closePanel();
@@ -269,7 +269,7 @@ export class App {
   }
 
   onSynced() {
-    if (this.pendingOpenId && this.client.conversation(this.pendingOpenId)) {
+    if (this.pendingOpenId && this.client.conversations.get(this.pendingOpenId)) {
       const id = this.pendingOpenId;
       this.pendingOpenId = null;
       this.setOpen(id, { push: false });
@@ -302,7 +302,7 @@ export class App {
       this.toast("That's you. Enter someone else's user id.", "error");
       return;
     }
-    const conv = this.client.directWith(userId);
+    const conv = this.client.conversations.directWith(userId);
     input.value = "";
     this.toggleDrawer(null);
     this.open(conv.id);
@@ -323,7 +323,7 @@ export class App {
     const button = event.target.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const frame = await this.client.createGroup(name, members);
+      const frame = await this.client.conversations.createGroup(name, members);
       nameInput.value = "";
       membersInput.value = "";
       this.toggleDrawer(null);
@@ -361,7 +361,7 @@ export class App {
       this.toast("Messages can be at most 4096 characters.", "error");
       return;
     }
-    const entry = this.client.sendText(this.openId, text);
+    const entry = this.client.outbox.add(this.openId, text);
     if (!entry) return;
     input.value = "";
     this.drafts.delete(this.openId);
@@ -389,10 +389,10 @@ export class App {
 
   renderList() {
     const list = $("conv-list");
-    const conversations = this.client.sortedConversations();
+    const conversations = this.client.conversations.sorted();
     const items = [];
     for (const conv of conversations) {
-      const title = this.client.title(conv);
+      const title = this.client.conversations.title(conv);
       if (this.filter && !title.toLowerCase().includes(this.filter)) continue;
       items.push(this.conversationItem(conv, title));
     }
@@ -402,9 +402,9 @@ export class App {
 
   conversationItem(conv, title) {
     const c = this.client;
-    const last = c.lastMessage(conv);
-    const unread = c.unreadCount(conv);
-    const typers = c.typingUsers(conv);
+    const last = c.conversations.lastMessage(conv);
+    const unread = c.watermarks.unreadCount(conv);
+    const typers = c.presence.typingUsers(conv);
     let preview;
     let time = conv.activity;
     if (typers.length) {
@@ -419,7 +419,7 @@ export class App {
       const mine = msg.senderId === c.me;
       const prefix = conv.kind === "group" && !mine ? `${msg.senderId}: ` : "";
       preview = [
-        mine ? statusIcon(c.statusOf(conv, msg.seq)) : null,
+        mine ? statusIcon(c.watermarks.statusOf(conv, msg.seq)) : null,
         h("span", { class: "preview-text" }, prefix + (msg.body && msg.body.text ? msg.body.text : "")),
       ];
     } else if (conv.draftFor) {
@@ -471,7 +471,7 @@ export class App {
   }
 
   renderChat() {
-    const conv = this.openId ? this.client.conversation(this.openId) : null;
+    const conv = this.openId ? this.client.conversations.get(this.openId) : null;
     $("chat-empty").hidden = Boolean(conv);
     $("chat-active").hidden = !conv;
     if (!conv) {
@@ -490,10 +490,10 @@ export class App {
 
   renderHeader(conv) {
     const c = this.client;
-    const title = c.title(conv);
+    const title = c.conversations.title(conv);
     $("chat-title").textContent = title;
     fillAvatar($("chat-avatar"), title, conv.kind === "group");
-    const typers = c.typingUsers(conv);
+    const typers = c.presence.typingUsers(conv);
     const typingEl = $("chat-typing");
     const presenceEl = $("chat-presence");
     if (typers.length) {
@@ -511,7 +511,7 @@ export class App {
     let presenceText = "";
     let online = false;
     if (conv.kind === "direct") {
-      const peer = c.peerOf(conv);
+      const peer = c.conversations.peerOf(conv);
       const p = peer ? c.presence.get(peer) : null;
       if (p) {
         online = p.online;
@@ -553,7 +553,7 @@ export class App {
     };
     const marker = this.unreadMarker && this.unreadMarker.conversationId === conv.id ? this.unreadMarker : null;
     let markerShown = false;
-    for (const msg of c.sortedMessages(conv)) {
+    for (const msg of c.conversations.sortedMessages(conv)) {
       flushNotices(msg.seq);
       pushDay(msg.sentAt);
       const mine = msg.senderId === c.me;
@@ -562,7 +562,7 @@ export class App {
         items.push({ key: "unread", kind: "unread", text: "Unread messages" });
         prev = null;
       }
-      const status = mine ? c.statusOf(conv, msg.seq) : null;
+      const status = mine ? c.watermarks.statusOf(conv, msg.seq) : null;
       items.push({
         key: msg.clientMsgId ? `c:${msg.senderId}:${msg.clientMsgId}` : `m:${msg.seq}`,
         kind: "message",
@@ -577,7 +577,7 @@ export class App {
       prev = items[items.length - 1];
     }
     flushNotices(Infinity);
-    for (const entry of c.pendingFor(conv)) {
+    for (const entry of c.outbox.pendingFor(conv)) {
       pushDay(entry.createdAt);
       items.push({
         key: `c:${c.me}:${entry.clientMsgId}`,
@@ -651,8 +651,8 @@ export class App {
           "div",
           { class: "failed-actions" },
           h("span", {}, item.error ? `Not sent: ${item.error}` : "Not sent."),
-          h("button", { type: "button", class: "link", "data-testid": "retry-send", onclick: () => this.client.retry(item.clientMsgId) }, "Retry"),
-          h("button", { type: "button", class: "link", onclick: () => this.client.discard(item.clientMsgId) }, "Delete"),
+          h("button", { type: "button", class: "link", "data-testid": "retry-send", onclick: () => this.client.outbox.retry(item.clientMsgId) }, "Retry"),
+          h("button", { type: "button", class: "link", onclick: () => this.client.outbox.discard(item.clientMsgId) }, "Delete"),
         ),
       );
     }
@@ -744,19 +744,19 @@ export class App {
     const away = box.scrollHeight - box.scrollTop - box.clientHeight > NEAR_BOTTOM_PX * 2;
     const button = $("scroll-down");
     button.hidden = !away;
-    const unread = conv ? this.client.unreadCount(conv) : 0;
+    const unread = conv ? this.client.watermarks.unreadCount(conv) : 0;
     $("scroll-down-count").textContent = unread ? String(unread) : "";
   }
 
   onScroll() {
-    const conv = this.openId ? this.client.conversation(this.openId) : null;
+    const conv = this.openId ? this.client.conversations.get(this.openId) : null;
     if (!conv) return;
     this.updateScrollButton(conv);
     if ($("messages").scrollTop < NEAR_TOP_PX) this.loadOlder(conv.id);
   }
 
   loadOlder(conversationId) {
-    const promise = this.client.loadHistory(conversationId);
+    const promise = this.client.sync.loadHistory(conversationId);
     if (promise) promise.catch(() => {});
   }
 
@@ -784,7 +784,7 @@ export class App {
       else if (this.panel === panel) this.infoPollTimer = setTimeout(() => this.refreshInfo(), 3000);
     }, 3000);
     try {
-      const frame = await this.client.messageReceipts(panel.conversationId, panel.seq);
+      const frame = await this.client.watermarks.messageInfo(panel.conversationId, panel.seq);
       if (this.panel !== panel) return;
       panel.data = frame;
       panel.error = null;
@@ -805,7 +805,7 @@ export class App {
 
   openDetails() {
     if (!this.openId) return;
-    const conv = this.client.conversation(this.openId);
+    const conv = this.client.conversations.get(this.openId);
     if (!conv) return;
     this.panel = { kind: conv.kind === "group" ? "group" : "contact", conversationId: conv.id };
     this.showPanel();
@@ -828,7 +828,7 @@ export class App {
   renderPanel() {
     const panel = this.panel;
     if (!panel) return;
-    const conv = this.client.conversation(panel.conversationId);
+    const conv = this.client.conversations.get(panel.conversationId);
     const body = $("panel-body");
     const root = $("panel");
     if (!conv) {
@@ -875,7 +875,7 @@ export class App {
               "div",
               { class: "bubble" },
               h("div", { class: "text" }, richText(msg.body.text || "")),
-              h("div", { class: "meta" }, h("time", {}, formatTime(msg.sentAt)), statusIcon(c.statusOf(conv, msg.seq))),
+              h("div", { class: "meta" }, h("time", {}, formatTime(msg.sentAt)), statusIcon(c.watermarks.statusOf(conv, msg.seq))),
             ),
           ),
         ),
@@ -934,7 +934,7 @@ export class App {
                 type: "button",
                 class: "link danger",
                 "data-testid": "remove-member",
-                onclick: () => this.run(c.removeMembers(conv.id, [userId]), "Could not remove member"),
+                onclick: () => this.run(c.conversations.removeMembers(conv.id, [userId]), "Could not remove member"),
               },
               "Remove",
             )
@@ -953,7 +953,7 @@ export class App {
                 const input = e.target.querySelector("input");
                 const ids = parseIds(input.value).filter((u) => !conv.members.includes(u));
                 if (!ids.length) return;
-                this.run(c.addMembers(conv.id, ids), "Could not add members").then((ok) => {
+                this.run(c.conversations.addMembers(conv.id, ids), "Could not add members").then((ok) => {
                   if (ok) input.value = "";
                 });
               },
@@ -976,7 +976,7 @@ export class App {
         ? h("p", { class: "muted pad" }, "You are no longer a member of this group.")
         : h(
             "button",
-            { type: "button", class: "danger-btn", "data-testid": "leave-group", onclick: () => this.run(c.leaveGroup(conv.id), "Could not leave the group") },
+            { type: "button", class: "danger-btn", "data-testid": "leave-group", onclick: () => this.run(c.conversations.leaveGroup(conv.id), "Could not leave the group") },
             "Leave group",
           ),
     ];
@@ -984,7 +984,7 @@ export class App {
 
   contactContent(conv) {
     const c = this.client;
-    const peer = c.peerOf(conv) || "";
+    const peer = c.conversations.peerOf(conv) || "";
     const p = c.presence.get(peer);
     return [
       h(
@@ -1095,9 +1095,7 @@ export class App {
   }
 
   signOut() {
-    if (this.client.outbox.length && !confirm("Some messages are not sent yet. Sign out anyway?")) return;
+    if (this.client.outbox.size && !confirm("Some messages are not sent yet. Sign out anyway?")) return;
     this.onSignOut();
   }
 }
-
-export { isDraftId };
