@@ -199,6 +199,7 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
         expect(to_team).to_have_attribute("data-status", "delivered")  # reached both devices
 
         bob.conversation(group).click()
+        expect(bob.tid("chat-title")).to_have_text(group)
         expect(bob.message("Hello team")).to_be_visible()
         to_team.click()  # message info
         info = alice.tid("info-panel")
@@ -208,6 +209,7 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
         expect(to_team).to_have_attribute("data-status", "delivered")  # carol has not read yet
 
         carol.conversation(group).click()
+        expect(carol.tid("chat-title")).to_have_text(group)
         expect(carol.message("Hello team")).to_be_visible()
         expect(to_team).to_have_attribute("data-status", "read")
         expect(info.locator(f'[data-testid="info-read-row"][data-user-id="{carol.user_id}"]')).to_be_visible()
@@ -216,6 +218,7 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
         # alice leaves: bob, back in their direct chat, sees "last seen".
         bob.tid("back-button").click()
         bob.conversation(alice.user_id).click()
+        expect(bob.tid("chat-title")).to_have_text(alice.user_id)
         expect(bob.tid("presence")).to_have_text("online")
         shots.all("final")
         alice.close()
@@ -262,7 +265,13 @@ def test_message_written_offline_is_sent_after_reconnect(browser: Browser, local
         dana.wait_connected()
         expect(pending).to_have_attribute("data-seq", "2")
         expect(pending).to_have_attribute("data-status", re.compile(r"^(sent|delivered|read)$"))
-        erin.conversation(dana.user_id).click()
+        # erin's list shows the message before she opens the chat (the click that opens it must not
+        # be lost to a re-render of the list: see test_click_on_a_chat_as_a_message_lands_opens_it).
+        erin_chat = erin.conversation(dana.user_id)
+        expect(erin_chat.get_by_test_id("conversation-preview")).to_have_text("second, written offline")
+        expect(erin_chat).to_have_attribute("data-unread", "2")
+        erin_chat.click()
+        expect(erin.tid("chat-title")).to_have_text(dana.user_id)
         expect(erin.message("second, written offline")).to_have_count(1)
         expect(erin.tid("message")).to_have_count(2)
         shots.all("offline-final")
@@ -276,3 +285,65 @@ def test_message_written_offline_is_sent_after_reconnect(browser: Browser, local
     finally:
         dana.context.close()
         erin.context.close()
+
+
+def test_click_on_a_chat_as_a_message_lands_opens_it(browser: Browser, local_stack) -> None:
+    """The list re-renders between the pointer going down and up on a chat: the click still opens it.
+
+    A browser fires `click` only if the element the button went down on is still in place when it
+    comes up. Here the button goes down on gina's chat, the second in frank's list, and is released
+    only once her new message has reached the list: the row then shows it, and the chat would move
+    to the top. A list that rebuilt or moved its rows then lost the click.
+    """
+    run = uuid.uuid4().hex[:8]
+    base_url = local_stack.http_url.rstrip("/") + "/"
+    shots = Shots()
+    frank = Person(browser, base_url, f"frank-{run}", DESKTOP, shots)
+    gina = Person(browser, base_url, f"gina-{run}", DESKTOP, shots)
+    hank = Person(browser, base_url, f"hank-{run}", PHONE, shots)
+    people = [frank, gina, hank]
+    try:
+        for person in people:
+            person.sign_in()
+        gina.start_chat(frank.user_id)
+        gina.send("first")
+        expect(frank.conversation(gina.user_id)).to_be_visible()
+        hank.start_chat(frank.user_id)
+        hank.send("hello from hank")
+        rows = frank.tid("conversation-item")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_have_attribute("data-title", hank.user_id)
+        row = frank.conversation(gina.user_id)
+        expect(row).to_have_attribute("data-unread", "1")
+        expect(row.get_by_test_id("conversation-preview")).to_have_text("first")
+
+        # The button goes down on the preview, the very text the new message replaces.
+        # (Measured in one step in the page: a list that rebuilds its rows detaches a handle.)
+        assert frank.page is not None
+        x, y = row.get_by_test_id("conversation-preview").evaluate(
+            "el => { const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }"
+        )
+        frank.page.mouse.move(x, y)
+        frank.page.mouse.down()
+        # While the button is held, a message lands: the row's preview, time and badge change.
+        gina.send("second, as frank clicks")
+        expect(row.get_by_test_id("conversation-preview")).to_have_text("second, as frank clicks")
+        expect(row).to_have_attribute("data-unread", "2")
+        frank.page.mouse.up()
+
+        expect(frank.tid("chat-title")).to_have_text(gina.user_id)
+        expect(frank.message("second, as frank clicks")).to_be_visible()
+        expect(frank.tid("message")).to_have_count(2)
+        expect(rows.first).to_have_attribute("data-title", gina.user_id)  # the newest chat on top
+        expect(row).to_have_attribute("data-unread", "0")
+        shots.all("click-during-render-final")
+    except BaseException:
+        shots.all("click-during-render-failure")
+        for person in people:
+            if person.console:
+                print(f"--- console of {person.user_id} ---")
+                print("\n".join(person.console[-40:]))
+        raise
+    finally:
+        for person in people:
+            person.context.close()

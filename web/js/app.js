@@ -48,7 +48,12 @@ export class App {
     const toast = (text, kind) => toasts.show(text, kind);
     this.toast = toast;
     this.banner = new ConnectionBanner({ connection: this.conn, on });
-    this.list = new ConversationList({ client, on, onOpen: (id) => this.open(id) });
+    this.list = new ConversationList({
+      client,
+      on,
+      onOpen: (id) => this.open(id),
+      requestRender: () => this.queueRender(),
+    });
     this.header = new ChatHeader({ client });
     this.messages = new MessageView({ client, on, onMessageInfo: (id, seq) => this.panel.openInfo(id, seq) });
     this.composer = new Composer({ client, on, toast, onSent: () => this.messages.followNext() });
