@@ -1,7 +1,7 @@
 // The side panel: message info (read by / delivered to / not delivered yet, per member), group
 // info (members, add, remove, leave) and contact info.
 
-import { clear, h, icon } from "../dom.js";
+import { h, icon } from "../dom.js";
 import { formatDay, formatFull, formatLastSeen, formatTime } from "../format.js";
 import { avatar, parseIds, richText, statusIcon } from "./widgets.js";
 
@@ -95,33 +95,44 @@ export class InfoPanel {
     const panel = this.panel;
     if (!panel) return;
     const conv = this.client.conversations.get(panel.conversationId);
-    const body = $("panel-body");
-    const root = $("panel");
     if (!conv) {
       this.close();
       return;
     }
+    const root = $("panel");
     if (panel.kind === "info") {
       root.dataset.testid = "info-panel";
       $("panel-title").textContent = "Message info";
-      clear(body).append(...this.infoContent(conv, panel).filter(Boolean));
+      this.fill(this.infoContent(conv, panel));
     } else if (panel.kind === "group") {
       root.dataset.testid = "group-info";
       $("panel-title").textContent = "Group info";
-      // Keep typed text in the add-members field across re-renders.
-      const typed = body.querySelector("#add-members-input");
-      const value = typed ? typed.value : "";
-      const hadFocus = typed && document.activeElement === typed;
-      clear(body).append(...this.groupContent(conv).filter(Boolean));
-      const input = body.querySelector("#add-members-input");
-      if (input) {
-        input.value = value;
-        if (hadFocus) input.focus();
-      }
+      this.fill(this.groupContent(conv));
     } else {
       root.dataset.testid = "contact-info";
       $("panel-title").textContent = "Contact info";
-      clear(body).append(...this.contactContent(conv).filter(Boolean));
+      this.fill(this.contactContent(conv));
+    }
+  }
+
+  /**
+   * Puts parts in the panel's body, unless it already shows the same: the app re-renders on every
+   * change (a message, presence, typing), and rebuilt buttons would swallow a click under way (a
+   * browser fires `click` only on an element that stayed in place from button down to up).
+   */
+  fill(parts) {
+    const body = $("panel-body");
+    const fresh = h("div", {}, parts.filter(Boolean));
+    if (fresh.innerHTML === body.innerHTML) return;
+    // Keep typed text in the add-members field across re-renders.
+    const typed = body.querySelector("#add-members-input");
+    const value = typed ? typed.value : "";
+    const hadFocus = typed && document.activeElement === typed;
+    body.replaceChildren(...fresh.childNodes);
+    const input = body.querySelector("#add-members-input");
+    if (input) {
+      input.value = value;
+      if (hadFocus) input.focus();
     }
   }
 

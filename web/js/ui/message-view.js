@@ -1,13 +1,17 @@
 // The messages of the open chat: day separators, group notices, the "unread messages" line, bubbles
 // with check marks, the clock and "Not sent" (Retry / Delete) of unsent ones. Elements are keyed and
-// rebuilt only when what they show changed; the scroll position follows new messages at the bottom
-// and otherwise stays anchored. Older messages load when the top comes into sight.
+// rebuilt only when what they show changed, and check marks that move are updated in place (a
+// click on your message, for message info, must survive its check marks turning blue: a browser
+// fires `click` only on an element that stayed in place from the button going down to it coming
+// up). The scroll position follows new messages at the bottom and otherwise stays anchored. Older
+// messages load when the top comes into sight.
 
 import { clear, h } from "../dom.js";
 import { dayKey, formatDay, formatFull, formatTime } from "../format.js";
-import { colorFor, richText, statusIcon } from "./widgets.js";
+import { colorFor, richText, setStatus, statusIcon } from "./widgets.js";
 
 const NEAR_BOTTOM_PX = 120;
+const STORED = new Set(["sent", "delivered", "read"]); // the statuses of a message with a seq
 const NEAR_TOP_PX = 150;
 
 const $ = (id) => document.getElementById(id);
@@ -92,10 +96,12 @@ export class MessageView {
     for (const item of items) {
       const sig = this.signature(item);
       let el = this.elements.get(item.key);
+      if (el && el._sig !== sig && this.updateStatus(el, item)) el._sig = sig;
       if (!el || el._sig !== sig) {
         const fresh = this.build(item, conv);
         fresh._sig = sig;
         fresh._key = item.key;
+        fresh._item = item;
         if (el) {
           if (cursor === el) cursor = fresh;
           el.replaceWith(fresh);
@@ -203,6 +209,17 @@ export class MessageView {
 
   signature(item) {
     return JSON.stringify([item.kind, item.text, item.seq, item.status, item.first, item.at, item.error]);
+  }
+
+  /** Updates el in place when only its check marks moved (sent, delivered, read); false if not. */
+  updateStatus(el, item) {
+    const before = el._item;
+    if (!before || !STORED.has(before.status) || !STORED.has(item.status)) return false;
+    if (this.signature({ ...before, status: item.status }) !== this.signature(item)) return false;
+    el.dataset.status = item.status;
+    setStatus(el.querySelector("[data-testid=message-status]"), item.status);
+    el._item = item;
+    return true;
   }
 
   build(item, conv) {

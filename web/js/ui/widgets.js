@@ -48,16 +48,20 @@ export function richText(text) {
   );
 }
 
+const STATUS_ICON = { pending: "clock", failed: "error", sent: "check", delivered: "doubleCheck", read: "doubleCheck" };
+
 /** The clock, one check, two checks (grey or blue) or the error sign of one of my messages. */
 export function statusIcon(status) {
-  const name = { pending: "clock", failed: "error", sent: "check", delivered: "doubleCheck", read: "doubleCheck" }[
-    status
-  ];
-  return h(
-    "span",
-    { class: `ticks ticks-${status}`, "data-testid": "message-status", title: STATUS_LABEL[status], role: "img", "aria-label": STATUS_LABEL[status] },
-    icon(name),
-  );
+  return setStatus(h("span", { "data-testid": "message-status", role: "img" }), status);
+}
+
+/** Shows `status` in an element made by statusIcon, which stays in place. */
+export function setStatus(el, status) {
+  el.className = `ticks ticks-${status}`;
+  el.title = STATUS_LABEL[status];
+  el.setAttribute("aria-label", STATUS_LABEL[status]);
+  el.replaceChildren(icon(STATUS_ICON[status]));
+  return el;
 }
 
 /** User ids typed into a field, separated by spaces, commas or semicolons. */
