@@ -4,7 +4,7 @@ import { clear, h, icon } from "../dom.js";
 
 const AVATAR_COLORS = ["#e17076", "#7bc862", "#e5ca77", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
 
-export const STATUS_LABEL = {
+const STATUS_LABEL = {
   pending: "Sending",
   failed: "Not sent",
   sent: "Sent",
