@@ -199,6 +199,7 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
         expect(to_team).to_have_attribute("data-status", "delivered")  # reached both devices
 
         bob.conversation(group).click()
+        expect(bob.tid("chat-title")).to_have_text(group)
         expect(bob.message("Hello team")).to_be_visible()
         to_team.click()  # message info
         info = alice.tid("info-panel")
@@ -208,6 +209,7 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
         expect(to_team).to_have_attribute("data-status", "delivered")  # carol has not read yet
 
         carol.conversation(group).click()
+        expect(carol.tid("chat-title")).to_have_text(group)
         expect(carol.message("Hello team")).to_be_visible()
         expect(to_team).to_have_attribute("data-status", "read")
         expect(info.locator(f'[data-testid="info-read-row"][data-user-id="{carol.user_id}"]')).to_be_visible()
@@ -216,6 +218,7 @@ def test_chat_between_browsers(browser: Browser, local_stack) -> None:
         # alice leaves: bob, back in their direct chat, sees "last seen".
         bob.tid("back-button").click()
         bob.conversation(alice.user_id).click()
+        expect(bob.tid("chat-title")).to_have_text(alice.user_id)
         expect(bob.tid("presence")).to_have_text("online")
         shots.all("final")
         alice.close()
@@ -262,7 +265,13 @@ def test_message_written_offline_is_sent_after_reconnect(browser: Browser, local
         dana.wait_connected()
         expect(pending).to_have_attribute("data-seq", "2")
         expect(pending).to_have_attribute("data-status", re.compile(r"^(sent|delivered|read)$"))
-        erin.conversation(dana.user_id).click()
+        # erin's list shows the message before she opens the chat (the click that opens it must not
+        # be lost to a re-render of the list: see test_a_click_survives_a_re_render_under_the_pointer).
+        erin_chat = erin.conversation(dana.user_id)
+        expect(erin_chat.get_by_test_id("conversation-preview")).to_have_text("second, written offline")
+        expect(erin_chat).to_have_attribute("data-unread", "2")
+        erin_chat.click()
+        expect(erin.tid("chat-title")).to_have_text(dana.user_id)
         expect(erin.message("second, written offline")).to_have_count(1)
         expect(erin.tid("message")).to_have_count(2)
         shots.all("offline-final")
@@ -276,3 +285,107 @@ def test_message_written_offline_is_sent_after_reconnect(browser: Browser, local
     finally:
         dana.context.close()
         erin.context.close()
+
+
+def center_of(locator: Locator) -> tuple[float, float]:
+    """Where locator's element is, measured in one step in the page (a handle could go stale)."""
+    x, y = locator.evaluate(
+        "el => { const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }"
+    )
+    return x, y
+
+
+def press(person: Person, locator: Locator) -> None:
+    """The mouse button goes down on locator's element, and stays down."""
+    assert person.page is not None
+    person.page.mouse.move(*center_of(locator))
+    person.page.mouse.down()
+
+
+def release(person: Person) -> None:
+    assert person.page is not None
+    person.page.mouse.up()
+
+
+def test_a_click_survives_a_re_render_under_the_pointer(browser: Browser, local_stack) -> None:
+    """Each time, the view re-renders between the mouse button going down and coming up.
+
+    A browser fires `click` only if the element the button went down on is still in place when it
+    comes up. A view that rebuilds (or moves) that element as something arrives loses the click:
+    1. frank clicks gina's chat, the second in his list, as her new message lands in it (the row
+       shows the message, and the chat would move to the top);
+    2. gina clicks the check marks of that message, for message info, as they turn blue;
+    3. gina removes hank from a group in its info panel as hank's message lands.
+    """
+    run = uuid.uuid4().hex[:8]
+    base_url = local_stack.http_url.rstrip("/") + "/"
+    shots = Shots()
+    frank = Person(browser, base_url, f"frank-{run}", DESKTOP, shots)
+    gina = Person(browser, base_url, f"gina-{run}", DESKTOP, shots)
+    hank = Person(browser, base_url, f"hank-{run}", PHONE, shots)
+    people = [frank, gina, hank]
+    try:
+        for person in people:
+            person.sign_in()
+        gina.start_chat(frank.user_id)
+        gina.send("first")
+        expect(frank.conversation(gina.user_id)).to_be_visible()
+        hank.start_chat(frank.user_id)
+        hank.send("hello from hank")
+        rows = frank.tid("conversation-item")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_have_attribute("data-title", hank.user_id)
+        row = frank.conversation(gina.user_id)
+        expect(row).to_have_attribute("data-unread", "1")
+        expect(row.get_by_test_id("conversation-preview")).to_have_text("first")
+
+        # 1. The button goes down on the preview, the very text gina's next message replaces.
+        press(frank, row.get_by_test_id("conversation-preview"))
+        gina.send("second, as frank clicks")
+        expect(row.get_by_test_id("conversation-preview")).to_have_text("second, as frank clicks")
+        expect(row).to_have_attribute("data-unread", "2")
+
+        # 2. gina's button goes down on that message's check marks while frank's is still down.
+        second = gina.message("second, as frank clicks")
+        expect(second).to_have_attribute("data-status", "delivered")
+        press(gina, second.get_by_test_id("message-status"))
+
+        release(frank)
+        expect(frank.tid("chat-title")).to_have_text(gina.user_id)
+        expect(frank.message("second, as frank clicks")).to_be_visible()
+        expect(frank.tid("message")).to_have_count(2)
+        expect(rows.first).to_have_attribute("data-title", gina.user_id)  # the newest chat on top
+        expect(row).to_have_attribute("data-unread", "0")
+
+        expect(second).to_have_attribute("data-status", "read")  # frank read it: blue
+        release(gina)
+        info = gina.tid("info-panel")
+        expect(info).to_be_visible()
+        expect(info.locator(f'[data-testid="info-read-row"][data-user-id="{frank.user_id}"]')).to_be_visible()
+
+        # 3. The button goes down on "Remove" (hank) in the group's info panel; hank writes.
+        group = f"Crew {run}"
+        gina.create_group(group, [frank.user_id, hank.user_id])
+        gina.tid("chat-heading").click()
+        hank_row = gina.tid("group-member").and_(gina.page.locator(f'[data-user-id="{hank.user_id}"]'))
+        expect(hank_row).to_be_visible()
+        hank.tid("back-button").click()
+        hank.conversation(group).click()
+        expect(hank.tid("chat-title")).to_have_text(group)
+        press(gina, hank_row.get_by_test_id("remove-member"))
+        hank.send("hank in the group")
+        expect(gina.message("hank in the group")).to_be_visible()
+        release(gina)
+        expect(hank_row).to_have_count(0)
+        expect(gina.tid("group-member")).to_have_count(2)
+        shots.all("click-during-render-final")
+    except BaseException:
+        shots.all("click-during-render-failure")
+        for person in people:
+            if person.console:
+                print(f"--- console of {person.user_id} ---")
+                print("\n".join(person.console[-40:]))
+        raise
+    finally:
+        for person in people:
+            person.context.close()

@@ -119,7 +119,6 @@ export class Connection extends EventTarget {
       url = await this.getUrl({ failures: this.failures });
     } catch (err) {
       if (this.state === "stopped") return;
-      this.emit("autherror", { error: err });
       this.scheduleRetry({ refused: true, reason: err && err.message });
       return;
     }

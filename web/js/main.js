@@ -131,7 +131,7 @@ function startApp(newSession) {
     if (e.detail.state === "waiting") refusedBefore = Boolean(e.detail.refused);
     if (e.detail.state === "open") refusedBefore = false;
   });
-  app = new App({ config, session, connection, onSignOut: () => signOut() });
+  app = new App({ session, connection, onSignOut: () => signOut() });
   app.start();
   connection.start();
   window.chatApp = app; // handy for debugging in the console

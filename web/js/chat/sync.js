@@ -1,0 +1,235 @@
+// Keeping every conversation's messages complete: the sync cursors, de-duplication by
+// (conversationId, seq), gap detection, and older messages from `history`.
+//
+// `held` is the highest seq up to which this client holds every message from the oldest one it
+// has (the contiguous watermark): it is the sync cursor and the seq acknowledged as delivered / read.
+// On every (re)connect the client sends `sync` with its cursors and repeats it while `complete` is
+// false; a live message that skips a seq (or names an unknown conversation) triggers another one.
+
+import { maxTime, num } from "./conversations.js";
+
+const SYNC_TIMEOUT_MS = 12000;
+const HISTORY_PAGE = 50;
+const HISTORY_RETRY_AFTER_MS = 5000;
+
+export class Sync {
+  constructor(chat) {
+    this.chat = chat;
+    this.syncing = false;
+    this.again = false; // another sync was asked for while one was running
+    this.requestId = null;
+    this.timer = null; // no `synced` in time
+    this.retryTimer = null;
+    this.failures = 0;
+  }
+
+  destroy() {
+    clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
+  }
+
+  connected() {
+    this.syncing = false;
+    this.run();
+  }
+
+  disconnected() {
+    clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
+    this.syncing = false;
+    this.again = false;
+    for (const [, req] of this.chat.requests.entries()) {
+      if (req.action === "history") {
+        const conv = this.chat.conversations.get(req.conversationId);
+        if (conv) conv.loadingHistory = false;
+      }
+    }
+  }
+
+  // ---- sync --------------------------------------------------------------------------------------
+
+  cursors() {
+    const cursors = {};
+    for (const conv of this.chat.conversations.all()) {
+      if (conv.draftFor || conv.left) continue;
+      if (conv.held > 0) cursors[conv.id] = conv.held;
+    }
+    return cursors;
+  }
+
+  run() {
+    const chat = this.chat;
+    if (!chat.conn.isOpen) return;
+    if (this.syncing) {
+      this.again = true;
+      return;
+    }
+    this.syncing = true;
+    this.again = false;
+    clearTimeout(this.retryTimer);
+    const requestId = chat.conn.nextRequestId("s");
+    this.requestId = requestId;
+    if (!chat.send({ action: "sync", cursors: this.cursors(), requestId })) {
+      this.syncing = false;
+      return;
+    }
+    // No `synced` in time (a lost frame, a failed handler): try again, backing off.
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.syncing && this.requestId === requestId) {
+        this.syncing = false;
+        this.retryLater();
+      }
+    }, SYNC_TIMEOUT_MS);
+  }
+
+  retryLater() {
+    clearTimeout(this.retryTimer);
+    const delay = Math.min(60000, 2000 * 2 ** Math.min(this.failures, 5)) * (0.75 + Math.random() * 0.5);
+    this.failures += 1;
+    this.retryTimer = setTimeout(() => this.run(), delay);
+  }
+
+  onSynced(frame) {
+    const chat = this.chat;
+    clearTimeout(this.timer);
+    this.failures = 0;
+    for (const item of frame.conversations || []) this.applyConversationInfo(item);
+    for (const conv of chat.conversations.all()) this.recomputeHeld(conv);
+    this.syncing = false;
+    if (frame.complete === false || this.again) {
+      this.run();
+    } else {
+      chat.presence.subscribe(true);
+      chat.emit("synced");
+    }
+    chat.watermarks.scheduleAck();
+    chat.changed();
+  }
+
+  /** A `sync` (or `history`) request failed: sync again later. */
+  failed(action, req, frame) {
+    if (action === "sync") {
+      clearTimeout(this.timer);
+      this.syncing = false;
+      this.retryLater();
+    }
+    if (action === "history") {
+      const conv = this.chat.conversations.get(req ? req.conversationId : frame.conversationId);
+      if (conv) {
+        conv.loadingHistory = false;
+        if (frame.code === "forbidden" || frame.code === "not_found") conv.hasMore = false;
+      }
+    }
+  }
+
+  applyConversationInfo(item) {
+    const chat = this.chat;
+    const id = item.conversationId;
+    if (!id) return;
+    const conv = chat.conversations.ensure(id);
+    const hadMessages = conv.messages.size > 0;
+    conv.known = true;
+    if (item.kind) conv.kind = item.kind;
+    if (item.name !== undefined && item.name !== null) conv.name = item.name;
+    if (Array.isArray(item.members)) conv.members = item.members;
+    if (Array.isArray(item.admins)) conv.admins = item.admins;
+    conv.lastSeq = Math.max(conv.lastSeq, num(item.lastSeq));
+    if (item.firstSeqSent !== undefined && item.firstSeqSent !== null && !hadMessages) {
+      if (num(item.firstSeqSent) <= 1) conv.hasMore = false;
+    }
+    if (conv.lastSeq === 0) conv.hasMore = false;
+    if (item.receipts) chat.watermarks.applySynced(conv, item.receipts);
+    if (Array.isArray(conv.members) && conv.members.length && conv.kind === "group") {
+      conv.left = !conv.members.includes(chat.me);
+    }
+    for (const key of ["createdAt", "updatedAt", "lastSentAt", "lastMessageAt"]) {
+      if (item[key]) conv.activity = maxTime(conv.activity, item[key]);
+    }
+  }
+
+  recomputeHeld(conv) {
+    if (!conv.messages.size) return;
+    let minSeq = Infinity;
+    for (const seq of conv.messages.keys()) if (seq < minSeq) minSeq = seq;
+    conv.minSeq = minSeq;
+    let held = Math.max(conv.held, minSeq - 1);
+    while (conv.messages.has(held + 1)) held += 1;
+    conv.held = held;
+    conv.lastSeq = Math.max(conv.lastSeq, held);
+    if (minSeq <= 1) conv.hasMore = false;
+  }
+
+  // ---- messages ------------------------------------------------------------------------------------
+
+  /** Stores a message; returns true when it was new. `live` frames are checked for seq jumps. */
+  store(msg, live) {
+    const chat = this.chat;
+    const id = msg.conversationId;
+    const seq = num(msg.seq);
+    if (!id || seq < 1) return false;
+    let conv = chat.conversations.get(id);
+    const unknown = !conv || !conv.known;
+    conv = chat.conversations.ensure(id);
+    if (msg.senderId === chat.me) chat.outbox.resolve(msg.clientMsgId, conv);
+    if (conv.messages.has(seq)) return false;
+    if (live) {
+      const hadMessages = conv.messages.size > 0;
+      const jump = hadMessages ? seq > conv.held + 1 : conv.lastSeq > 0 && seq > conv.lastSeq + 1;
+      if (jump || unknown) this.run();
+    }
+    conv.messages.set(seq, {
+      conversationId: id,
+      seq,
+      senderId: msg.senderId,
+      senderDeviceId: msg.senderDeviceId,
+      clientMsgId: msg.clientMsgId,
+      body: msg.body || {},
+      sentAt: msg.sentAt,
+    });
+    if (msg.senderId === chat.me) chat.watermarks.sentByMe(conv, seq);
+    else chat.presence.clearTyping(conv, msg.senderId);
+    conv.activity = maxTime(conv.activity, msg.sentAt);
+    this.recomputeHeld(conv);
+    return true;
+  }
+
+  onMessage(frame) {
+    if (this.store(frame, true)) {
+      this.chat.watermarks.scheduleAck();
+      this.chat.changed();
+    }
+  }
+
+  // ---- history -------------------------------------------------------------------------------------
+
+  /** Asks for the page of messages before the oldest held; null when there is nothing to ask. */
+  loadHistory(conversationId) {
+    const chat = this.chat;
+    const conv = chat.conversations.get(conversationId);
+    if (!conv || conv.draftFor || conv.loadingHistory || conv.hasMore === false) return null;
+    if (conv.historyRetryAt && Date.now() < conv.historyRetryAt) return null;
+    if (!conv.messages.size && conv.lastSeq === 0) return null;
+    conv.loadingHistory = true;
+    const frame = { action: "history", conversationId, limit: HISTORY_PAGE };
+    if (conv.messages.size) frame.beforeSeq = conv.minSeq;
+    const promise = chat.requests.send(frame, { conversationId }).catch((err) => {
+      conv.loadingHistory = false;
+      conv.historyRetryAt = Date.now() + HISTORY_RETRY_AFTER_MS; // no request storm while the server says no
+      chat.changed();
+      throw err;
+    });
+    chat.changed();
+    return promise;
+  }
+
+  onHistory(frame) {
+    const chat = this.chat;
+    const conv = chat.conversations.ensure(frame.conversationId);
+    for (const msg of frame.messages || []) this.store({ ...msg, conversationId: frame.conversationId }, false);
+    conv.hasMore = Boolean(frame.hasMore);
+    conv.loadingHistory = false;
+    chat.requests.settle(frame.requestId, true, frame);
+    chat.changed();
+  }
+}
