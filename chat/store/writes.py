@@ -85,6 +85,12 @@ class Cancelled(Exception):
         self.conflicted = conflicted
 
 
+def sent_order(writes: Sequence[Write]) -> list[Write]:
+    """The order the items go out in: PynamoDB's TransactWrite sends its condition checks, then the
+    deletes, then the puts, then the updates, whatever order they were added in."""
+    return [w for kind in (Delete, Put, Update) for w in writes if isinstance(w, kind)]
+
+
 def transact(writes: Sequence[Write]) -> None:
     """All of the writes or none (one TransactWriteItems: at most 100 items)."""
     try:
@@ -92,10 +98,11 @@ def transact(writes: Sequence[Write]) -> None:
             for write in writes:
                 write.add_to(tx)
     except TransactWriteError as exc:
-        # One reason per item, in order.
+        # One reason per item, in the order the items were sent, which is not the order they were added.
         reasons = exc.cancellation_reasons or []
+        sent = sent_order(writes)
         failed = {
-            writes[i].role for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"
+            sent[i].role for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"
         }
         conflicted = any(reason and reason.code == "TransactionConflict" for reason in reasons)
         raise Cancelled(failed, conflicted) from exc
