@@ -52,6 +52,9 @@ def test_valid_token_allows_and_names_the_user(issuer: LocalIssuer) -> None:
         ("valid", ""),
         ("valid", "bad device!"),
         ("valid", "x" * 65),
+        ("valid", "laptop\n"),  # `$` matches before a trailing newline: the whole id must match
+        ("valid", "\nlaptop"),
+        ("valid", "lap\ntop"),
     ],
 )
 def test_bad_handshakes_are_refused(

@@ -49,6 +49,8 @@ def test_a_valid_send_parses() -> None:
         ('{"action": "subscribePresence", "userIds": "bob"}', BadRequest),
         ('{"action": "addMembers", "conversationId": "c", "userIds": []}', BadRequest),
         ('{"action": "ping", "x": "' + "x" * (32 * 1024) + '"}', TooLarge),
+        # Patterns match the whole value: `$` must not let a trailing newline through.
+        ('{"action": "send", "to": "b", "clientMsgId": "m1\\n", "body": {"text": "x"}}', BadRequest),
     ],
 )
 def test_bad_frames_raise_their_protocol_error(raw: str, error: type[Exception]) -> None:
