@@ -7,12 +7,14 @@ Client frames are strict: unknown fields, wrong types and out-of-range values ar
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4096
+MAX_GROUP_NAME_CHARS = 100
 MAX_GROUP_MEMBERS = 500
 MAX_PRESENCE_USERS = 100
 HISTORY_DEFAULT_LIMIT = 50
@@ -23,6 +25,27 @@ UserId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Seq = Annotated[int, Field(ge=1)]
 Timestamp = str
+
+# Text people read (message text, group names) holds no control characters but newline and tab: not
+# the other C0 controls (U+0000-U+001F: NUL, carriage return, escape, ...), not DEL (U+007F), not
+# the C1 controls (U+0080-U+009F). None of them shows as anything; NUL cuts C strings short, escape
+# and CSI (U+009B) start terminal control sequences, NEL (U+0085) breaks lines in some renderers.
+# Clients send line breaks as "\n" alone. Other invisible characters (zero-width joiners, bidi marks)
+# are part of real text and stay allowed.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The same rule as a JSON Schema pattern (ECMA-262), for the AsyncAPI document.
+TEXT_PATTERN = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+
+
+def _no_control_characters(text: str) -> str:
+    found = _CONTROL_CHARACTER.search(text)
+    if found:
+        raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed (only newline and tab are)")
+    return text
+
+
+# Lengths are counted in code points.
+DisplayText = Annotated[str, AfterValidator(_no_control_characters), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 
 
 class ClientFrame(BaseModel):
@@ -46,7 +69,7 @@ class ClientFrame(BaseModel):
 class MessageBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+    text: Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
 class SendFrame(ClientFrame):
@@ -89,7 +112,7 @@ class HistoryFrame(ClientFrame):
 
 class CreateGroupFrame(ClientFrame):
     action: Literal["createGroup"]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_GROUP_NAME_CHARS)]
     members: list[UserId]
 
 

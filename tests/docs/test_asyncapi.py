@@ -186,6 +186,7 @@ def test_the_document_is_valid_asyncapi() -> None:
 VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "send", "conversationId": "c1", "clientMsgId": "m-1", "body": {"text": "hi"}, "requestId": "r1"},
     {"action": "send", "to": "bob", "clientMsgId": "m_2", "body": {"text": "x" * 4096}},
+    {"action": "send", "to": "bob", "clientMsgId": "m_3", "body": {"text": "two\nlines\tand \u200d\u202e"}},
     {"action": "delivered", "conversationId": "c1", "seq": 3},
     {"action": "sync", "cursors": {}},
     {"action": "sync", "cursors": {"c1": 0, "c2": 7}},
@@ -212,6 +213,10 @@ INVALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": ""}},
     {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "x" * 4097}},
     {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "hi", "html": "<b>hi</b>"}},
+    {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "nul \u0000"}},
+    {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "crlf\r\n"}},
+    {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "del \u007f, csi \u009b"}},
+    {"action": "createGroup", "name": "esc \u001b[2J", "members": []},
     {"action": "delivered", "conversationId": "c1", "seq": 0},
     {"action": "delivered", "conversationId": "c1", "seq": "3"},
     {"action": "read", "conversationId": "c1"},

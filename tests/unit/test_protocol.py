@@ -102,3 +102,30 @@ def test_server_frames_send_null_fields_but_omit_absent_request_ids() -> None:
 def test_null_is_never_a_value_of_a_client_field(raw: str) -> None:
     with pytest.raises(BadRequest, match="must not be null"):
         parse_client_frame(raw)
+
+
+CONTROL_CHARACTERS = ["\u0000", "\u0001", "\u0008", "\u000b", "\u000c", "\r", "\u001b", "\u001f", "\u007f", "\u0080",
+                      "\u0085", "\u009b", "\u009f"]  # fmt: skip
+FINE_CHARACTERS = ["\n", "\t", " ", "\u00a0", "\u00ff", "\u200b", "\u200d", "\u200f", "\u202e", "\u2028", "\ufeff",
+                   "\U0001f600"]  # fmt: skip
+
+
+def send_text(text: str) -> str:
+    return json.dumps({"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": text}})
+
+
+def create_group_named(name: str) -> str:
+    return json.dumps({"action": "createGroup", "name": name, "members": []})
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("frame", [send_text, create_group_named])
+def test_text_people_read_refuses_control_characters_but_newline_and_tab(frame: Any, char: str) -> None:
+    with pytest.raises(BadRequest, match=f"U\\+{ord(char):04X} is not allowed"):
+        parse_client_frame(frame(f"before{char}after"))
+
+
+@pytest.mark.parametrize("char", FINE_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("frame", [send_text, create_group_named])
+def test_text_people_read_keeps_newline_tab_and_the_invisible_characters_of_real_text(frame: Any, char: str) -> None:
+    parse_client_frame(frame(f"before{char}after"))
