@@ -296,7 +296,7 @@ class PongOut(ServerFrame):
 
 
 class ErrorOut(ServerFrame):
-    _optional = frozenset({"requestId", "action", "clientMsgId"})
+    _optional = frozenset({"requestId", "action", "clientMsgId", "retryAfterMs"})
 
     type: Literal["error"] = "error"
     code: Literal[
@@ -313,6 +313,14 @@ class ErrorOut(ServerFrame):
     action: str | None = None
     requestId: str | None = None
     clientMsgId: str | None = None
+    # `rate_limited` only, and always there: milliseconds until the same frame may succeed.
+    retryAfterMs: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _retry_after_with_rate_limited(self) -> ErrorOut:
+        if (self.retryAfterMs is not None) != (self.code == "rate_limited"):
+            raise ValueError("retryAfterMs comes with rate_limited, and only with it")
+        return self
 
 
 SERVER_FRAMES: tuple[type[ServerFrame], ...] = (

@@ -16,8 +16,9 @@ So taking a token is "add one interval to full_at, if it is not past the ceiling
 conditional write that DynamoDB applies atomically, however many invocations race for the bucket
 (chat/store/limits.py). Refilling needs no write at all: it is the passing of time.
 
-`CHAT_RATE_LIMITS` overrides the registry's limits (`parse_overrides`): `off` (no limits), or a
-comma-separated list of `action=off` and `action=RATE/UNIT[:BURST]` with UNIT `s` or `min`, e.g.
+`CHAT_RATE_LIMITS` overrides the limits the registry declares (`parse_overrides`; an action without
+one cannot be given one there): `off` (no limits), or a comma-separated list of `action=off` and
+`action=RATE/UNIT[:BURST]` with UNIT `s` or `min`, e.g.
 `send=100/s,sync=10/s` or `createGroup=5/min:10`. Without `:BURST` the burst is one unit's worth
 (`send=2/s` holds 2 tokens).
 """
@@ -57,9 +58,13 @@ class RateLimit:
         """How far full_at may be ahead of now while a token is left."""
         return (self.burst - 1) * self.interval_ms
 
+    @property
+    def rate(self) -> str:
+        """`20/s`, or per minute below one a second (`6/min`)."""
+        return f"{self.per_second:g}/s" if self.per_second >= 1 else f"{self.per_second * 60:g}/min"
+
     def describe(self) -> str:
-        rate = f"{self.per_second:g}/s" if self.per_second >= 1 else f"{self.per_second * 60:g}/min"
-        return f"{rate}, burst {self.burst}"
+        return f"{self.rate}, burst {self.burst}"
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def parse_overrides(text: str, actions: Iterable[str]) -> dict[str, RateLimit | 
         if not equals:
             raise ValueError(f"{entry.strip()!r} is not action=limit")
         if action not in known:
-            raise ValueError(f"{action!r} is not an action (known: {', '.join(sorted(known))})")
+            raise ValueError(f"{action!r} is not an action with a rate limit (those are: {', '.join(sorted(known))})")
         if action in overrides:
             raise ValueError(f"{action!r} is given twice")
         overrides[action] = None if spec.lower() == OFF else parse_limit(spec)

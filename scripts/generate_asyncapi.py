@@ -82,7 +82,8 @@ ERROR_CODES: dict[str, str] = {
     "not_found": "no such conversation or user",
     "forbidden": "not a member, not an admin, or not allowed to see that presence",
     "limit_exceeded": "group size or list length over the limit",
-    "rate_limited": "too many frames; slow down",
+    "rate_limited": "too many frames of this action (per user); nothing was done, and `retryAfterMs` says in how many "
+    "milliseconds the same frame may succeed",
     "internal": "the server failed; nothing was stored",
 }
 
@@ -93,6 +94,11 @@ VALIDATOR_RULES: dict[type[BaseModel], Json] = {
             {"required": ["conversationId"], "properties": {"conversationId": {"type": "string"}}},
             {"required": ["to"], "properties": {"to": {"type": "string"}}},
         ],
+    },
+    ErrorOut: {
+        "if": {"properties": {"code": {"const": "rate_limited"}}},
+        "then": {"required": ["retryAfterMs"]},
+        "else": {"not": {"required": ["retryAfterMs"]}},
     },
 }
 
@@ -136,6 +142,9 @@ KEYWORD_ORDER = (
     "propertyNames",
     "anyOf",
     "oneOf",
+    "if",
+    "then",
+    "else",
     "default",
 )
 NAMED_SCHEMAS = ("properties", "patternProperties")  # name -> schema maps: keep the model's field order

@@ -303,6 +303,7 @@ def _server_frames() -> list[Any]:
         PongOut(),
         ErrorOut(code="bad_request", message="unknown field 'x'", action="send", clientMsgId="m1"),
         ErrorOut(code="internal", message="try again"),
+        ErrorOut(code="rate_limited", message="slow down", action="send", clientMsgId="m1", retryAfterMs=250),
     ]
 
 
@@ -317,3 +318,15 @@ def test_what_the_server_sends_matches_its_schema(frame: Any) -> None:
     assert errors == []
     # ... and the schema is not vacuous: the frame without its `type` is refused.
     assert not payload_validator(type(frame)).is_valid({k: v for k, v in wire.items() if k != "type"})
+
+
+def test_retry_after_comes_with_rate_limited_and_only_with_it() -> None:
+    validator = payload_validator(ErrorOut)
+    assert validator.is_valid({"type": "error", "code": "rate_limited", "message": "m", "retryAfterMs": 1})
+    assert not validator.is_valid({"type": "error", "code": "rate_limited", "message": "m"})
+    assert not validator.is_valid({"type": "error", "code": "bad_request", "message": "m", "retryAfterMs": 5})
+    assert not validator.is_valid({"type": "error", "code": "rate_limited", "message": "m", "retryAfterMs": 0})
+    with pytest.raises(ValueError):
+        ErrorOut(code="rate_limited", message="m")
+    with pytest.raises(ValueError):
+        ErrorOut(code="forbidden", message="m", retryAfterMs=5)

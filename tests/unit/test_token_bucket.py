@@ -123,7 +123,7 @@ def test_overrides_parse(text: str, expected: object) -> None:
 @pytest.mark.parametrize(
     "text, complaint",
     [
-        ("sned=2/s", "'sned' is not an action"),
+        ("sned=2/s", "'sned' is not an action with a rate limit"),
         ("send", "is not action=limit"),
         ("send=2", "is not RATE/s or RATE/min"),
         ("send=2/h", "is not RATE/s or RATE/min"),
