@@ -17,6 +17,8 @@ MAX_TEXT_CHARS = 4096
 MAX_GROUP_NAME_CHARS = 100
 MAX_GROUP_MEMBERS = 500
 MAX_PRESENCE_USERS = 100
+# Open connections per user; the handshake of one more is refused (chat/sessions.py).
+MAX_CONNECTIONS_PER_USER = 10
 HISTORY_DEFAULT_LIMIT = 50
 
 ClientMsgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

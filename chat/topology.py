@@ -202,8 +202,12 @@ FUNCTIONS: dict[str, Function] = {
         Function(
             "connect",
             "functions.connect.handler.handler",
-            "Stores the connection and lists it on the user (whose item it adds if sign-up did not)",
-            access=(on("Connections", "PutItem"), on("Users", "UpdateItem")),
+            "Stores the connection and lists it on the user (whose item it adds if sign-up did not), "
+            "up to the per-user limit",
+            access=(
+                on("Connections", "PutItem", "Query"),  # Query: the user's live connections, at the limit
+                on("Users", "UpdateItem", "GetItem"),  # GetItem: the listed ones, at the limit
+            ),
         ),
         Function(
             "disconnect",

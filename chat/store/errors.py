@@ -15,3 +15,7 @@ class NotAMember(Exception):
 
 class AlreadyExists(Exception):
     """The item being created exists already."""
+
+
+class ConnectionLimitReached(Exception):
+    """The user has as many live connections as a new one may join."""
