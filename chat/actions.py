@@ -233,11 +233,15 @@ _any_frame: TypeAdapter[ClientFrame] = TypeAdapter(_EVERY_FRAME)
 def parse_client_frame(raw: str | None) -> ClientFrame:
     """Parses one client frame or raises the protocol error it deserves."""
     raw = raw or ""
-    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no text frame (UTF-8) can carry one
+        raise BadRequest("frame is not UTF-8 text") from None
+    if size > MAX_FRAME_BYTES:
         raise TooLarge(f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise BadRequest("frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("frame must be a JSON object")
@@ -246,10 +250,32 @@ def parse_client_frame(raw: str | None) -> ClientFrame:
         raise BadRequest("frame has no action")
     if action not in BY_NAME:
         raise UnknownAction(f"unknown action {action!r}")
+    if holds_lone_surrogate(data):
+        raise BadRequest("frame holds a lone surrogate (an escape in \\ud800-\\udfff not in a pair): not text")
     try:
         return _any_frame.validate_python(data)
     except ValidationError as exc:
         raise BadRequest(_describe(exc)) from None
+
+
+def holds_lone_surrogate(data: Any) -> bool:
+    """Whether a decoded JSON value holds a string with a lone surrogate anywhere (keys included).
+
+    JSON escapes can spell one ("\\ud800"), Python decodes it, and it would fail later, when stored
+    or sent back as UTF-8. Walked without recursion: the nesting depth is the client's to choose.
+    """
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if any("\ud800" <= char <= "\udfff" for char in value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def _describe(exc: ValidationError) -> str:

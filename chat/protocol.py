@@ -160,16 +160,21 @@ def frame_context(raw: str | None) -> dict[str, str]:
     """`action`, `requestId` and `clientMsgId` of a frame, where readable, for its error frame."""
     try:
         data = json.loads(raw or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(data, dict):
         return {}
     context = {}
     for key in ("action", "requestId", "clientMsgId"):
         value = data.get(key)
-        if isinstance(value, str) and 0 < len(value) <= 64:
+        if isinstance(value, str) and 0 < len(value) <= 64 and _is_text(value):
             context[key] = value
     return context
+
+
+def _is_text(value: str) -> bool:
+    """Whether the string can go out as UTF-8 (a lone surrogate cannot)."""
+    return not any("\ud800" <= char <= "\udfff" for char in value)
 
 
 # ---- server frames -------------------------------------------------------------------------------

@@ -129,3 +129,32 @@ def test_text_people_read_refuses_control_characters_but_newline_and_tab(frame: 
 @pytest.mark.parametrize("frame", [send_text, create_group_named])
 def test_text_people_read_keeps_newline_tab_and_the_invisible_characters_of_real_text(frame: Any, char: str) -> None:
     parse_client_frame(frame(f"before{char}after"))
+
+
+@pytest.mark.parametrize(
+    "raw, complaint",
+    [
+        ("[" * 10_000 + "]" * 10_000, "not valid JSON"),  # deeper than the parser goes (and under 32 KB)
+        ('{"action": "send", "body": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}", "not valid JSON"),
+        ('{"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": "a\\ud800"}}', "lone surrogate"),
+        ('{"action": "createGroup", "name": "\\udfff", "members": []}', "lone surrogate"),
+        ('{"action": "sync", "cursors": {"\\udc80": 1}}', "lone surrogate"),
+        ('{"action": "ping", "requestId": "\\ud800"}', "lone surrogate"),
+        ('{"action": "ping", "\\ud800": 1}', "lone surrogate"),
+        ('{"action": "ping"}\udc80', "not UTF-8 text"),  # raw, as no text frame can carry it
+    ],
+)
+def test_frames_nobody_could_store_or_answer_are_bad_requests(raw: str, complaint: str) -> None:
+    with pytest.raises(BadRequest, match=complaint):
+        parse_client_frame(raw)
+
+
+def test_a_surrogate_pair_is_text() -> None:
+    frame = parse_client_frame('{"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": "\\ud83d\\ude00"}}')
+    assert isinstance(frame, SendFrame) and frame.body.text == "\U0001f600"
+
+
+def test_error_frames_never_echo_what_cannot_be_sent_as_utf8() -> None:
+    raw = '{"action": "ping", "requestId": "r\\ud800", "clientMsgId": "ok"}'
+    assert frame_context(raw) == {"action": "ping", "clientMsgId": "ok"}
+    assert frame_context("[" * 10_000 + "]" * 10_000) == {}
