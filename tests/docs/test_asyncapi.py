@@ -14,15 +14,14 @@ from typing import Any, get_args
 
 import jsonschema
 import pytest
-import yaml
 from pydantic import BaseModel
 
 from chat.actions import CLIENT_FRAMES, parse_client_frame
 from chat.errors import BadRequest
 from chat.protocol import SERVER_FRAMES, ErrorOut
+from tests.asyncapi import DOCUMENT, document, schema_validator
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
 GENERATOR = ROOT / "scripts" / "generate_asyncapi.py"
 VALIDATOR = ROOT / "scripts" / "validate_asyncapi.mjs"
 PARSER_PACKAGE = ROOT / "node_modules" / "@asyncapi" / "parser" / "package.json"
@@ -58,10 +57,6 @@ def generator() -> ModuleType:
     return module
 
 
-@cache
-def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
-    return loaded
 
 
 def server_type(model: type[BaseModel]) -> str:
@@ -70,10 +65,7 @@ def server_type(model: type[BaseModel]) -> str:
 
 def payload_validator(model: type[BaseModel]) -> jsonschema.Draft7Validator:
     """The model's payload schema from the document, as AsyncAPI's default (draft-07 based) format reads it."""
-    schemas = document()["components"]["schemas"]
-    root = {"allOf": [{"$ref": f"#/components/schemas/{model.__name__}"}], "components": {"schemas": schemas}}
-    jsonschema.Draft7Validator.check_schema(root)
-    return jsonschema.Draft7Validator(root)
+    return schema_validator(model.__name__)
 
 
 # ---- current and complete -------------------------------------------------------------------------
