@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from chat import clock, config
 from chat.errors import RateLimited
+from chat.observability import logger, metrics
 from chat.store import limits
+from chat.store.errors import StoreUnavailable
 
 
 def bucket_key(user_id: str, action: str) -> str:
@@ -24,6 +26,13 @@ def take_token(user_id: str, action: str) -> None:
     limit = config.settings().rate_limits.get(action)
     if limit is None:
         return
-    wait_ms = limits.take_token(bucket_key(user_id, action), limit, clock.epoch_ms())
+    try:
+        wait_ms = limits.take_token(bucket_key(user_id, action), limit, clock.epoch_ms())
+    except StoreUnavailable:
+        # The limits guard against abuse; they must not take messaging down with them: a frame whose
+        # bucket DynamoDB cannot serve now is let through (and counted, for the dashboard).
+        logger.warning("rate limit unavailable; frame let through", exc_info=True)
+        metrics.add_metric(name="RateLimitUnavailable", unit="Count", value=1)
+        return
     if wait_ms is not None:
         raise RateLimited(f"at most {limit.describe()} {action} frames; retry in {wait_ms} ms", retry_after_ms=wait_ms)

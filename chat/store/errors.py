@@ -19,3 +19,7 @@ class AlreadyExists(Exception):
 
 class ConnectionLimitReached(Exception):
     """The user has as many live connections as a new one may join."""
+
+
+class StoreUnavailable(Exception):
+    """DynamoDB did not answer (throttled, failing or unreachable, after the SDK's own retries)."""

@@ -5,9 +5,10 @@ Both are short-lived items that TTL drops once they no longer limit anything.
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PynamoDBConnectionError
 
 from chat import token_bucket
+from chat.store.errors import StoreUnavailable
 from chat.store.models import LimitModel
 from chat.store.writes import Update, applied
 from chat.token_bucket import RateLimit
@@ -41,7 +42,16 @@ def take_token(limit_key: str, limit: RateLimit, now_ms: int) -> int | None:
 
     Cost per frame: 1 write; 2 writes while bursting (a failed conditional write is billed as one);
     a refused frame 2 writes and 1 read. The item is under 100 bytes: 1 WCU per write, 1 RCU per read.
+
+    Raises StoreUnavailable when DynamoDB does not answer.
     """
+    try:
+        return _take_token(limit_key, limit, now_ms)
+    except PynamoDBConnectionError as exc:
+        raise StoreUnavailable(f"the bucket {limit_key!r} could not be used: {exc}") from exc
+
+
+def _take_token(limit_key: str, limit: RateLimit, now_ms: int) -> int | None:
     step = token_bucket.take(limit, now_ms)
     row = LimitModel(limit_key=limit_key)
     expiry = LimitModel.expires_at.set(step.expires_at)

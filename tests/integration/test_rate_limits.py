@@ -231,3 +231,19 @@ def test_a_bucket_item_expires_after_it_is_full_again(aws: None) -> None:
     item = LimitModel.get("k", consistent_read=True)
     assert item.full_at == T0 + 60 * limit.interval_ms  # 3 s: the whole burst taken
     assert T0 / 1000 + 3 < item.expires_at <= T0 / 1000 + 3 + 61  # full again after 3 s, then TTL may drop it
+
+
+def test_a_frame_whose_bucket_dynamodb_cannot_serve_is_let_through(
+    world: dict[str, Any], rate_limits: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.exceptions import UpdateError
+
+    from chat.store import limits as limits_store
+
+    def throttled(write: Any) -> bool:
+        raise UpdateError("ProvisionedThroughputExceededException")
+
+    rate_limits("send=1/min:1")
+    monkeypatch.setattr(limits_store, "applied", throttled)
+    assert world["alice"].send(to="bob")["type"] == "sent"
+    assert world["alice"].send(to="bob")["type"] == "sent"  # no bucket: no limit, and no failed send
