@@ -1,5 +1,5 @@
 """Every client action, once: its frame model, the function that serves it, the domain callable that
-does the work, the frames it answers with, and what it is for.
+does the work, the frames it answers with, what it is for, and its rate limit.
 
 Everything else is derived from this table: the API Gateway routes (`chat.topology.ROUTES`), each
 route function's handler (`chat.api.route_handler`), frame parsing (`parse_client_frame`), and the
@@ -42,6 +42,7 @@ from chat.protocol import (
     SyncFrame,
     TypingFrame,
 )
+from chat.token_bucket import RateLimit
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class Action:
     replies: tuple[str, ...]
     summary: str
     reply_note: str
+    # A per-user token bucket, applied by the route adapter (chat/api.py) before the domain callable
+    # runs: a frame that finds it empty is `rate_limited` and does nothing. CHAT_RATE_LIMITS overrides
+    # it (chat/token_bucket.py); the defaults are far above what a person does (docs/PROTOCOL.md).
+    limit: RateLimit | None = None
 
     def load(self) -> Callable[..., Any]:
         module, _, attribute = self.serves.partition(":")
@@ -74,6 +79,8 @@ ACTIONS: tuple[Action, ...] = (
         "exactly one of the two.",
         "Answered with `sent` once the message is durably stored (the single check mark). Re-sending the same "
         "`clientMsgId` stores nothing new and answers `sent` with the original `seq` and `sentAt`.",
+        # Nobody types 20 messages a second; 60 at once covers a paste or an outbox flushed on reconnect.
+        limit=RateLimit(per_second=20, burst=60),
     ),
     Action(
         "delivered",
@@ -110,6 +117,10 @@ ACTIONS: tuple[Action, ...] = (
         ("message", "synced"),
         "Catch up after connecting: every message after the given cursors, and current state of every conversation.",
         "Answered with zero or more `message` frames, then `synced`. Call again while `synced.complete` is false.",
+        # Once per connection, then once per page (200 messages) while catching up, one after the other:
+        # 30 pages (6000 messages) before any wait. A client syncing in a loop costs one Query per
+        # conversation each time; 5 a second caps that.
+        limit=RateLimit(per_second=5, burst=30),
     ),
     Action(
         "history",
@@ -129,6 +140,8 @@ ACTIONS: tuple[Action, ...] = (
         f"Create a group; the caller is added as its first admin. At most {MAX_GROUP_MEMBERS} members in all "
         "(more: `limit_exceeded`).",
         "Answered with `group` (change `created`), which every member also receives.",
+        # Up to 500 members told at once: 10 groups in a row, then one every 10 s (6 a minute).
+        limit=RateLimit(per_second=0.1, burst=10),
     ),
     Action(
         "addMembers",
@@ -138,6 +151,8 @@ ACTIONS: tuple[Action, ...] = (
         ("group",),
         f"Add members to a group (admins only), up to {MAX_GROUP_MEMBERS} members in all (more: `limit_exceeded`).",
         "Answered with `group` (change `membersAdded`), which every member also receives.",
+        # An admin adding people one click at a time; each frame is pushed to every member.
+        limit=RateLimit(per_second=1, burst=20),
     ),
     Action(
         "removeMembers",
@@ -166,6 +181,8 @@ ACTIONS: tuple[Action, ...] = (
         f"Watch the presence of at most {MAX_PRESENCE_USERS} users (more: `limit_exceeded`) who share a conversation "
         "with the caller (others: `forbidden`); replaces the previous set.",
         "Answered with one `presence` per user, then a `presence` on every change for as long as the connection lives.",
+        # Once per connection and when the contacts shown change; each frame checks up to 100 users.
+        limit=RateLimit(per_second=1, burst=20),
     ),
     Action(
         "typing",
@@ -188,6 +205,8 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 BY_NAME: dict[str, Action] = {action.name: action for action in ACTIONS}
+# The limit each action declares (None: none).
+DECLARED_LIMITS: dict[str, RateLimit | None] = {action.name: action.limit for action in ACTIONS}
 CLIENT_FRAMES: dict[str, type[ClientFrame]] = {action.name: action.frame for action in ACTIONS}
 
 
@@ -214,11 +233,15 @@ _any_frame: TypeAdapter[ClientFrame] = TypeAdapter(_EVERY_FRAME)
 def parse_client_frame(raw: str | None) -> ClientFrame:
     """Parses one client frame or raises the protocol error it deserves."""
     raw = raw or ""
-    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no text frame (UTF-8) can carry one
+        raise BadRequest("frame is not UTF-8 text") from None
+    if size > MAX_FRAME_BYTES:
         raise TooLarge(f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise BadRequest("frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("frame must be a JSON object")
@@ -227,10 +250,32 @@ def parse_client_frame(raw: str | None) -> ClientFrame:
         raise BadRequest("frame has no action")
     if action not in BY_NAME:
         raise UnknownAction(f"unknown action {action!r}")
+    if holds_lone_surrogate(data):
+        raise BadRequest("frame holds a lone surrogate (an escape in \\ud800-\\udfff not in a pair): not text")
     try:
         return _any_frame.validate_python(data)
     except ValidationError as exc:
         raise BadRequest(_describe(exc)) from None
+
+
+def holds_lone_surrogate(data: Any) -> bool:
+    """Whether a decoded JSON value holds a string with a lone surrogate anywhere (keys included).
+
+    JSON escapes can spell one ("\\ud800"), Python decodes it, and it would fail later, when stored
+    or sent back as UTF-8. Walked without recursion: the nesting depth is the client's to choose.
+    """
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if any("\ud800" <= char <= "\udfff" for char in value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def _describe(exc: ValidationError) -> str:

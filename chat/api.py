@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chat import config
+from chat import config, rate_limits
 from chat.actions import parse_client_frame, served_by
 from chat.domain import Caller
 from chat.errors import ChatError, Internal, UnknownAction
@@ -34,7 +34,12 @@ def reply(frame: ServerFrame | None) -> dict[str, Any]:
 
 
 def error_frame(error: ChatError, raw: str | None) -> ErrorOut:
-    return ErrorOut(code=error.code, message=error.message, **frame_context(raw))  # type: ignore[arg-type]
+    return ErrorOut(
+        code=error.code,  # type: ignore[arg-type]
+        message=error.message,
+        retryAfterMs=error.retry_after_ms,
+        **frame_context(raw),
+    )
 
 
 def handle_frame(event: dict[str, Any], served: dict[str, Serve]) -> dict[str, Any]:
@@ -47,6 +52,8 @@ def handle_frame(event: dict[str, Any], served: dict[str, Serve]) -> dict[str, A
             raise UnknownAction(f"action {action!r} is not served here")
         caller = caller_from(event)
         logger.append_keys(action=action, userId=caller.user_id)
+        # Every action's limit (chat/actions.py), here and nowhere else: a refused frame does nothing.
+        rate_limits.take_token(caller.user_id, action)
         result = serve(caller, frame)
         if result is not None and frame.requestId and "requestId" in type(result).model_fields:
             result = result.model_copy(update={"requestId": frame.requestId})

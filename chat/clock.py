@@ -16,3 +16,7 @@ def iso(epoch_s: float) -> str:
 
 def epoch_s() -> int:
     return int(time.time())
+
+
+def epoch_ms() -> int:
+    return int(time.time() * 1000)

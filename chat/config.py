@@ -1,5 +1,7 @@
 """Settings from the environment, under the same variable names in AWS and locally. No silent defaults:
-a missing variable is an error that names it.
+a missing variable is an error that names it. The one setting with defaults is CHAT_RATE_LIMITS: the
+rate limits are declared per action in chat/actions.py (and documented in docs/PROTOCOL.md), and the
+variable only overrides them (the local stack, load tests); a value it cannot read is an error.
 
 `settings()` reads and validates everything once, at a function's cold start (the handler adapters
 call it when they are built), so a misconfigured function fails at once, not on the first call that
@@ -14,7 +16,12 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from chat.actions import DECLARED_LIMITS
+from chat.token_bucket import RateLimit, effective_limits, parse_overrides
 from chat.topology import ENV_CALLBACK_URL, ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, TABLES, Table
+
+# `off`, or e.g. `send=100/s,sync=10/s` (chat/token_bucket.py says the syntax).
+ENV_RATE_LIMITS = "CHAT_RATE_LIMITS"
 
 
 class ConfigurationError(RuntimeError):
@@ -35,6 +42,8 @@ class Settings(BaseModel):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwks_url: str | None = None
+    # action -> its per-user token bucket; an action not listed is not limited.
+    rate_limits: dict[str, RateLimit]
 
 
 def _required(name: str) -> str:
@@ -55,9 +64,21 @@ def settings() -> Settings:
             jwt_issuer=os.environ.get(ENV_JWT_ISSUER) or None,
             jwt_audience=os.environ.get(ENV_JWT_AUDIENCE) or None,
             jwks_url=os.environ.get(ENV_JWKS_URL) or None,
+            rate_limits=rate_limits(),
         )
     except ValidationError as exc:
         raise ConfigurationError(str(exc)) from exc
+
+
+def rate_limits() -> dict[str, RateLimit]:
+    """The limits of chat/actions.py, as CHAT_RATE_LIMITS overrides them (unset or empty: as declared)."""
+    try:
+        # Only declared limits are overridden: a function may take tokens only for those (its grants).
+        limited = [action for action, limit in DECLARED_LIMITS.items() if limit is not None]
+        overrides = parse_overrides(os.environ.get(ENV_RATE_LIMITS, ""), limited)
+    except ValueError as exc:
+        raise ConfigurationError(f"{ENV_RATE_LIMITS}: {exc}") from None
+    return effective_limits(DECLARED_LIMITS, overrides)
 
 
 def table_name(table: Table) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 class ChatError(Exception):
     code = "internal"
+    # Set on `rate_limited` only: when the same frame may succeed.
+    retry_after_ms: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -36,7 +38,13 @@ class LimitExceeded(ChatError):
 
 
 class RateLimited(ChatError):
+    """Too many frames: nothing was done; the same frame may succeed in `retry_after_ms` ms."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_ms: int) -> None:
+        super().__init__(message)
+        self.retry_after_ms = max(1, retry_after_ms)
 
 
 class Internal(ChatError):

@@ -7,14 +7,18 @@ Client frames are strict: unknown fields, wrong types and out-of-range values ar
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4096
+MAX_GROUP_NAME_CHARS = 100
 MAX_GROUP_MEMBERS = 500
 MAX_PRESENCE_USERS = 100
+# Open connections per user; the handshake of one more is refused (chat/sessions.py).
+MAX_CONNECTIONS_PER_USER = 10
 HISTORY_DEFAULT_LIMIT = 50
 
 ClientMsgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -23,6 +27,27 @@ UserId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Seq = Annotated[int, Field(ge=1)]
 Timestamp = str
+
+# Text people read (message text, group names) holds no control characters but newline and tab: not
+# the other C0 controls (U+0000-U+001F: NUL, carriage return, escape, ...), not DEL (U+007F), not
+# the C1 controls (U+0080-U+009F). None of them shows as anything; NUL cuts C strings short, escape
+# and CSI (U+009B) start terminal control sequences, NEL (U+0085) breaks lines in some renderers.
+# Clients send line breaks as "\n" alone. Other invisible characters (zero-width joiners, bidi marks)
+# are part of real text and stay allowed.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The same rule as a JSON Schema pattern (ECMA-262), for the AsyncAPI document.
+TEXT_PATTERN = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
+
+
+def _no_control_characters(text: str) -> str:
+    found = _CONTROL_CHARACTER.search(text)
+    if found:
+        raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed (only newline and tab are)")
+    return text
+
+
+# Lengths are counted in code points.
+DisplayText = Annotated[str, AfterValidator(_no_control_characters), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 
 
 class ClientFrame(BaseModel):
@@ -46,7 +71,7 @@ class ClientFrame(BaseModel):
 class MessageBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+    text: Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
 class SendFrame(ClientFrame):
@@ -89,7 +114,7 @@ class HistoryFrame(ClientFrame):
 
 class CreateGroupFrame(ClientFrame):
     action: Literal["createGroup"]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_GROUP_NAME_CHARS)]
     members: list[UserId]
 
 
@@ -135,16 +160,21 @@ def frame_context(raw: str | None) -> dict[str, str]:
     """`action`, `requestId` and `clientMsgId` of a frame, where readable, for its error frame."""
     try:
         data = json.loads(raw or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(data, dict):
         return {}
     context = {}
     for key in ("action", "requestId", "clientMsgId"):
         value = data.get(key)
-        if isinstance(value, str) and 0 < len(value) <= 64:
+        if isinstance(value, str) and 0 < len(value) <= 64 and _is_text(value):
             context[key] = value
     return context
+
+
+def _is_text(value: str) -> bool:
+    """Whether the string can go out as UTF-8 (a lone surrogate cannot)."""
+    return not any("\ud800" <= char <= "\udfff" for char in value)
 
 
 # ---- server frames -------------------------------------------------------------------------------
@@ -273,7 +303,7 @@ class PongOut(ServerFrame):
 
 
 class ErrorOut(ServerFrame):
-    _optional = frozenset({"requestId", "action", "clientMsgId"})
+    _optional = frozenset({"requestId", "action", "clientMsgId", "retryAfterMs"})
 
     type: Literal["error"] = "error"
     code: Literal[
@@ -290,6 +320,14 @@ class ErrorOut(ServerFrame):
     action: str | None = None
     requestId: str | None = None
     clientMsgId: str | None = None
+    # `rate_limited` only, and always there: milliseconds until the same frame may succeed.
+    retryAfterMs: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _retry_after_with_rate_limited(self) -> ErrorOut:
+        if (self.retryAfterMs is not None) != (self.code == "rate_limited"):
+            raise ValueError("retryAfterMs comes with rate_limited, and only with it")
+        return self
 
 
 SERVER_FRAMES: tuple[type[ServerFrame], ...] = (

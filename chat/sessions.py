@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from chat.clock import now_iso
 from chat.domain import Caller, Connection
-from chat.protocol import PingFrame, PongOut
+from chat.protocol import MAX_CONNECTIONS_PER_USER, PingFrame, PongOut
 from chat.store import connections as connection_store
+from chat.store.errors import ConnectionLimitReached
+
+# MAX_CONNECTIONS_PER_USER open sockets per user: each one is a POST for every message to the user, and
+# all of them are listed on the user's item. 10 is more than a person uses at once (phone, tablet,
+# laptops, browser tabs), and a client that reconnects in a loop without closing its sockets stops
+# there. The next handshake is refused rather than the oldest socket closed: closing would let a
+# runaway client (or a stolen token) knock the user's real devices off, over and over.
+
+
+class TooManyConnections(Exception):
+    """The user has MAX_CONNECTIONS_PER_USER live connections: this one is refused, nothing stored."""
 
 
 def connect(caller: Caller) -> Connection:
-    return connection_store.save_connection(caller.user_id, caller.connection_id, caller.device_id, now_iso())
+    try:
+        return connection_store.save_connection(
+            caller.user_id, caller.connection_id, caller.device_id, now_iso(), at_most=MAX_CONNECTIONS_PER_USER
+        )
+    except ConnectionLimitReached:
+        raise TooManyConnections(f"at most {MAX_CONNECTIONS_PER_USER} connections per user") from None
 
 
 def disconnect(caller: Caller) -> None:

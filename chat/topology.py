@@ -64,6 +64,9 @@ def on(table: str, *actions: str, index: str | None = None) -> Access:
 GONE_SOCKET_CLEANUP = (on("Connections", "GetItem", "DeleteItem"), on("Users", "UpdateItem"))
 # Where a user's sockets are: the connection ids listed on their Users item.
 FIND_SOCKETS = on("Users", "BatchGetItem")
+# A route function serving an action with a rate limit (chat/actions.py `limit`) takes tokens from the
+# user's bucket (chat/store/limits.py): a conditional UpdateItem, and a GetItem when a frame is refused.
+TAKE_TOKENS = on("Limits", "GetItem", "UpdateItem")
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,16 @@ class Function:
     timeout_s: int = 10  # a route waits at most 29 s for its integration
 
     @property
+    def rate_limited(self) -> bool:
+        """Whether it serves an action with a rate limit, and so takes tokens (TAKE_TOKENS)."""
+        return any(action.limit is not None and action.function == self.name for action in ACTIONS)
+
+    @property
     def grants(self) -> dict[tuple[str, str | None], tuple[str, ...]]:
         """(table, index) -> the sorted DynamoDB actions this function may call there."""
         merged: dict[tuple[str, str | None], set[str]] = {}
-        for access in self.access + (GONE_SOCKET_CLEANUP if self.posts else ()):
+        derived = (GONE_SOCKET_CLEANUP if self.posts else ()) + ((TAKE_TOKENS,) if self.rate_limited else ())
+        for access in self.access + derived:
             merged.setdefault((access.table, access.index), set()).update(access.actions)
         return {
             key: tuple(sorted(actions))
@@ -156,7 +165,7 @@ PRESENCE_SUBSCRIPTIONS = Table(
     sort=Key("connectionId"),
     ttl_attribute="expiresAt",
 )
-# Short-lived counters (typing rate limits).
+# Short-lived counters and token buckets (rate limits).
 LIMITS = Table(logical_name="Limits", env="LIMITS_TABLE", partition=Key("limitKey"), ttl_attribute="expiresAt")
 
 TABLES: dict[str, Table] = {
@@ -193,8 +202,12 @@ FUNCTIONS: dict[str, Function] = {
         Function(
             "connect",
             "functions.connect.handler.handler",
-            "Stores the connection and lists it on the user (whose item it adds if sign-up did not)",
-            access=(on("Connections", "PutItem"), on("Users", "UpdateItem")),
+            "Stores the connection and lists it on the user (whose item it adds if sign-up did not), "
+            "up to the per-user limit",
+            access=(
+                on("Connections", "PutItem", "Query"),  # Query: the user's live connections, at the limit
+                on("Users", "UpdateItem", "GetItem"),  # GetItem: the listed ones, at the limit
+            ),
         ),
         Function(
             "disconnect",

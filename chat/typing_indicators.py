@@ -39,11 +39,15 @@ def typing(caller: Caller, frame: TypingFrame) -> None:
     """Relays start/stop to every device of every other active member; no direct reply."""
     membership(caller.user_id, frame.conversationId)
 
-    window = window_of(clock.epoch_s())
+    now = clock.epoch_s()
+    window = window_of(now)
     # The item outlives its window by one more window, then TTL drops it.
     expires_at = (window + 2) * TYPING_WINDOW_S
     if not limits.take_slot(limit_key(caller.user_id, frame.conversationId, window), TYPING_LIMIT, expires_at):
-        raise RateLimited(f"at most {TYPING_LIMIT} typing frames per {TYPING_WINDOW_S} s in a conversation")
+        raise RateLimited(
+            f"at most {TYPING_LIMIT} typing frames per {TYPING_WINDOW_S} s in a conversation",
+            retry_after_ms=((window + 1) * TYPING_WINDOW_S - now) * 1000,  # the next window
+        )
 
     others = [m.user_id for m in member_store.active_members(frame.conversationId) if m.user_id != caller.user_id]
     out = TypingOut(conversationId=frame.conversationId, userId=caller.user_id, state=frame.state)

@@ -78,6 +78,7 @@ class ChatClient:
         self.current: str | None = None  # conversation id
         self.current_user: str | None = options.to  # a direct chat not created yet
         self.pending: dict[str, Frame] = {}  # clientMsgId -> send frame without its `sent`
+        self.waiting: set[asyncio.Task[None]] = set()  # sends held back by `rate_limited`
         self.replies: dict[str, asyncio.Event] = {}  # requestId -> set when its reply arrives
         self.shown_receipts: dict[tuple[str, str, str], int] = {}
         self.oldest_shown: dict[str, int] = {}  # conversation -> oldest seq /history printed
@@ -410,10 +411,25 @@ class ChatClient:
             self.screen.member_receipt(member["userId"], member.get("readAt"), member.get("deliveredAt"))
 
     async def _on_error(self, frame: Frame) -> None:
-        if frame.get("clientMsgId"):
-            self.pending.pop(frame["clientMsgId"], None)
+        client_msg_id = frame.get("clientMsgId")
+        if frame.get("code") == "rate_limited" and client_msg_id in self.pending:
+            # Not a refusal: the server takes the same frame (same clientMsgId) after retryAfterMs.
+            delay_s = max(1, int(frame.get("retryAfterMs") or 1000)) / 1000
+            self.screen.note(f"too many messages at once; sending again in {delay_s:g} s")
+            task = asyncio.create_task(self._send_later(client_msg_id, delay_s))
+            self.waiting.add(task)
+            task.add_done_callback(self.waiting.discard)
+            return
+        if client_msg_id:
+            self.pending.pop(client_msg_id, None)
         action = f" ({frame['action']})" if frame.get("action") else ""
         self.screen.error(f"{frame.get('code')}: {frame.get('message')}{action}")
+
+    async def _send_later(self, client_msg_id: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        frame = self.pending.get(client_msg_id)
+        if frame is not None:  # else `sent` came meanwhile (a reconnect sends every pending frame)
+            await self._send(frame)
 
     def _label(self, conversation_id: str) -> str:
         """How a conversation is named on screen: #group, the other user, or the start of its id."""

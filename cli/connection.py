@@ -59,7 +59,11 @@ class Connector:
             return await connect(f"{self.url}{separator}{query}", open_timeout=15, max_size=None)
         except InvalidStatus as exc:
             status = exc.response.status_code
-            why = {401: "bad or expired token, or bad device id", 403: "not allowed"}.get(status, "refused")
+            why = {
+                401: "bad or expired token, or bad device id",
+                403: "not allowed",
+                429: "this user has too many connections open; close one",
+            }.get(status, "refused")
             raise Refused(f"the server refused the connection: HTTP {status} ({why})") from None
         except InvalidURI as exc:
             raise Refused(f"bad URL: {exc}") from None

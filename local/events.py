@@ -100,7 +100,7 @@ def authorized_connection(user_id: str, device_id: str, connection_id: str | Non
 def select_route(message: str | bytes) -> str:
     """The route API Gateway selects for a frame on `$request.body.action`: the action's, else `$default`."""
     if isinstance(message, str):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON, or nested deeper than a parser goes
             frame = json.loads(message)
             if isinstance(frame, dict) and isinstance(frame.get("action"), str):
                 return route_for(frame["action"]).key

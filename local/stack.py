@@ -30,7 +30,7 @@ from typing import Any
 
 import boto3
 
-from chat.config import default_table_environment, table_name
+from chat.config import ENV_RATE_LIMITS, default_table_environment, table_name
 from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
 from infrastructure.template import synthesized_template
 from local import dynamodb_quirks, iam
@@ -177,7 +177,11 @@ class LocalStack:
             max_connection_s=self.max_connection_s,
             web_dir=self.web_dir,
             post_delay_s=_env_float("LOCAL_POST_DELAY_MS", 0.0) / 1000,
-            behaviours=lambda: [*self.functions.behaviours, *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active)],
+            behaviours=lambda: [
+                *self.functions.behaviours,
+                *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active),
+                *([f"rate limits {os.environ[ENV_RATE_LIMITS]}"] if os.environ.get(ENV_RATE_LIMITS) else []),
+            ],
             api=dataclasses.replace(LOCAL_API, domain_name=self.host),
         )
         self._gateway = Gateway(config, self.functions.invoke, self._issue, workers=self.workers)

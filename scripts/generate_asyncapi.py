@@ -41,6 +41,7 @@ from pydantic_core import CoreSchema  # noqa: E402
 from chat.actions import ACTIONS  # noqa: E402
 from chat.auth.tokens import DEVICE_ID  # noqa: E402
 from chat.protocol import (  # noqa: E402
+    MAX_CONNECTIONS_PER_USER,
     MAX_FRAME_BYTES,
     SERVER_FRAMES,
     ErrorOut,
@@ -82,7 +83,8 @@ ERROR_CODES: dict[str, str] = {
     "not_found": "no such conversation or user",
     "forbidden": "not a member, not an admin, or not allowed to see that presence",
     "limit_exceeded": "group size or list length over the limit",
-    "rate_limited": "too many frames; slow down",
+    "rate_limited": "too many frames of this action (per user); nothing was done, and `retryAfterMs` says in how many "
+    "milliseconds the same frame may succeed",
     "internal": "the server failed; nothing was stored",
 }
 
@@ -93,6 +95,11 @@ VALIDATOR_RULES: dict[type[BaseModel], Json] = {
             {"required": ["conversationId"], "properties": {"conversationId": {"type": "string"}}},
             {"required": ["to"], "properties": {"to": {"type": "string"}}},
         ],
+    },
+    ErrorOut: {
+        "if": {"properties": {"code": {"const": "rate_limited"}}},
+        "then": {"required": ["retryAfterMs"]},
+        "else": {"not": {"required": ["retryAfterMs"]}},
     },
 }
 
@@ -136,6 +143,9 @@ KEYWORD_ORDER = (
     "propertyNames",
     "anyOf",
     "oneOf",
+    "if",
+    "then",
+    "else",
     "default",
 )
 NAMED_SCHEMAS = ("properties", "patternProperties")  # name -> schema maps: keep the model's field order
@@ -351,7 +361,8 @@ def build() -> Json:
                 f"{MAX_FRAME_BYTES // 1024} KB. Unknown fields in client frames are refused with `bad_request`. "
                 "Timestamps are ISO 8601 UTC with milliseconds, e.g. `2026-11-27T19:31:40.123Z`. A connection "
                 "idle for 10 minutes is closed (send `ping` at least every 5 minutes) and lives at most 2 hours "
-                "(reconnect and `sync`)."
+                "(reconnect and `sync`). Some actions are rate limited per user: a frame over the limit is "
+                "answered with `error` `rate_limited` and `retryAfterMs` (docs/PROTOCOL.md lists the limits)."
             ),
         },
         "defaultContentType": "application/json",
@@ -385,7 +396,9 @@ def build() -> Json:
                 "title": "WebSocket connection",
                 "description": "The connection itself: every frame in both directions travels over it, at the "
                 "server's URL. A missing, malformed, expired or forged token, or a missing or invalid "
-                "`deviceId`, refuses the handshake (HTTP 401 or 403).",
+                "`deviceId`, refuses the handshake (HTTP 401 or 403). A user has at most "
+                f"{MAX_CONNECTIONS_PER_USER} connections open at once: the handshake of one more is refused "
+                "(HTTP 429 from the local stack) and nothing is stored; once one closes, the next is accepted.",
                 "messages": channel_messages,
                 "bindings": {
                     "ws": {

@@ -88,13 +88,20 @@ SESSION_STACK_QUIRKS = {
 }
 
 
+# No rate limits on the session's stack: its tests (and a soak run on it) drive one user far faster than
+# a person, and must never wait for a token or meet `rate_limited`. The limits themselves are tested
+# on a stack of their own (tests/e2e/test_rate_limits_e2e.py) and in tests/integration.
+SESSION_STACK_LIMITS = {"CHAT_RATE_LIMITS": "off"}
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStackProcess]:
     """The whole backend on 127.0.0.1 (own process): `.http_url`, `.ws_url`, `.token(user_id)`.
 
     Shared by the session: use unique user ids (see `uid`). Its log: test-artifacts/local-stack.log.
     """
-    with LocalStackProcess(log_path=ARTIFACTS / "local-stack.log", env=SESSION_STACK_QUIRKS) as stack:
+    env = {**SESSION_STACK_QUIRKS, **SESSION_STACK_LIMITS}
+    with LocalStackProcess(log_path=ARTIFACTS / "local-stack.log", env=env) as stack:
         yield stack
 
 

@@ -17,6 +17,8 @@ import jwt
 
 from chat.topology import ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER
 
+# The pattern as the AsyncAPI document states it; always used with fullmatch, since `$` alone also
+# matches before a trailing newline ("laptop\n").
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # A user id is the token's `sub`: Cognito's are UUIDs; anything longer than this is refused.
 MAX_USER_ID_LENGTH = 128
@@ -90,7 +92,7 @@ def verifier_from_env() -> TokenVerifier:
 
 
 def verify_handshake(token: str | None, device_id: str | None, verifier: TokenVerifier | None = None) -> Identity:
-    if not device_id or not DEVICE_ID.match(device_id):
+    if not device_id or not DEVICE_ID.fullmatch(device_id):
         raise InvalidHandshake("missing or invalid deviceId")
     if not token:
         raise InvalidHandshake("missing token")

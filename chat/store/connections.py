@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist
 from chat.domain import Connection
 from chat.retry import retrying
 from chat.store import users
-from chat.store.errors import StoreConflict
+from chat.store.errors import ConnectionLimitReached, StoreConflict
 from chat.store.models import ConnectionModel
 from chat.store.writes import Cancelled, Delete, Put, Write, transact
 
@@ -46,7 +46,17 @@ def _transact_despite_conflicts(writes: list[Write]) -> None:
     retrying(attempt, retry_on=StoreConflict, attempts=CONFLICT_ATTEMPTS)
 
 
-def save_connection(user_id: str, connection_id: str, device_id: str, connected_at: str) -> Connection:
+def save_connection(
+    user_id: str, connection_id: str, device_id: str, connected_at: str, at_most: int | None = None
+) -> Connection:
+    """Stores the connection and lists it on the user, in one transaction.
+
+    With `at_most`, only while the user lists fewer connections (else ConnectionLimitReached, nothing
+    stored): the condition is on the user's item, in the same transaction, so users connecting many
+    devices at once never get past it. Listed connections can be dead, though: a socket whose
+    $disconnect never came and that nobody posted to since stays listed while its record lives (and
+    after TTL removed it). When the list is full, those are taken off it and the connection tried again.
+    """
     row = ConnectionModel(
         user_id=user_id,
         connection_id=connection_id,
@@ -54,8 +64,47 @@ def save_connection(user_id: str, connection_id: str, device_id: str, connected_
         connected_at=connected_at,
         expires_at=int(time.time()) + CONNECTION_TTL_S,
     )
-    _transact_despite_conflicts([Put(row), users.listing_connection(user_id, connection_id, connected_at)])
+
+    def save() -> None:
+        _transact_despite_conflicts([Put(row), users.listing_connection(user_id, connection_id, connected_at, at_most)])
+
+    try:
+        save()
+    except Cancelled as exc:
+        if at_most is None or "user" not in exc.failed:
+            raise
+        if not _unlist_dead_connections(user_id):
+            raise ConnectionLimitReached(f"{user_id} has {at_most} live connections") from None
+        try:
+            save()
+        except Cancelled as again:
+            if "user" in again.failed:
+                raise ConnectionLimitReached(f"{user_id} has {at_most} live connections") from None
+            raise
     return connection_to_domain(row)
+
+
+def _unlist_dead_connections(user_id: str) -> bool:
+    """Takes off the user the listed connections without a live record; whether there were any.
+
+    The list is read first: a connection listed then had its record stored with it (one transaction),
+    so if it is live the Query after finds it.
+    """
+    listed = users.listed_connections(user_id)
+    now = int(time.time())
+    live = {
+        row.connection_id
+        for row in ConnectionModel.query(
+            user_id,
+            filter_condition=ConnectionModel.expires_at > now,
+            consistent_read=True,
+            attributes_to_get=["userId", "connectionId"],
+        )
+    }
+    dead = listed - live
+    if dead:
+        users.unlist_connections(user_id, dead)
+    return bool(dead)
 
 
 def delete_connection(user_id: str, connection_id: str, connected_before: str | None = None) -> Connection | None:

@@ -15,3 +15,11 @@ class NotAMember(Exception):
 
 class AlreadyExists(Exception):
     """The item being created exists already."""
+
+
+class ConnectionLimitReached(Exception):
+    """The user has as many live connections as a new one may join."""
+
+
+class StoreUnavailable(Exception):
+    """DynamoDB did not answer (throttled, failing or unreachable, after the SDK's own retries)."""

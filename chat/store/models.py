@@ -184,8 +184,10 @@ class LimitModel(Model):
         table_name = _table(topology.LIMITS)
 
     limit_key = UnicodeAttribute(hash_key=True, attr_name="limitKey")
-    # Not `count`: that name is Model.count(), which an attribute would shadow.
+    # Fixed windows (typing). Not `count`: that name is Model.count(), which an attribute would shadow.
     uses = NumberAttribute(attr_name="count", default=0)
+    # Token buckets: when the bucket is full again, epoch ms (chat/token_bucket.py).
+    full_at = NumberAttribute(attr_name="fullAt", null=True)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 

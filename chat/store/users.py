@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import size
 
 from chat.domain import Endpoint
 from chat.store.models import UserModel
@@ -95,17 +96,41 @@ def endpoints_of(user_ids: Iterable[str]) -> list[Endpoint]:
     return [Endpoint(row.user_id, connection_id) for row in rows for connection_id in sorted(row.connection_ids or ())]
 
 
-def listing_connection(user_id: str, connection_id: str, connected_at: str) -> Update:
-    """Lists the connection on the user, where fan-out looks.
+def listing_connection(user_id: str, connection_id: str, connected_at: str, at_most: int | None = None) -> Update:
+    """Lists the connection on the user, where fan-out looks; with `at_most`, only while fewer are listed.
 
     Users are created at sign-up; createdAt is set here only when the item is missing (an account
     confirmed before the sign-up trigger existed, or whose trigger failed): without the item this
     user's devices would connect but never be found by fan-out, receipts or presence.
     """
+    room = None
+    if at_most is not None:
+        room = UserModel.connection_ids.does_not_exist() | (size(UserModel.connection_ids) < at_most)
     return Update(
         UserModel(user_id=user_id),
         [UserModel.created_at.set(UserModel.created_at | connected_at), UserModel.connection_ids.add({connection_id})],
+        room,
         role="user",
+    )
+
+
+def listed_connections(user_id: str) -> set[str]:
+    """The connection ids listed on the user (strongly consistent)."""
+    try:
+        row = UserModel.get(user_id, consistent_read=True, attributes_to_get=["userId", "connectionIds"])
+    except DoesNotExist:
+        return set()
+    return set(row.connection_ids or ())
+
+
+def unlist_connections(user_id: str, connection_ids: set[str]) -> None:
+    """Takes these connections off the user (those still listed); never creates a user."""
+    applied(
+        Update(
+            UserModel(user_id=user_id),
+            [UserModel.connection_ids.delete(connection_ids)],
+            UserModel.user_id.exists(),
+        )
     )
 
 

@@ -8,10 +8,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import sessions
 from chat.api import caller_from
-from chat.observability import instrumented
+from chat.observability import instrumented, logger
+
+# What the function answers when the user has too many connections: any status but 2xx refuses the
+# handshake (locally the client gets this one).
+TOO_MANY_CONNECTIONS = 429
 
 
 @instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    sessions.connect(caller_from(event))
+    try:
+        sessions.connect(caller_from(event))
+    except sessions.TooManyConnections as exc:
+        logger.info("handshake refused", extra={"reason": str(exc)})
+        return {"statusCode": TOO_MANY_CONNECTIONS}
     return {"statusCode": 200}

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
+from local.process import LocalStackProcess
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -389,3 +391,42 @@ def test_a_click_survives_a_re_render_under_the_pointer(browser: Browser, local_
     finally:
         for person in people:
             person.context.close()
+
+
+@pytest.fixture(scope="module")
+def send_limited_stack() -> Iterator[LocalStackProcess]:
+    """A stack whose send bucket holds one token and refills one every 2 s."""
+    log = ARTIFACTS.parent / "local-stack-browser-rate-limits.log"
+    with LocalStackProcess(log_path=log, env={"CHAT_RATE_LIMITS": "send=30/min:1"}) as stack:
+        yield stack
+
+
+def test_messages_over_the_send_limit_wait_their_turn_and_are_sent_in_order(
+    browser: Browser, send_limited_stack: LocalStackProcess
+) -> None:
+    """`rate_limited` is no failure: the outbox waits retryAfterMs and sends the rest one at a time."""
+    run = uuid.uuid4().hex[:8]
+    shots = Shots()
+    hana = Person(browser, send_limited_stack.http_url.rstrip("/") + "/", f"hana-{run}", DESKTOP, shots)
+    ivan = f"ivan-{run}"
+    send_limited_stack.token(ivan)  # ivan exists
+    try:
+        hana.sign_in()
+        hana.start_chat(ivan)
+        texts = [f"quick {n}" for n in range(1, 5)]
+        for text in texts:  # four in well under 2 s: the second meets an empty bucket at least
+            hana.send(text)
+
+        for seq, text in enumerate(texts, start=1):
+            expect(hana.message(text)).to_have_attribute("data-seq", str(seq), timeout=20_000)
+            expect(hana.message(text)).to_have_attribute("data-status", re.compile(r"^(sent|delivered|read)$"))
+        expect(hana.tid("toast")).to_have_count(0)  # nothing for the person to do: no error shown
+        assert any("Too many at once" in line for line in hana.console), "the limit was never met"
+        shots.all("rate-limited-final")
+    except BaseException:
+        shots.all("rate-limited-failure")
+        if hana.console:
+            print("\n".join(hana.console[-40:]))
+        raise
+    finally:
+        hana.context.close()

@@ -14,15 +14,14 @@ from typing import Any, get_args
 
 import jsonschema
 import pytest
-import yaml
 from pydantic import BaseModel
 
 from chat.actions import CLIENT_FRAMES, parse_client_frame
 from chat.errors import BadRequest
 from chat.protocol import SERVER_FRAMES, ErrorOut
+from tests.asyncapi import DOCUMENT, document, schema_validator
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
 GENERATOR = ROOT / "scripts" / "generate_asyncapi.py"
 VALIDATOR = ROOT / "scripts" / "validate_asyncapi.mjs"
 PARSER_PACKAGE = ROOT / "node_modules" / "@asyncapi" / "parser" / "package.json"
@@ -58,10 +57,6 @@ def generator() -> ModuleType:
     return module
 
 
-@cache
-def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
-    return loaded
 
 
 def server_type(model: type[BaseModel]) -> str:
@@ -70,10 +65,7 @@ def server_type(model: type[BaseModel]) -> str:
 
 def payload_validator(model: type[BaseModel]) -> jsonschema.Draft7Validator:
     """The model's payload schema from the document, as AsyncAPI's default (draft-07 based) format reads it."""
-    schemas = document()["components"]["schemas"]
-    root = {"allOf": [{"$ref": f"#/components/schemas/{model.__name__}"}], "components": {"schemas": schemas}}
-    jsonschema.Draft7Validator.check_schema(root)
-    return jsonschema.Draft7Validator(root)
+    return schema_validator(model.__name__)
 
 
 # ---- current and complete -------------------------------------------------------------------------
@@ -186,6 +178,7 @@ def test_the_document_is_valid_asyncapi() -> None:
 VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "send", "conversationId": "c1", "clientMsgId": "m-1", "body": {"text": "hi"}, "requestId": "r1"},
     {"action": "send", "to": "bob", "clientMsgId": "m_2", "body": {"text": "x" * 4096}},
+    {"action": "send", "to": "bob", "clientMsgId": "m_3", "body": {"text": "two\nlines\tand \u200d\u202e"}},
     {"action": "delivered", "conversationId": "c1", "seq": 3},
     {"action": "sync", "cursors": {}},
     {"action": "sync", "cursors": {"c1": 0, "c2": 7}},
@@ -212,6 +205,10 @@ INVALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": ""}},
     {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "x" * 4097}},
     {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "hi", "html": "<b>hi</b>"}},
+    {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "nul \u0000"}},
+    {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "crlf\r\n"}},
+    {"action": "send", "to": "bob", "clientMsgId": "m1", "body": {"text": "del \u007f, csi \u009b"}},
+    {"action": "createGroup", "name": "esc \u001b[2J", "members": []},
     {"action": "delivered", "conversationId": "c1", "seq": 0},
     {"action": "delivered", "conversationId": "c1", "seq": "3"},
     {"action": "read", "conversationId": "c1"},
@@ -298,6 +295,7 @@ def _server_frames() -> list[Any]:
         PongOut(),
         ErrorOut(code="bad_request", message="unknown field 'x'", action="send", clientMsgId="m1"),
         ErrorOut(code="internal", message="try again"),
+        ErrorOut(code="rate_limited", message="slow down", action="send", clientMsgId="m1", retryAfterMs=250),
     ]
 
 
@@ -312,3 +310,15 @@ def test_what_the_server_sends_matches_its_schema(frame: Any) -> None:
     assert errors == []
     # ... and the schema is not vacuous: the frame without its `type` is refused.
     assert not payload_validator(type(frame)).is_valid({k: v for k, v in wire.items() if k != "type"})
+
+
+def test_retry_after_comes_with_rate_limited_and_only_with_it() -> None:
+    validator = payload_validator(ErrorOut)
+    assert validator.is_valid({"type": "error", "code": "rate_limited", "message": "m", "retryAfterMs": 1})
+    assert not validator.is_valid({"type": "error", "code": "rate_limited", "message": "m"})
+    assert not validator.is_valid({"type": "error", "code": "bad_request", "message": "m", "retryAfterMs": 5})
+    assert not validator.is_valid({"type": "error", "code": "rate_limited", "message": "m", "retryAfterMs": 0})
+    with pytest.raises(ValueError):
+        ErrorOut(code="rate_limited", message="m")
+    with pytest.raises(ValueError):
+        ErrorOut(code="forbidden", message="m", retryAfterMs=5)

@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -22,7 +22,7 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 from moto import mock_aws
 
-from chat import push
+from chat import config, push
 from chat.auth.tokens import verifier_from_env
 from chat.topology import SIGNUP, route_for
 from local import moto_patches
@@ -54,6 +54,21 @@ def aws() -> Iterator[None]:
             yield
     finally:
         moto_patches.restore()
+
+
+@pytest.fixture(autouse=True)
+def rate_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Rate limits are off here: these tests drive one user far faster than a person can (a loop of
+    sends, 150 devices). `rate_limits("send=2/s")` sets CHAT_RATE_LIMITS for the rest of the test
+    (`""` for the declared defaults), as a cold start would read it."""
+
+    def set_limits(spec: str) -> None:
+        monkeypatch.setenv(config.ENV_RATE_LIMITS, spec)
+        config.settings.cache_clear()
+
+    set_limits("off")
+    yield set_limits
+    config.settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,27 @@ class FakePoster:
 
     def of_type(self, connection_id: str, frame_type: str) -> list[dict[str, Any]]:
         return [f for f in self.frames[connection_id] if f["type"] == frame_type]
+
+
+def table_contents(*, but: tuple[str, ...] = ()) -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table (but those named), by strongly consistent scans: what is stored."""
+    import boto3
+
+    from chat.config import table_name
+    from chat.topology import TABLES
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    contents: dict[str, list[dict[str, Any]]] = {}
+    for name, table in TABLES.items():
+        if name in but:
+            continue
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": table_name(table), "ConsistentRead": True}
+        while True:
+            page = client.scan(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        contents[name] = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    return contents

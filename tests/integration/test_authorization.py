@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from chat.actions import BY_NAME
 from chat.store.models import MessageModel, ReceiptModel
 
 # action -> the frame (with {cid} for the group's id) and what a member, a non-admin member and an
@@ -74,3 +76,33 @@ def test_presence_only_for_users_sharing_a_conversation(world: Any) -> None:
     devices, _group = world
     assert outcome(devices["member"].do({"action": "subscribePresence", "userIds": ["ann"]})) in ("none", "presence")
     assert outcome(devices["outsider"].do({"action": "subscribePresence", "userIds": ["ann"]})) == "forbidden"
+
+
+LIMITED_CASES = [case for case in CASES if BY_NAME[case[0]].limit is not None]
+
+
+@pytest.mark.parametrize(
+    "action, frame, as_admin, as_member, as_outsider", LIMITED_CASES, ids=[c[0] for c in LIMITED_CASES]
+)
+@pytest.mark.parametrize("who", ["admin", "member", "outsider"])
+def test_an_empty_bucket_refuses_before_the_role_is_asked_and_every_frame_takes_a_token(
+    world: Any,
+    rate_limits: Callable[[str], None],
+    who: str,
+    action: str,
+    frame: dict[str, Any],
+    as_admin: str,
+    as_member: str,
+    as_outsider: str,
+) -> None:
+    devices, group = world
+    rate_limits(f"{action}=1/min:1")
+    expected = {"admin": as_admin, "member": as_member, "outsider": as_outsider}[who]
+
+    assert outcome(devices[who].do({"action": action, "conversationId": group, **frame})) == expected
+    stored_before = (MessageModel.count(group), ReceiptModel.count(group))
+    reply = devices[who].do({"action": action, "conversationId": group, **frame})
+
+    # A refused frame took its token too: whoever sends it, the next one is rate_limited and does nothing.
+    assert outcome(reply) == "rate_limited"
+    assert (MessageModel.count(group), ReceiptModel.count(group)) == stored_before

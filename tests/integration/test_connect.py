@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,14 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chat.sessions import MAX_CONNECTIONS_PER_USER
 from chat.store import connections, users
 from chat.store.connections import CONNECTION_TTL_S
 from local import events
 from local.events import LOCAL_API
 from local.issuer import LocalIssuer
 from tests.integration.conftest import Device
-from tests.integration.support import FakePoster, invoke
+from tests.integration.support import FakePoster, connection_record, invoke
 
 METHOD_ARN = LOCAL_API.method_arn("$connect")
 
@@ -52,6 +54,9 @@ def test_valid_token_allows_and_names_the_user(issuer: LocalIssuer) -> None:
         ("valid", ""),
         ("valid", "bad device!"),
         ("valid", "x" * 65),
+        ("valid", "laptop\n"),  # `$` matches before a trailing newline: the whole id must match
+        ("valid", "\nlaptop"),
+        ("valid", "lap\ntop"),
     ],
 )
 def test_bad_handshakes_are_refused(
@@ -114,3 +119,78 @@ def test_fan_out_finds_every_users_connections_in_one_batch(device: Any) -> None
     phone, laptop, bob = device("alice", "phone"), device("alice", "laptop"), device("bob")
     found = {(e.user_id, e.connection_id) for e in users.endpoints_of(["alice", "bob", "alice", "nobody"])}
     assert found == {("alice", phone.connection_id), ("alice", laptop.connection_id), ("bob", bob.connection_id)}
+
+
+# ---- at most MAX_CONNECTIONS_PER_USER open sockets per user ---------------------------------------------
+
+
+def connect_status(dev: Device) -> int:
+    """The connect function's status for this device's handshake (2xx: accepted, else refused)."""
+    result = invoke("connect", events.connect_event(LOCAL_API, dev.connection))
+    return int(result["statusCode"])
+
+
+def test_a_user_with_the_most_connections_gets_the_next_handshake_refused_and_nothing_stored(device: Any) -> None:
+    open_ones = [device("alice", f"d{i}") for i in range(MAX_CONNECTIONS_PER_USER)]
+    eleventh = Device("alice", "one-too-many")
+
+    assert connect_status(eleventh) == 429
+
+    assert connection_record("alice", eleventh.connection_id) is None
+    listed = {e.connection_id for e in users.endpoints_of(["alice"])}
+    assert listed == {d.connection_id for d in open_ones}
+    assert connect_status(Device("bob", "phone").sign_up()) == 200  # another user is not affected
+
+
+def test_once_one_closes_the_next_connection_is_accepted(device: Any) -> None:
+    open_ones = [device("alice", f"d{i}") for i in range(MAX_CONNECTIONS_PER_USER)]
+    assert connect_status(Device("alice", "refused")) == 429
+
+    open_ones[3].disconnect()
+    eleventh = Device("alice", "eleventh")
+
+    assert connect_status(eleventh) == 200
+    assert connection_record("alice", eleventh.connection_id) is not None
+    assert len(users.endpoints_of(["alice"])) == MAX_CONNECTIONS_PER_USER
+    assert connect_status(Device("alice", "twelfth")) == 429
+
+
+def test_dead_connections_still_listed_make_room(device: Any) -> None:
+    """Sockets whose $disconnect never came: records past their TTL (or removed by it) are not live."""
+    from chat.store.models import ConnectionModel
+
+    open_ones = [device("alice", f"d{i}") for i in range(MAX_CONNECTIONS_PER_USER)]
+    expired, removed = open_ones[0], open_ones[1]
+    ConnectionModel.get("alice", expired.connection_id).update(
+        actions=[ConnectionModel.expires_at.set(int(time.time()) - 1)]
+    )
+    ConnectionModel.get("alice", removed.connection_id).delete()  # TTL removes the record, not the listing
+
+    eleventh = Device("alice", "eleventh")
+    assert connect_status(eleventh) == 200
+
+    listed = {e.connection_id for e in users.endpoints_of(["alice"])}
+    assert listed == {d.connection_id for d in open_ones[2:]} | {eleventh.connection_id}
+    assert connect_status(Device("alice", "twelfth")) == 200  # the second dead one made room too
+    assert connect_status(Device("alice", "thirteenth")) == 429
+
+
+def test_devices_connecting_at_once_never_get_past_the_limit(aws: None, issuer: LocalIssuer) -> None:
+    Device("alice", "any").sign_up()
+    contenders = [Device("alice", f"d{i}") for i in range(MAX_CONNECTIONS_PER_USER + 5)]
+    statuses: list[int] = []
+    start = threading.Barrier(len(contenders))
+
+    def one(dev: Device) -> None:
+        start.wait()
+        statuses.append(connect_status(dev))
+
+    threads = [threading.Thread(target=one, args=(dev,)) for dev in contenders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] * MAX_CONNECTIONS_PER_USER + [429] * 5
+    assert len(connections.live_connections("alice")) == MAX_CONNECTIONS_PER_USER
+    assert len(users.endpoints_of(["alice"])) == MAX_CONNECTIONS_PER_USER

@@ -158,10 +158,14 @@ def test_posts_for_one_message_go_out_concurrently_with_a_bound(device: Any, mon
     probe = ConcurrencyProbe(delay_s=0.02)
     monkeypatch.setattr(push, "default_poster", lambda: probe)
     alice = device("alice")
-    devices = [device("bob", f"d{i}") for i in range(150)]
+    # 150 devices: 15 members of a group with 10 each (the most a user may have open)
+    members = [f"member{m:02d}" for m in range(15)]
+    devices = [device(member, f"d{i}") for member in members for i in range(10)]
+    created = alice.do({"action": "createGroup", "name": "crowd", "members": members})
+    assert created is not None
     reader = StreamReader.of_table("Messages")
 
-    alice.send("to many devices", to="bob")
+    alice.send("to many devices", conversationId=created["conversationId"])
     assert run_fanout(reader) == {"batchItemFailures": []}
 
     assert all(len(probe.of_type(d.connection_id, "message")) == 1 for d in devices)

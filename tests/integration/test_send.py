@@ -116,6 +116,10 @@ def test_only_members_may_send(device: Any) -> None:
         ({"to": "bob", "body": {"text": "hi", "bold": True}}, "bad_request"),
         ({"to": "bob", "senderId": "bob"}, "bad_request"),  # the sender is never a field of the frame
         ({"to": "bob", "requestId": ""}, "bad_request"),
+        ({"to": "bob", "body": {"text": "nul\u0000"}}, "bad_request"),  # control characters but \\n and \\t
+        ({"to": "bob", "body": {"text": "line\r\n"}}, "bad_request"),
+        ({"to": "bob", "body": {"text": "\u001b[2J"}}, "bad_request"),
+        ({"to": "bob", "body": {"text": "\u009b31m"}}, "bad_request"),
     ],
 )
 def test_bad_send_frames_get_their_error_and_store_nothing(device: Any, frame: dict[str, Any], code: str) -> None:
@@ -132,6 +136,14 @@ def test_bad_send_frames_get_their_error_and_store_nothing(device: Any, frame: d
 def test_text_of_exactly_4096_characters_is_accepted(device: Any) -> None:
     alice, _bob = device("alice"), device("bob")
     assert alice.send("é" * 4096, to="bob")["seq"] == 1
+
+
+def test_text_keeps_newlines_tabs_and_invisible_characters_of_real_text(device: Any) -> None:
+    alice, _bob = device("alice"), device("bob")
+    text = "two\nlines\tand a tab, \u05e9\u05dc\u05d5\u05dd \u200f, \U0001f469\u200d\U0001f4bb"  # RTL mark, ZWJ emoji
+    sent = alice.send(text, to="bob")
+    history = alice.do({"action": "history", "conversationId": sent["conversationId"]})
+    assert history is not None and history["messages"][0]["body"]["text"] == text
 
 
 @pytest.mark.parametrize(

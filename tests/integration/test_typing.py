@@ -123,6 +123,7 @@ def test_typing_is_rate_limited_per_user_and_conversation(
     reply = type_in(alice, conversation_id, "stop")
 
     assert reply is not None and reply["code"] == "rate_limited"
+    assert reply["retryAfterMs"] == TYPING_WINDOW_S * 1000  # T0 starts a window: the next is that far
     assert len(typing_frames(poster, bob)) == TYPING_LIMIT  # the refused frame reached nobody
 
     # bob's own budget in the same conversation is untouched

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from chat.actions import ACTIONS, BY_NAME, Action, parse_client_frame
-from chat.topology import FUNCTIONS, ROUTES, SYSTEM_ROUTES, route_for
+from chat.topology import FUNCTIONS, ROUTES, SYSTEM_ROUTES, TAKE_TOKENS, route_for
 from local.events import LOCAL_API, authorized_connection, message_event
 from local.lambdas import LambdaContext
 
@@ -48,3 +48,27 @@ def test_each_action_is_documented(action: Action) -> None:
 def test_parsing_knows_exactly_the_registered_actions() -> None:
     assert parse_client_frame('{"action": "ping"}').action == "ping"  # type: ignore[attr-defined]
     assert set(BY_NAME) == {a.name for a in ACTIONS} and len(BY_NAME) == len(ACTIONS)
+
+
+LIMITED = [action for action in ACTIONS if action.limit is not None]
+
+
+@pytest.mark.parametrize("action", LIMITED, ids=lambda a: a.name)
+def test_each_rate_limit_is_documented_as_declared(action: Action) -> None:
+    assert action.limit is not None
+    row = f"| `{action.name}` | {action.limit.rate} | {action.limit.burst} |"
+    assert row in (ROOT / "docs" / "PROTOCOL.md").read_text(), f"docs/PROTOCOL.md has no row {row}"
+
+
+def test_the_rate_limit_table_lists_only_limited_actions() -> None:
+    protocol = (ROOT / "docs" / "PROTOCOL.md").read_text()
+    section = protocol[protocol.index("**Rate limits**") :]
+    rows = [line for line in section.splitlines() if line.strip().startswith("| `")]
+    assert len(rows) == len(LIMITED)
+
+
+def test_a_function_may_take_tokens_exactly_when_it_serves_a_limited_action() -> None:
+    limited = {action.function for action in LIMITED}
+    for name, function in FUNCTIONS.items():
+        takes = set(TAKE_TOKENS.actions) <= set(function.grants.get(("Limits", None), ()))
+        assert takes == (name in limited), name

@@ -49,6 +49,8 @@ def test_a_valid_send_parses() -> None:
         ('{"action": "subscribePresence", "userIds": "bob"}', BadRequest),
         ('{"action": "addMembers", "conversationId": "c", "userIds": []}', BadRequest),
         ('{"action": "ping", "x": "' + "x" * (32 * 1024) + '"}', TooLarge),
+        # Patterns match the whole value: `$` must not let a trailing newline through.
+        ('{"action": "send", "to": "b", "clientMsgId": "m1\\n", "body": {"text": "x"}}', BadRequest),
     ],
 )
 def test_bad_frames_raise_their_protocol_error(raw: str, error: type[Exception]) -> None:
@@ -100,3 +102,59 @@ def test_server_frames_send_null_fields_but_omit_absent_request_ids() -> None:
 def test_null_is_never_a_value_of_a_client_field(raw: str) -> None:
     with pytest.raises(BadRequest, match="must not be null"):
         parse_client_frame(raw)
+
+
+CONTROL_CHARACTERS = ["\u0000", "\u0001", "\u0008", "\u000b", "\u000c", "\r", "\u001b", "\u001f", "\u007f", "\u0080",
+                      "\u0085", "\u009b", "\u009f"]  # fmt: skip
+FINE_CHARACTERS = ["\n", "\t", " ", "\u00a0", "\u00ff", "\u200b", "\u200d", "\u200f", "\u202e", "\u2028", "\ufeff",
+                   "\U0001f600"]  # fmt: skip
+
+
+def send_text(text: str) -> str:
+    return json.dumps({"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": text}})
+
+
+def create_group_named(name: str) -> str:
+    return json.dumps({"action": "createGroup", "name": name, "members": []})
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("frame", [send_text, create_group_named])
+def test_text_people_read_refuses_control_characters_but_newline_and_tab(frame: Any, char: str) -> None:
+    with pytest.raises(BadRequest, match=f"U\\+{ord(char):04X} is not allowed"):
+        parse_client_frame(frame(f"before{char}after"))
+
+
+@pytest.mark.parametrize("char", FINE_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("frame", [send_text, create_group_named])
+def test_text_people_read_keeps_newline_tab_and_the_invisible_characters_of_real_text(frame: Any, char: str) -> None:
+    parse_client_frame(frame(f"before{char}after"))
+
+
+@pytest.mark.parametrize(
+    "raw, complaint",
+    [
+        ("[" * 10_000 + "]" * 10_000, "not valid JSON"),  # deeper than the parser goes (and under 32 KB)
+        ('{"action": "send", "body": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}", "not valid JSON"),
+        ('{"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": "a\\ud800"}}', "lone surrogate"),
+        ('{"action": "createGroup", "name": "\\udfff", "members": []}', "lone surrogate"),
+        ('{"action": "sync", "cursors": {"\\udc80": 1}}', "lone surrogate"),
+        ('{"action": "ping", "requestId": "\\ud800"}', "lone surrogate"),
+        ('{"action": "ping", "\\ud800": 1}', "lone surrogate"),
+        ('{"action": "ping"}\udc80', "not UTF-8 text"),  # raw, as no text frame can carry it
+    ],
+)
+def test_frames_nobody_could_store_or_answer_are_bad_requests(raw: str, complaint: str) -> None:
+    with pytest.raises(BadRequest, match=complaint):
+        parse_client_frame(raw)
+
+
+def test_a_surrogate_pair_is_text() -> None:
+    frame = parse_client_frame('{"action": "send", "to": "b", "clientMsgId": "c", "body": {"text": "\\ud83d\\ude00"}}')
+    assert isinstance(frame, SendFrame) and frame.body.text == "\U0001f600"
+
+
+def test_error_frames_never_echo_what_cannot_be_sent_as_utf8() -> None:
+    raw = '{"action": "ping", "requestId": "r\\ud800", "clientMsgId": "ok"}'
+    assert frame_context(raw) == {"action": "ping", "clientMsgId": "ok"}
+    assert frame_context("[" * 10_000 + "]" * 10_000) == {}

@@ -148,8 +148,11 @@ export class ChatClient extends EventTarget {
     const action = frame.action || (req && req.action) || null;
     let quiet = action === "typing" || action === "ping";
     if (action === "subscribePresence" && frame.code === "forbidden") quiet = true;
+    // Retried by themselves once the server's retryAfterMs has passed: nothing for the user to do.
+    if (frame.code === "rate_limited" && ["send", "sync", "subscribePresence"].includes(action)) quiet = true;
     if (frame.clientMsgId) this.outbox.onError(frame);
     this.sync.failed(action, req, frame);
+    if (action === "subscribePresence") this.presence.failed(frame);
     const err = new Error(frame.message || frame.code);
     err.code = frame.code;
     this.requests.settle(frame.requestId, false, err);

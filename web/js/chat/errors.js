@@ -28,6 +28,9 @@ const ACTION_TEXT = {
 export function humanError(frame, action) {
   const generic = ERROR_TEXT[frame.code] || "Something went wrong.";
   const what = ACTION_TEXT[action];
-  const detail = frame.message && frame.message !== frame.code ? frame.message : generic;
+  let detail = frame.message && frame.message !== frame.code ? frame.message : generic;
+  if (frame.code === "rate_limited" && Number(frame.retryAfterMs) > 0) {
+    detail = `Too many at once. Try again in ${Math.ceil(Number(frame.retryAfterMs) / 1000)} s.`;
+  }
   return what ? `${what}: ${detail}` : detail;
 }

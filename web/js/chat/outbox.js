@@ -2,6 +2,11 @@
 // the same id after every reconnect and after 15 s without an answer, so the server stores each
 // message once. A refused one stays as "failed" until the user retries or deletes it.
 //
+// `rate_limited` is not a refusal: the server says in `retryAfterMs` when it takes the same frame.
+// The outbox then holds every message until then and goes on paced, one message on the wire at a
+// time (the next once the previous is answered), until it is empty: re-sending the whole queue at
+// once would only be refused again, and the server's bucket refills at its own pace.
+//
 // Entry status: "pending" (not on the wire), "sending" (on the wire of this connection), "failed".
 
 import { randomId } from "../ids.js";
@@ -10,6 +15,7 @@ import { maxTime, num } from "./conversations.js";
 const RESEND_AFTER_MS = 15000;
 const RESEND_CHECK_MS = 5000;
 const RETRYABLE = new Set(["rate_limited", "internal"]);
+const DEFAULT_RETRY_AFTER_MS = 1000; // a `rate_limited` without retryAfterMs (an older server)
 
 export class Outbox {
   constructor(chat) {
@@ -20,10 +26,14 @@ export class Outbox {
       if (entry.to && !entry.conversationId) chat.conversations.ensureDraft(entry.to);
     }
     this.resendTimer = setInterval(() => this.resendStale(), RESEND_CHECK_MS);
+    this.holdUntil = 0; // nothing goes on the wire before this (the server's retryAfterMs)
+    this.holdTimer = null;
+    this.paced = false; // since a `rate_limited`: one entry on the wire at a time, until the outbox is empty
   }
 
   destroy() {
     clearInterval(this.resendTimer);
+    clearTimeout(this.holdTimer);
   }
 
   get size() {
@@ -74,8 +84,14 @@ export class Outbox {
     return entry;
   }
 
+  /** Whether entry may go on the wire now: not while held, and when paced only if nothing else is on it. */
+  mayTransmit(entry) {
+    if (Date.now() < this.holdUntil) return false;
+    return !this.paced || !this.entries.some((e) => e !== entry && e.status === "sending");
+  }
+
   transmit(entry) {
-    if (entry.status === "failed") return;
+    if (entry.status === "failed" || !this.mayTransmit(entry)) return;
     const frame = { action: "send", clientMsgId: entry.clientMsgId, body: { text: entry.text } };
     if (entry.conversationId) frame.conversationId = entry.conversationId;
     else frame.to = entry.to;
@@ -83,9 +99,20 @@ export class Outbox {
     if (this.chat.send(frame)) entry.status = "sending";
   }
 
-  /** A connection opened: send everything not failed. */
+  /** A connection opened: send everything not failed (paced: the first). */
   flush() {
     for (const entry of this.entries) if (entry.status !== "failed") this.transmit(entry);
+  }
+
+  /** Paced: the next entry in order goes on the wire; pacing ends once nothing waits. */
+  next() {
+    if (!this.chat.conn.isOpen) return;
+    const waiting = this.entries.filter((e) => e.status !== "failed");
+    if (!waiting.length) {
+      this.paced = false;
+      return;
+    }
+    if (!waiting.some((e) => e.status === "sending")) this.transmit(waiting[0]);
   }
 
   /** The connection dropped: what was on its wire may be lost. */
@@ -99,6 +126,7 @@ export class Outbox {
     for (const entry of this.entries) {
       if (entry.status !== "failed" && now - (entry.lastAttempt || 0) > RESEND_AFTER_MS) this.transmit(entry);
     }
+    if (this.paced) this.next();
   }
 
   retry(clientMsgId) {
@@ -138,6 +166,7 @@ export class Outbox {
     const entry = this.entries.find((e) => e.clientMsgId === frame.clientMsgId);
     const text = entry ? entry.text : null;
     if (entry) this.resolve(frame.clientMsgId, conv);
+    if (this.paced) this.next();
     conv.known = true;
     const seq = num(frame.seq);
     if (!conv.messages.has(seq) && text !== null) {
@@ -163,14 +192,26 @@ export class Outbox {
   onError(frame) {
     const entry = this.entries.find((e) => e.clientMsgId === frame.clientMsgId);
     if (!entry) return;
-    if (RETRYABLE.has(frame.code)) {
+    if (frame.code === "rate_limited") {
+      entry.status = "pending";
+      this.holdFor(Number(frame.retryAfterMs) > 0 ? Number(frame.retryAfterMs) : DEFAULT_RETRY_AFTER_MS);
+    } else if (RETRYABLE.has(frame.code)) {
       entry.status = "pending";
       entry.lastAttempt = Date.now(); // resendStale tries again later
     } else {
       entry.status = "failed";
       entry.error = frame.message || frame.code;
       this.save();
+      if (this.paced) this.next();
     }
     this.chat.changed();
+  }
+
+  /** The server takes no message for ms: hold them all, then go on paced. */
+  holdFor(ms) {
+    this.paced = true;
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + ms);
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => this.next(), this.holdUntil - Date.now());
   }
 }

@@ -88,6 +88,15 @@ export class Presence {
     else this.subscribeTimer = setTimeout(run, SUBSCRIBE_DELAY_MS);
   }
 
+  /** A subscribePresence was refused: after `rate_limited`, subscribe again when the server says. */
+  failed(frame) {
+    if (frame.code !== "rate_limited") return;
+    this.subscribedKey = null;
+    clearTimeout(this.subscribeTimer);
+    const after = Number(frame.retryAfterMs) > 0 ? Number(frame.retryAfterMs) : 1000;
+    this.subscribeTimer = setTimeout(() => this.subscribe(true), after);
+  }
+
   // ---- typing, incoming ------------------------------------------------------------------------------
 
   onTyping(frame) {

@@ -83,10 +83,14 @@ export class Sync {
     }, SYNC_TIMEOUT_MS);
   }
 
-  retryLater() {
+  /** Sync again after afterMs (the server's retryAfterMs), else after a growing, jittered pause. */
+  retryLater(afterMs = 0) {
     clearTimeout(this.retryTimer);
-    const delay = Math.min(60000, 2000 * 2 ** Math.min(this.failures, 5)) * (0.75 + Math.random() * 0.5);
-    this.failures += 1;
+    let delay = afterMs;
+    if (!(afterMs > 0)) {
+      delay = Math.min(60000, 2000 * 2 ** Math.min(this.failures, 5)) * (0.75 + Math.random() * 0.5);
+      this.failures += 1;
+    }
     this.retryTimer = setTimeout(() => this.run(), delay);
   }
 
@@ -112,7 +116,7 @@ export class Sync {
     if (action === "sync") {
       clearTimeout(this.timer);
       this.syncing = false;
-      this.retryLater();
+      this.retryLater(frame.code === "rate_limited" ? Number(frame.retryAfterMs) : 0);
     }
     if (action === "history") {
       const conv = this.chat.conversations.get(req ? req.conversationId : frame.conversationId);
