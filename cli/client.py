@@ -344,7 +344,8 @@ class ChatClient:
             conversation = self.conversations.setdefault(item["conversationId"], Conversation(item["conversationId"]))
             conversation.kind = item.get("kind", "direct")
             conversation.name = item.get("name")
-            conversation.members = list(item.get("members", []))
+            # Left out for a group one is no longer in: keep the members as last known.
+            conversation.members = list(item.get("members", conversation.members))
             conversation.last_seq = int(item.get("lastSeq", 0))
             if conversation.kind == "direct":
                 for member in conversation.members:

@@ -117,6 +117,10 @@ class MemberModel(Model):
     joined_seq = NumberAttribute(attr_name="joinedSeq", default=0)
     joined_at = UnicodeAttribute(attr_name="joinedAt")
     left_seq = NumberAttribute(attr_name="leftSeq", null=True)
+    # Set with leftSeq: when the member left and the group's "*" watermarks then (what it is told from now on).
+    left_at = UnicodeAttribute(attr_name="leftAt", null=True)
+    all_delivered_at_leave = NumberAttribute(attr_name="allDeliveredAtLeave", null=True)
+    all_read_at_leave = NumberAttribute(attr_name="allReadAtLeave", null=True)
     delivered_seq = NumberAttribute(attr_name="deliveredSeq", default=0)
     read_seq = NumberAttribute(attr_name="readSeq", default=0)
     delivered_at = UnicodeAttribute(attr_name="deliveredAt", null=True)
