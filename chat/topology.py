@@ -303,6 +303,9 @@ FUNCTIONS: dict[str, Function] = {
                 on("Connections", "Query"),
                 on("Users", "GetItem", "UpdateItem"),
                 on("PresenceSubscriptions", "Query", "BatchWriteItem"),
+                # Do the watchers still share an active conversation with the user?
+                on("Members", "Query", index="byUser"),
+                on("Conversations", "BatchGetItem"),  # direct chats the index may not show yet
             ),
             posts=True,
             timeout_s=60,

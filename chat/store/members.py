@@ -53,22 +53,25 @@ def memberships_of(user_id: str) -> list[Member]:
     return [member_to_domain(row) for row in MemberModel.by_user.query(user_id)]
 
 
-def users_sharing_a_conversation(user_id: str, others: Iterable[str]) -> set[str]:
-    """Those of `others` who are or were a member of a conversation `user_id` is or was a member of.
+def users_sharing_an_active_conversation(user_id: str, others: Iterable[str]) -> set[str]:
+    """Those of `others` who are, with `user_id`, both members now of some conversation (a conversation
+    either of them left does not count).
 
     One byUser Query for the user, then one per other user (side by side), each stopping at the
-    first shared conversation. No Scan.
+    first shared conversation. No Scan. The index lags its table a little: a membership that just
+    began or ended may not show yet.
     """
     others = list(dict.fromkeys(others))
     if not others:
         return set()
-    mine = {row.conversation_id for row in MemberModel.by_user.query(user_id)}  # type: ignore[attr-defined]
+    rows = MemberModel.by_user.query(user_id)  # type: ignore[attr-defined]
+    mine = {row.conversation_id for row in rows if row.left_seq is None}
     if not mine:
         return set()
 
     def shares(other: str) -> bool:
         rows = MemberModel.by_user.query(other)  # type: ignore[attr-defined]
-        return any(row.conversation_id in mine for row in rows)
+        return any(row.conversation_id in mine and row.left_seq is None for row in rows)
 
     return {other for other, ok in zip(others, _pool.map(shares, others), strict=True) if ok}
 
