@@ -22,7 +22,6 @@ push rather than losing it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from chat import clock
@@ -47,12 +46,13 @@ def watch_list(user_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(user_ids))
 
 
-def removal_time(now_s: float, expires_at: int) -> str:
-    """When a removed connection stopped counting: now, or its expiry if it outlived its TTL.
+def removal_time(removed_at_s: float, expires_at: int) -> str:
+    """When a removed connection stopped counting: when its record was removed (the stream record's time,
+    not when it was processed), or its expiry if it outlived its TTL.
 
     A record deleted by TTL (possibly long after it expired) stopped counting at its expiresAt.
     """
-    return clock.iso(min(now_s, float(expires_at)))
+    return clock.iso(min(removed_at_s, float(expires_at)))
 
 
 def presence_change(
@@ -146,13 +146,13 @@ def connection_opened(conn: Connection) -> PresenceOut | None:
     return _reconcile(conn.user_id, removed_at=None)
 
 
-def connection_closed(conn: Connection, watched: Iterable[str]) -> PresenceOut | None:
-    """A connection is gone: its own subscriptions go with it, and its user may now be offline."""
+def connection_closed(conn: Connection, watched: Iterable[str], removed_at_s: float) -> PresenceOut | None:
+    """A connection is gone (its record was removed at `removed_at_s`): its own subscriptions go with it,
+    and its user may now be offline, last seen when the connection stopped counting."""
     watched = list(watched)
     if watched:
         store.delete_subscriptions(conn.connection_id, watched)
-    removed_at = removal_time(time.time(), conn.expires_at)
-    return _reconcile(conn.user_id, removed_at=removed_at)
+    return _reconcile(conn.user_id, removed_at=removal_time(removed_at_s, conn.expires_at))
 
 
 def _reconcile(user_id: str, removed_at: str | None) -> PresenceOut | None:

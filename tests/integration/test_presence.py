@@ -124,8 +124,8 @@ def test_last_device_leaving_sets_last_seen_and_pushes_offline(
     process()
     assert presence_frames(poster, alice) == [online("bob")]
 
-    # The laptop leaves: offline, last seen now
-    before = clock.now_iso()
+    # The laptop leaves: offline, last seen now (DynamoDB stream records tell the time to the second)
+    before = clock.iso(int(time.time()))
     bob_laptop.disconnect()
     process()
     after = clock.now_iso()
@@ -138,6 +138,27 @@ def test_last_device_leaving_sets_last_seen_and_pushes_offline(
     carol.send(to="bob")
     subscribe(carol, ["bob"])
     assert presence_frames(poster, carol) == [offline("bob", last_seen)]
+
+
+def test_last_seen_is_when_the_connection_was_removed_not_when_its_record_was_processed(
+    device: Any, poster: FakePoster, connections_stream: StreamReader
+) -> None:
+    alice, bob = device("alice"), device("bob")
+    alice.send(to="bob")
+    presence_push(connections_stream.event())
+    subscribe(alice, ["bob"])
+
+    # bob leaves; his record's REMOVE reaches presence_push five minutes late (a backlog, retries)
+    bob.disconnect()
+    records = connections_stream.records()
+    assert [r["eventName"] for r in records] == ["MODIFY", "REMOVE"]  # alice's watched set, bob leaving
+    removed_at = records[-1]["dynamodb"]["ApproximateCreationDateTime"]
+    assert abs(removed_at - time.time()) < 5
+    records[-1]["dynamodb"]["ApproximateCreationDateTime"] = removed_at - 300  # as if processed 5 min later
+    assert presence_push({"Records": records}) == {"batchItemFailures": []}
+
+    assert stored_last_seen("bob") == clock.iso(removed_at - 300)
+    assert presence_frames(poster, alice)[-1] == offline("bob", clock.iso(removed_at - 300))
 
 
 def test_devices_connecting_together_push_online_once(device: Any, poster: FakePoster, process: Presence) -> None:

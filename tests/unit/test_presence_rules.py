@@ -36,7 +36,7 @@ def test_going_offline_needs_a_removal_and_moves_last_seen_forward() -> None:
     assert presence_change("bob", False, LATER, LATER) is None
 
 
-def test_removal_time_is_now_unless_the_record_had_expired() -> None:
+def test_removal_time_is_when_the_record_was_removed_unless_it_had_expired() -> None:
     assert removal_time(1_000.5, expires_at=2_000) == iso(1_000.5)
     assert removal_time(5_000.0, expires_at=2_000) == iso(2_000)
 
