@@ -13,6 +13,7 @@ from chat.actions import ACTIONS
 
 KeyType = Literal["S", "N"]
 StreamView = Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"]
+StreamEvent = Literal["INSERT", "MODIFY", "REMOVE"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ class Stream:
     consumer: str = ""
     batch_size: int = 100
     max_retries: int = 10
+    # The only events the function is invoked for (the mapping's filter drops the others before any
+    # invocation); empty: every event.
+    events: tuple[StreamEvent, ...] = ()
 
 
 CONNECTIONS = Table(
@@ -343,7 +347,8 @@ AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request
 STREAMS: tuple[Stream, ...] = (
     Stream("Messages", "fanout", "chat.changes:message_changed"),
     Stream("Receipts", "receipt_push", "chat.changes:receipt_logged"),
-    Stream("Connections", "presence_push", "chat.changes:connection_changed"),
+    # A MODIFY (a new watched set) changes no one's presence: never invoked for one.
+    Stream("Connections", "presence_push", "chat.changes:connection_changed", events=("INSERT", "REMOVE")),
 )
 
 # Environment variable names shared by AWS and the local stack.
