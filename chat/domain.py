@@ -35,6 +35,15 @@ class Connection(Endpoint):
     device_id: str
     connected_at: str
     expires_at: int
+    # The end of its lease (epoch seconds): after it the connection no longer counts, whatever its socket
+    # does, and the sweep closes it (chat/liveness.py). None for a record stored before leases existed.
+    live_until: int | None = None
+    # When the token it connected with expires (its lease never runs past that).
+    token_expires_at: int | None = None
+
+    def stopped_counting(self, removed_at_s: float) -> float:
+        """When a removed connection stopped counting: its removal, or the end of its lease or TTL if earlier."""
+        return min(removed_at_s, float(self.expires_at), float(self.live_until or self.expires_at))
 
 
 @dataclass(frozen=True)

@@ -46,13 +46,14 @@ def watch_list(user_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(user_ids))
 
 
-def removal_time(removed_at_s: float, expires_at: int) -> str:
+def removal_time(conn: Connection, removed_at_s: float) -> str:
     """When a removed connection stopped counting: when its record was removed (the stream record's time,
-    not when it was processed), or its expiry if it outlived its TTL.
+    not when it was processed), or the end of its lease or TTL if that came first.
 
-    A record deleted by TTL (possibly long after it expired) stopped counting at its expiresAt.
+    A record the sweep removed stopped counting when its lease ended (it was not pinged, or its token
+    expired); one deleted by TTL (possibly long after it expired) at its expiresAt.
     """
-    return clock.iso(min(removed_at_s, float(expires_at)))
+    return clock.iso(conn.stopped_counting(removed_at_s))
 
 
 def presence_change(
@@ -152,7 +153,7 @@ def connection_closed(conn: Connection, watched: Iterable[str], removed_at_s: fl
     watched = list(watched)
     if watched:
         store.delete_subscriptions(conn.connection_id, watched)
-    return _reconcile(conn.user_id, removed_at=removal_time(removed_at_s, conn.expires_at))
+    return _reconcile(conn.user_id, removed_at=removal_time(conn, removed_at_s))
 
 
 def _reconcile(user_id: str, removed_at: str | None) -> PresenceOut | None:
