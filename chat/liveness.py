@@ -79,8 +79,8 @@ def renew(caller: Caller) -> None:
 
 
 def sweep(deadline: float) -> int:
-    """Closes and removes every connection whose lease ended; returns how many. Stops starting new ones
-    near `deadline` (time.monotonic()): what is left is the next run's."""
+    """Closes and removes every connection whose lease ended; returns how many it closed. Stops starting
+    new ones near `deadline` (time.monotonic()): what is left is the next run's."""
     now = clock.epoch_s()
     swept = 0
     for done in _pool.map(lambda key: _close_if_lapsed(*key, now, deadline), _lapsed(now)):
@@ -100,8 +100,9 @@ def _lapsed(now: int) -> Iterator[tuple[str, str]]:
 
 def _close_if_lapsed(user_id: str, connection_id: str, now: int, deadline: float) -> bool:
     """Closes the socket, then removes the record, of a connection whose lease ended (checked on the
-    table, not on the lagging index). A close that fails leaves the record for the next run, so no
-    socket is left open without one."""
+    table, not on the lagging index); True once it is closed. A close that fails leaves the record for
+    the next run, so no socket is left open without one. (The close also runs $disconnect, which may
+    remove the record first: either removal will do.)"""
     if time.monotonic() > deadline - SWEEP_MARGIN_S:
         return False
     conn: Connection | None = connection_store.lapsed_lease(user_id, connection_id, now)
@@ -109,4 +110,5 @@ def _close_if_lapsed(user_id: str, connection_id: str, now: int, deadline: float
         return False  # renewed, or gone
     if push.close_connection(conn) == "failed":
         return False
-    return connection_store.remove_lapsed(user_id, connection_id, now)
+    connection_store.remove_lapsed(user_id, connection_id, now)
+    return True
