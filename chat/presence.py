@@ -5,12 +5,13 @@ Two ways in:
 - `subscribe` serves subscribePresence: who may watch whom, the watched set of a connection, and the
   current presence of each watched user.
 - `connection_opened` / `connection_closed` serve the Connections stream: every INSERT and REMOVE,
-  whatever caused it ($connect, $disconnect, the 410 cleanup of push, TTL expiry).
+  whatever caused it ($connect, $disconnect, the 410 cleanup of push, the sweep of ended leases
+  (chat/liveness.py), TTL expiry).
 
 Users.lastSeen is what subscribers were last told: absent (null) while online, the time the last
 device left while offline, empty (`users.NEVER_SEEN`) for a user who signed up and never connected.
-Each stream record derives the truth again from the user's live connections (records past their TTL
-never count) and pushes only when it differs from what was told. So a second device pushes nothing;
+Each stream record derives the truth again from the user's live connections (records past their
+lease or TTL never count) and pushes only when it differs from what was told. So a second device pushes nothing;
 two devices connecting at once push `online` once (a test of "am I the only connection" would push
 nothing: each sees the other); a reconnect whose old socket's REMOVE is processed after the new
 socket's INSERT pushes nothing.

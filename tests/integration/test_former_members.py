@@ -156,7 +156,7 @@ def test_a_former_members_message_info_tells_nothing_that_happened_after_its_lea
     assert ben is not None
 
 
-def test_a_leaving_the_index_does_not_show_yet_is_already_kept_from_sync(
+def test_sync_goes_by_a_leaving_the_index_does_not_show_yet(
     device: Any, poster: FakePoster, ddb_quirks: Quirks
 ) -> None:
     # Given the byUser index shows nothing written in the last minute
