@@ -6,15 +6,15 @@ deleted lazily) runs out.
   of the token it connected with.
 - `ping` (clients send one at least every 5 minutes) renews it, but only once less than 7/12 of it
   is left (7 minutes): one read per ping and one write per two pings. A client pinging every
-  5 minutes renews at most 2 minutes before it would need to.
+  5 minutes never has less than 2 minutes of its lease left when it pings.
 - `sweep`, every minute, finds the connections whose lease ended (the byLease index, one Query per
   shard), closes their sockets (DELETE @connections: 410 if already gone) and removes their
   records. The REMOVE goes down the Connections stream like any other: presence_push pushes
   `offline`, lastSeen being the end of the lease (when the connection stopped counting).
 
 So a vanished socket shows its user offline at most lease + sweep period + stream delay after its
-last renewal (12 + 1 minutes and seconds), and a socket is closed within a minute of its token's
-expiry. Between the end of a lease and the sweep, the connection already does not count
+last ping (12 + 1 minutes and seconds: docs/PROTOCOL.md promises 14), and a socket is closed within
+a minute of its token's expiry. Between the end of a lease and the sweep, the connection already does not count
 (chat/store/connections.py `_counting`).
 """
 
