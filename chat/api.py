@@ -26,6 +26,16 @@ def caller_from(event: dict[str, Any]) -> Caller:
     return Caller(user_id=authorizer["userId"], device_id=authorizer["deviceId"], connection_id=context["connectionId"])
 
 
+def token_expiry_from(event: dict[str, Any]) -> int | None:
+    """When the token the connection was opened with expires (epoch s), as the authorizer told API Gateway
+    (context values reach the integration as strings or numbers); None if it did not."""
+    value = (event["requestContext"].get("authorizer") or {}).get("tokenExpiresAt")
+    try:
+        return None if value is None else int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def reply(frame: ServerFrame | None) -> dict[str, Any]:
     """A route response: API Gateway sends `body` back on the same socket."""
     if frame is None:

@@ -3,6 +3,8 @@ event, then handed to the domain function (chat/topology.py names these consumer
 
 from __future__ import annotations
 
+import time
+
 from chat import presence
 from chat.fanout import fan_out
 from chat.receipts import on_receipt_logged
@@ -30,4 +32,9 @@ def connection_changed(change: Change) -> None:
     if change.event == "INSERT":
         presence.connection_opened(connection_from_image(change.new_image))
     elif change.event == "REMOVE" and change.old_image:
-        presence.connection_closed(connection_from_image(change.old_image), watch_from_image(change.old_image))
+        presence.connection_closed(
+            connection_from_image(change.old_image),
+            watch_from_image(change.old_image),
+            # When DynamoDB removed the record (a record without that time: now).
+            change.changed_at or time.time(),
+        )

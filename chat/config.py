@@ -14,11 +14,19 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chat.actions import DECLARED_LIMITS
 from chat.token_bucket import RateLimit, effective_limits, parse_overrides
-from chat.topology import ENV_CALLBACK_URL, ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, TABLES, Table
+from chat.topology import (
+    ENV_CALLBACK_URL,
+    ENV_CONNECTION_LEASE_S,
+    ENV_JWKS_URL,
+    ENV_JWT_AUDIENCE,
+    ENV_JWT_ISSUER,
+    TABLES,
+    Table,
+)
 
 # `off`, or e.g. `send=100/s,sync=10/s` (chat/token_bucket.py says the syntax).
 ENV_RATE_LIMITS = "CHAT_RATE_LIMITS"
@@ -34,6 +42,8 @@ class Settings(BaseModel):
     region: str
     # topology logical name -> the table's name
     table_names: dict[str, str]
+    # topology.CONNECTION_LEASE_S in AWS; shorter in some local stacks for tests.
+    connection_lease_s: int = Field(gt=0)
     # Where `@connections` is (only functions that post have it).
     callback_url: str | None = None
     # A local DynamoDB (moto); None in AWS.
@@ -59,6 +69,7 @@ def settings() -> Settings:
         return Settings(
             region=region(),
             table_names={table.logical_name: table_name(table) for table in TABLES.values()},
+            connection_lease_s=_required(ENV_CONNECTION_LEASE_S),
             callback_url=os.environ.get(ENV_CALLBACK_URL) or None,
             dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
             jwt_issuer=os.environ.get(ENV_JWT_ISSUER) or None,
@@ -84,6 +95,11 @@ def rate_limits() -> dict[str, RateLimit]:
 def table_name(table: Table) -> str:
     """The table's name, from the variable the stack sets on every function."""
     return _required(table.env)
+
+
+def connection_lease_s() -> int:
+    """How long a connection counts as live after it connected or renewed its lease (chat/liveness.py)."""
+    return settings().connection_lease_s
 
 
 def region() -> str:

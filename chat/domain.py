@@ -35,6 +35,15 @@ class Connection(Endpoint):
     device_id: str
     connected_at: str
     expires_at: int
+    # The end of its lease (epoch seconds): after it the connection no longer counts, whatever its socket
+    # does, and the sweep closes it (chat/liveness.py). None for a record stored before leases existed.
+    live_until: int | None = None
+    # When the token it connected with expires (its lease never runs past that).
+    token_expires_at: int | None = None
+
+    def stopped_counting(self, removed_at_s: float) -> float:
+        """When a removed connection stopped counting: its removal, or the end of its lease or TTL if earlier."""
+        return min(removed_at_s, float(self.expires_at), float(self.live_until or self.expires_at))
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,11 @@ class Member:
     read_seq: int
     delivered_at: str | None
     read_at: str | None
+    # Once gone: when it left, and the group's all-members ("*") watermarks as they were then (None for a
+    # membership that ended before these were recorded). What a former member is told stops there.
+    left_at: str | None = None
+    all_delivered_at_leave: int | None = None
+    all_read_at_leave: int | None = None
 
     @property
     def active(self) -> bool:
@@ -114,6 +128,17 @@ class Member:
         if kind == "delivered":
             return Watermark(self.user_id, kind, self.delivered_seq, self.delivered_at)
         return Watermark(self.user_id, kind, self.read_seq, self.read_at)
+
+    def all_members_at_leave(self, kind: ReceiptKind) -> int | None:
+        """The group's `kind` "*" watermark when this (former) member left, if that was recorded."""
+        return self.all_delivered_at_leave if kind == "delivered" else self.all_read_at_leave
+
+    def saw_by_then(self, at: str | None) -> str | None:
+        """A time this member may be told of: any while it is a member; once gone, only one up to its leaving
+        (a membership that ended before leaving times were recorded is told none)."""
+        if at is None or self.active:
+            return at
+        return at if self.left_at is not None and at <= self.left_at else None
 
 
 def active(members: Iterable[Member]) -> list[Member]:

@@ -131,9 +131,9 @@ def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
     if not admins and staying:
         # A group is never left without an admin: the longest-standing member takes over.
         admins = [min(staying, key=lambda m: (m.joined_seq, m.user_id)).user_id]
-    group_store.remove_members(conversation, leaving, admins)
-    # Those who left may have been holding the all-members watermark back.
     now = now_iso()
+    group_store.remove_members(conversation, leaving, admins, now)
+    # Those who left may have been holding the all-members watermark back.
     for kind in RECEIPT_KINDS:
         recompute_group_minimum(conversation.conversation_id, kind, now)
     return leaving

@@ -5,12 +5,13 @@ Two ways in:
 - `subscribe` serves subscribePresence: who may watch whom, the watched set of a connection, and the
   current presence of each watched user.
 - `connection_opened` / `connection_closed` serve the Connections stream: every INSERT and REMOVE,
-  whatever caused it ($connect, $disconnect, the 410 cleanup of push, TTL expiry).
+  whatever caused it ($connect, $disconnect, the 410 cleanup of push, the sweep of ended leases
+  (chat/liveness.py), TTL expiry).
 
 Users.lastSeen is what subscribers were last told: absent (null) while online, the time the last
 device left while offline, empty (`users.NEVER_SEEN`) for a user who signed up and never connected.
-Each stream record derives the truth again from the user's live connections (records past their TTL
-never count) and pushes only when it differs from what was told. So a second device pushes nothing;
+Each stream record derives the truth again from the user's live connections (records past their
+lease or TTL never count) and pushes only when it differs from what was told. So a second device pushes nothing;
 two devices connecting at once push `online` once (a test of "am I the only connection" would push
 nothing: each sees the other); a reconnect whose old socket's REMOVE is processed after the new
 socket's INSERT pushes nothing.
@@ -22,7 +23,6 @@ push rather than losing it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from chat import clock
@@ -47,12 +47,14 @@ def watch_list(user_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(user_ids))
 
 
-def removal_time(now_s: float, expires_at: int) -> str:
-    """When a removed connection stopped counting: now, or its expiry if it outlived its TTL.
+def removal_time(conn: Connection, removed_at_s: float) -> str:
+    """When a removed connection stopped counting: when its record was removed (the stream record's time,
+    not when it was processed), or the end of its lease or TTL if that came first.
 
-    A record deleted by TTL (possibly long after it expired) stopped counting at its expiresAt.
+    A record the sweep removed stopped counting when its lease ended (it was not pinged, or its token
+    expired); one deleted by TTL (possibly long after it expired) at its expiresAt.
     """
-    return clock.iso(min(now_s, float(expires_at)))
+    return clock.iso(conn.stopped_counting(removed_at_s))
 
 
 def presence_change(
@@ -78,23 +80,35 @@ def presence_change(
 # ---- subscribePresence ------------------------------------------------------------------------------
 
 
+def sharing_with(user_id: str, others: Iterable[str]) -> set[str]:
+    """Those of `others` who may see `user_id`'s presence and whose presence `user_id` may see (the
+    rule is symmetric): the user itself, and whoever is, with the user, a member now of some
+    conversation. A conversation either of them left no longer counts.
+
+    The byUser index lags its table: a direct chat begun a moment ago (direct chats are never left)
+    is found on the table itself.
+    """
+    others = list(dict.fromkeys(others))
+    strangers = [u for u in others if u != user_id]
+    allowed = members.users_sharing_an_active_conversation(user_id, strangers)
+    unknown = [u for u in strangers if u not in allowed]
+    if unknown:
+        allowed |= conversations.direct_partners(user_id, unknown)
+    return allowed | ({user_id} if user_id in others else set())
+
+
 def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
     """Replaces this connection's watched set and posts one `presence` frame per user to it.
 
     The frames go through @connections (the route's direct reply is a single frame), so the direct
-    reply is empty. Subscribing to oneself is allowed and needs no shared conversation. Any other
-    user must be or have been a member of a conversation the caller is or was a member of; a user
-    who is not (or does not exist: the two are not told apart) makes the whole frame `forbidden`
-    and nothing is stored. An empty list stops every subscription of the connection.
+    reply is empty. Only users `sharing_with` the caller may be watched (oneself included); a user
+    who may not (or does not exist: the two are not told apart) makes the whole frame `forbidden`
+    and nothing is stored. An empty list stops every subscription of the connection. Whether the
+    two still share a conversation is asked again at every change pushed (`tell_watchers`).
     """
     watched = watch_list(frame.userIds)
-    others = [u for u in watched if u != caller.user_id]
-    allowed = members.users_sharing_a_conversation(caller.user_id, others)
-    unknown = [u for u in others if u not in allowed]
-    if unknown:
-        # The byUser index lags its table: a direct chat begun a moment ago is found on the table.
-        allowed |= conversations.direct_partners(caller.user_id, unknown)
-    strangers = [u for u in others if u not in allowed]
+    allowed = sharing_with(caller.user_id, watched)
+    strangers = [u for u in watched if u not in allowed]
     if strangers:
         raise Forbidden("you share no conversation with " + ", ".join(strangers[:5]))
 
@@ -134,13 +148,13 @@ def connection_opened(conn: Connection) -> PresenceOut | None:
     return _reconcile(conn.user_id, removed_at=None)
 
 
-def connection_closed(conn: Connection, watched: Iterable[str]) -> PresenceOut | None:
-    """A connection is gone: its own subscriptions go with it, and its user may now be offline."""
+def connection_closed(conn: Connection, watched: Iterable[str], removed_at_s: float) -> PresenceOut | None:
+    """A connection is gone (its record was removed at `removed_at_s`): its own subscriptions go with it,
+    and its user may now be offline, last seen when the connection stopped counting."""
     watched = list(watched)
     if watched:
         store.delete_subscriptions(conn.connection_id, watched)
-    removed_at = removal_time(time.time(), conn.expires_at)
-    return _reconcile(conn.user_id, removed_at=removed_at)
+    return _reconcile(conn.user_id, removed_at=removal_time(conn, removed_at_s))
 
 
 def _reconcile(user_id: str, removed_at: str | None) -> PresenceOut | None:
@@ -158,13 +172,28 @@ def _reconcile(user_id: str, removed_at: str | None) -> PresenceOut | None:
 
 
 def tell_watchers(frame: PresenceOut) -> None:
-    """Pushes a presence change to every connection watching the user; drops the rows of gone ones."""
+    """Pushes a presence change to every connection watching the user that may still see it; drops the
+    rows of the others and of gone connections.
+
+    A subscription outlives the conversation that allowed it (a member removed, or leaving): so the
+    rule is asked again here, for the watching users, and a watcher who no longer shares an active
+    conversation with the user is told nothing and its row is deleted (the set on its connection
+    record keeps the name until its next subscribePresence or its end, which delete nothing more).
+    """
     subscriptions = store.subscribers(frame.userId)
+    allowed = sharing_with(frame.userId, (s.subscriber_user_id for s in subscriptions))
+    ended = [s.connection_id for s in subscriptions if s.subscriber_user_id not in allowed]
+    if ended:
+        store.drop_watchers(frame.userId, ended)
     data = frame.json_text().encode("utf-8")
-    targets = [Endpoint(user_id=s.subscriber_user_id, connection_id=s.connection_id) for s in subscriptions]
+    targets = [
+        Endpoint(user_id=s.subscriber_user_id, connection_id=s.connection_id)
+        for s in subscriptions
+        if s.subscriber_user_id in allowed
+    ]
     result = push((c, data) for c in targets)
-    for gone in result.gone:
-        # Its other rows go when its Connections REMOVE (caused by push's cleanup) is processed.
-        store.delete_subscriptions(gone.connection_id, [frame.userId])
+    if result.gone:
+        # Their other rows go when their Connections REMOVE (caused by push's cleanup) is processed.
+        store.drop_watchers(frame.userId, [gone.connection_id for gone in result.gone])
     metrics.add_metric(name="PresencePosts", unit="Count", value=len(targets))
     result.raise_if_incomplete("presence push", userId=frame.userId)

@@ -10,7 +10,16 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4096
@@ -257,15 +266,30 @@ class ConversationReceipt(BaseModel):
 
 
 class ConversationSummary(BaseModel):
+    """One conversation in `synced`. `members` and `admins` are left out (not null) for a conversation the
+    caller is no longer a member of (it left or was removed): who belongs to it since then is not shown."""
+
+    _optional: frozenset[str] = frozenset({"members", "admins"})
+
     conversationId: str
     kind: Literal["direct", "group"]
     name: str | None
-    members: list[str]
+    members: list[str] | None = None
     # Not in the contract's list: an addition, so a device that was away knows who may add members.
-    admins: list[str]
+    admins: list[str] | None = None
     lastSeq: int
     firstSeqSent: int | None
     receipts: list[ConversationReceipt]
+
+    @model_serializer(mode="wrap")
+    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # No return annotation: the JSON Schema stays the model's own (scripts/generate_asyncapi.py marks
+        # the `_optional` fields as not required).
+        data = handler(self)
+        for name in self._optional:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class SyncedOut(ServerFrame):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import boto3
 from botocore.config import Config
@@ -49,6 +49,10 @@ class ConnectionPoster(Protocol):
     def post(self, connection_id: str, data: bytes) -> None: ...
 
 
+class ConnectionCloser(Protocol):
+    def close(self, connection_id: str) -> None: ...
+
+
 class ApiGatewayPoster:
     """Posts through boto3's apigatewaymanagementapi client (API Gateway in AWS, the local gateway locally)."""
 
@@ -69,13 +73,25 @@ class ApiGatewayPoster:
         try:
             self._client.post_to_connection(ConnectionId=connection_id, Data=data)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code == "GoneException" or status == 410:
-                raise Gone(connection_id) from exc
-            if code in ("LimitExceededException", "TooManyRequestsException", "ThrottlingException") or status == 429:
-                raise Throttled(connection_id) from exc
-            raise
+            raise _meaning(exc, connection_id) from exc
+
+    def close(self, connection_id: str) -> None:
+        """DELETE @connections/{id}: API Gateway closes the socket (and runs $disconnect)."""
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            raise _meaning(exc, connection_id) from exc
+
+
+def _meaning(exc: ClientError, connection_id: str) -> Exception:
+    """410 is Gone, 429 Throttled; anything else stays the ClientError it is."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "GoneException" or status == 410:
+        return Gone(connection_id)
+    if code in ("LimitExceededException", "TooManyRequestsException", "ThrottlingException") or status == 429:
+        return Throttled(connection_id)
+    return exc
 
 
 @lru_cache(maxsize=1)
@@ -160,6 +176,27 @@ def post_in_order(
     getattr(result, outcome).append(conn)
     _remove_gone(result.gone)
     return result
+
+
+def close_connection(
+    conn: Endpoint, closer: ConnectionCloser | None = None, sleep: Callable[[float], None] = time.sleep
+) -> str:
+    """Closes a client's socket: "closed", "gone" (410: closed already) or "failed" (429 retried with
+    backoff as posts are, or another error)."""
+    closer = closer or cast(ConnectionCloser, default_poster())
+    for attempt in range(THROTTLE_RETRIES + 1):
+        try:
+            closer.close(conn.connection_id)
+            return "closed"
+        except Gone:
+            return "gone"
+        except Throttled:
+            if attempt < THROTTLE_RETRIES:
+                sleep(THROTTLE_BASE_DELAY_S * (2**attempt) * (0.5 + random.random()))
+        except Exception:
+            logger.exception("closing a connection failed", extra={"connectionId": conn.connection_id})
+            return "failed"
+    return "failed"
 
 
 def _remove_gone(gone: list[Endpoint]) -> None:

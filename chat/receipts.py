@@ -42,7 +42,10 @@ def acknowledge(caller: Caller, frame: DeliveredFrame | ReadFrame) -> None:
 
 
 def message_info(caller: Caller, frame: ReceiptsFrame) -> ReceiptsOut:
-    """`receipts`: when each other member got and read one message."""
+    """`receipts`: when each other member got and read one message.
+
+    A former member is told only what happened up to its leaving: a later delivery or read is null.
+    """
     conversation, member = membership(caller.user_id, frame.conversationId, former_ok=True)
     if frame.seq > conversation.last_seq or not member.can_see(frame.seq):
         raise BadRequest(f"seq {frame.seq} is not a message you can see")
@@ -53,7 +56,7 @@ def message_info(caller: Caller, frame: ReceiptsFrame) -> ReceiptsOut:
         if other.user_id == sender or not other.can_see(frame.seq):
             continue
         first = {
-            kind: receipt_store.first_move_at(frame.conversationId, other.user_id, kind, frame.seq)
+            kind: member.saw_by_then(receipt_store.first_move_at(frame.conversationId, other.user_id, kind, frame.seq))
             if other.watermark(kind).seq >= frame.seq
             else None
             for kind in RECEIPT_KINDS

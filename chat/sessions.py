@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chat import liveness
 from chat.clock import now_iso
 from chat.domain import Caller, Connection
 from chat.protocol import MAX_CONNECTIONS_PER_USER, PingFrame, PongOut
@@ -19,10 +20,17 @@ class TooManyConnections(Exception):
     """The user has MAX_CONNECTIONS_PER_USER live connections: this one is refused, nothing stored."""
 
 
-def connect(caller: Caller) -> Connection:
+def connect(caller: Caller, token_expires_at: int | None) -> Connection:
+    """The connection counts from now for one lease, never past its token's expiry (chat/liveness.py)."""
     try:
         return connection_store.save_connection(
-            caller.user_id, caller.connection_id, caller.device_id, now_iso(), at_most=MAX_CONNECTIONS_PER_USER
+            caller.user_id,
+            caller.connection_id,
+            caller.device_id,
+            now_iso(),
+            live_until=liveness.first_lease(token_expires_at),
+            token_expires_at=token_expires_at,
+            at_most=MAX_CONNECTIONS_PER_USER,
         )
     except ConnectionLimitReached:
         raise TooManyConnections(f"at most {MAX_CONNECTIONS_PER_USER} connections per user") from None
@@ -33,5 +41,7 @@ def disconnect(caller: Caller) -> None:
 
 
 def pong(caller: Caller, frame: PingFrame) -> PongOut:
-    """ping keeps the connection from idling out (API Gateway closes it after 10 silent minutes)."""
+    """ping keeps the connection from idling out (API Gateway closes it after 10 silent minutes) and
+    renews its lease when that nears its end."""
+    liveness.renew(caller)
     return PongOut()

@@ -29,11 +29,28 @@ MAX_MESSAGES_PER_SYNC = 200
 MAX_REPLY_BYTES = 30 * 1024
 
 
-def _receipts(conversation: Conversation, members: list[Member], me: str) -> list[ConversationReceipt]:
+def _receipts(conversation: Conversation, members: list[Member], me: Member) -> list[ConversationReceipt]:
     return [
         ConversationReceipt(userId=w.user_id, kind=w.kind, seq=w.seq, at=w.at)
         for w in watermarks.watermarks_told(conversation, members, me)
     ]
+
+
+def summary_of(
+    conversation: Conversation, me: Member, members: list[Member], first_seq_sent: int | None
+) -> ConversationSummary:
+    """What `synced` says of one conversation. A former member sees it as of its leaving: lastSeq and the
+    watermarks stop there, and who is in it now (members, admins) is left out."""
+    return ConversationSummary(
+        conversationId=conversation.conversation_id,
+        kind=conversation.kind,
+        name=conversation.name,
+        members=[m.user_id for m in active(members)] if me.active else None,
+        admins=list(conversation.admins) if me.active else None,
+        lastSeq=me.visible_top(conversation.last_seq),
+        firstSeqSent=first_seq_sent,
+        receipts=_receipts(conversation, members, me),
+    )
 
 
 def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
@@ -43,9 +60,16 @@ def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
     budget = MAX_MESSAGES_PER_SYNC
     reply_size = 200
     complete = True
-    # Conversations with the newest activity first, so a cut-off reply carries what matters most.
-    for conversation in sorted(conversations.values(), key=lambda c: c.last_seq, reverse=True):
-        me = mine[conversation.conversation_id]
+
+    # Conversations with the newest activity the caller may see first, so a cut-off reply carries what
+    # matters most (a group it left is ranked by its leaving, or its order would tell of later messages).
+    def newest_visible(conversation: Conversation) -> int:
+        return mine[conversation.conversation_id].visible_top(conversation.last_seq)
+
+    for conversation in sorted(conversations.values(), key=newest_visible, reverse=True):
+        members = member_store.list_members(conversation.conversation_id)
+        # The caller's row as the table has it: the byUser index may not show a leaving yet.
+        me = next((m for m in members if m.user_id == caller.user_id), mine[conversation.conversation_id])
         top = me.visible_top(conversation.last_seq)
         if conversation.conversation_id in frame.cursors:
             after = max(frame.cursors[conversation.conversation_id], me.joined_seq)
@@ -58,17 +82,7 @@ def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
         messages = (
             message_store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
         )
-        members = member_store.list_members(conversation.conversation_id)
-        summary = ConversationSummary(
-            conversationId=conversation.conversation_id,
-            kind=conversation.kind,
-            name=conversation.name,
-            members=[m.user_id for m in active(members)],
-            admins=list(conversation.admins),
-            lastSeq=top,
-            firstSeqSent=messages[0].seq if messages else None,
-            receipts=_receipts(conversation, members, caller.user_id),
-        )
+        summary = summary_of(conversation, me, members, messages[0].seq if messages else None)
         size = len(summary.model_dump_json().encode("utf-8"))
         if reply_size + size > MAX_REPLY_BYTES and summaries:
             complete = False

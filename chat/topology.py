@@ -13,6 +13,8 @@ from chat.actions import ACTIONS
 
 KeyType = Literal["S", "N"]
 StreamView = Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"]
+Projection = Literal["ALL", "KEYS_ONLY"]
+StreamEvent = Literal["INSERT", "MODIFY", "REMOVE"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Index:
     name: str
     partition: Key
     sort: Key | None = None
+    # KEYS_ONLY: the table's and the index's keys. An item update that changes neither writes nothing
+    # to such an index.
+    projection: Projection = "ALL"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class Function:
     access: tuple[Access, ...] = ()
     # Posts frames to clients through the API Gateway management (@connections) API.
     posts: bool = False
+    # Closes clients' sockets through the same API (DELETE @connections/{id}).
+    closes: bool = False
     memory_mb: int = 256
     timeout_s: int = 10  # a route waits at most 29 s for its integration
 
@@ -114,6 +121,19 @@ class Stream:
     consumer: str = ""
     batch_size: int = 100
     max_retries: int = 10
+    # The only events the function is invoked for (the mapping's filter drops the others before any
+    # invocation); empty: every event.
+    events: tuple[StreamEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A function run on a fixed rate (an EventBridge rule in AWS; the local stack's housekeeping)."""
+
+    function: str
+    # "module:callable" run with the invocation's deadline (time.monotonic() seconds).
+    job: str
+    every_s: int  # EventBridge rates are whole minutes
 
 
 CONNECTIONS = Table(
@@ -121,6 +141,9 @@ CONNECTIONS = Table(
     env="CONNECTIONS_TABLE",
     partition=Key("userId"),
     sort=Key("connectionId"),
+    # Connections by when their lease (liveUntil) ends, spread over leaseShard partitions: the sweep
+    # finds the lapsed ones with one Query per shard, never a Scan (chat/liveness.py).
+    indexes=(Index("byLease", partition=Key("leaseShard", "N"), sort=Key("liveUntil", "N"), projection="KEYS_ONLY"),),
     ttl_attribute="expiresAt",
     stream="NEW_AND_OLD_IMAGES",
 )
@@ -220,7 +243,12 @@ FUNCTIONS: dict[str, Function] = {
             "functions.default.handler.handler",
             "Answers frames that match no route with an error",
         ),
-        Function("ping", "functions.ping.handler.handler", "Answers ping with pong"),
+        Function(
+            "ping",
+            "functions.ping.handler.handler",
+            "Answers ping with pong, renewing the connection's lease when it nears its end",
+            access=(on("Connections", "GetItem", "UpdateItem"),),
+        ),
         Function(
             "send",
             "functions.send.handler.handler",
@@ -316,9 +344,24 @@ FUNCTIONS: dict[str, Function] = {
                 on("Connections", "Query"),
                 on("Users", "GetItem", "UpdateItem"),
                 on("PresenceSubscriptions", "Query", "BatchWriteItem"),
+                # Do the watchers still share an active conversation with the user?
+                on("Members", "Query", index="byUser"),
+                on("Conversations", "BatchGetItem"),  # direct chats the index may not show yet
             ),
             posts=True,
             timeout_s=60,
+        ),
+        Function(
+            "sweep",
+            "functions.sweep.handler.handler",
+            "Every minute: closes the connections whose lease lapsed (no ping) or whose token expired",
+            access=(
+                on("Connections", "Query", index="byLease"),
+                on("Connections", "GetItem", "DeleteItem"),
+                on("Users", "UpdateItem"),  # the connection off the user's list
+            ),
+            closes=True,
+            timeout_s=50,  # done before the next minute's run
         ),
         Function(
             "typing",
@@ -353,14 +396,23 @@ AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request
 STREAMS: tuple[Stream, ...] = (
     Stream("Messages", "fanout", "chat.changes:message_changed"),
     Stream("Receipts", "receipt_push", "chat.changes:receipt_logged"),
-    Stream("Connections", "presence_push", "chat.changes:connection_changed"),
+    # A MODIFY (a renewed lease, a new watched set) changes no one's presence: never invoked for one.
+    Stream("Connections", "presence_push", "chat.changes:connection_changed", events=("INSERT", "REMOVE")),
 )
+
+SCHEDULES: tuple[Schedule, ...] = (Schedule("sweep", "chat.liveness:sweep", every_s=60),)
+
+# How long a connection counts as live after it connected or last renewed its lease (a `ping` renews
+# it once less than 7/12 of it is left). Every function gets it as CONNECTION_LEASE_S; the local stack
+# may shorten it for tests.
+CONNECTION_LEASE_S = 12 * 60
 
 # Environment variable names shared by AWS and the local stack.
 ENV_CALLBACK_URL = "WEBSOCKET_CALLBACK_URL"
 ENV_JWT_ISSUER = "JWT_ISSUER"
 ENV_JWT_AUDIENCE = "JWT_AUDIENCE"
 ENV_JWKS_URL = "JWT_JWKS_URL"
+ENV_CONNECTION_LEASE_S = "CONNECTION_LEASE_S"
 
 
 def route_for(action: str) -> Route:

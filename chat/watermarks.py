@@ -114,13 +114,26 @@ def receipt_audience(
     return [user for user in active_member_ids() if hears(conversation_kind, mover_id, user)]
 
 
-def watermarks_told(conversation: Conversation, members: Iterable[Member], listener_id: str) -> list[Watermark]:
-    """The watermarks `synced` tells a member of: for a group "*" (its time is no one move's, so none)
-    and the member's own; for a direct chat both users'."""
+def all_members_told(conversation: Conversation, listener: Member) -> list[Watermark]:
+    """A group's "*" watermarks as `synced` tells them (its time is no one move's, so none): as they are to
+    a member; to a former member as they were when it left, so nothing that happened since reaches it
+    (none for a membership that ended before that was recorded)."""
+    if listener.active:
+        return [Watermark(ALL_MEMBERS, k, conversation.minimum(k).seq, None) for k in RECEIPT_KINDS]
+    return [
+        Watermark(ALL_MEMBERS, k, seq, None)
+        for k in RECEIPT_KINDS
+        if (seq := listener.all_members_at_leave(k)) is not None
+    ]
+
+
+def watermarks_told(conversation: Conversation, members: Iterable[Member], listener: Member) -> list[Watermark]:
+    """The watermarks `synced` tells a member (or former member) of: for a group "*" and its own; for a
+    direct chat both users'. A former member's own watermarks stopped moving when it left."""
     told = []
     if conversation.kind == "group":
-        told += [Watermark(ALL_MEMBERS, k, conversation.minimum(k).seq, None) for k in RECEIPT_KINDS]
+        told += all_members_told(conversation, listener)
     for member in members:
-        if hears(conversation.kind, member.user_id, listener_id):
+        if hears(conversation.kind, member.user_id, listener.user_id):
             told += [member.watermark(k) for k in RECEIPT_KINDS]
     return told

@@ -44,6 +44,9 @@ from cli.connection import Connector, keep_connected
 from cli.render import Screen, clock
 from cli.state import State
 
+# The protocol asks for a ping at least every 5 minutes (the web client's interval too).
+PING_EVERY_S = 4 * 60
+
 Frame = dict[str, Any]
 
 
@@ -108,6 +111,8 @@ class ChatClient:
             for frame in list(self.pending.values()):  # idempotent: same clientMsgId, same seq
                 await self._send(frame)
         reader = asyncio.create_task(self._read(ws))
+        keep_alive = asyncio.create_task(self._keep_alive())
+        reader.add_done_callback(lambda _: keep_alive.cancel())
         if not self.options.json and not self.synced.is_set():
             # Commands like /who and /history need the conversations the first sync brings.
             with contextlib.suppress(TimeoutError):
@@ -123,6 +128,13 @@ class ChatClient:
             return outcome
         typing.cancel()
         return "dropped"
+
+    async def _keep_alive(self) -> None:
+        """`ping` every PING_EVERY_S: API Gateway closes a socket idle for 10 minutes, and the server
+        counts a connection as gone once its lease (renewed by ping) ends."""
+        while True:
+            await asyncio.sleep(PING_EVERY_S)
+            await self._send({"action": "ping"})
 
     async def _linger(self, quiet_s: float = 1.0, max_s: float = 10.0) -> None:
         """After stdin ends: wait for the replies, until the socket goes quiet."""
@@ -345,7 +357,8 @@ class ChatClient:
             conversation = self.conversations.setdefault(item["conversationId"], Conversation(item["conversationId"]))
             conversation.kind = item.get("kind", "direct")
             conversation.name = item.get("name")
-            conversation.members = list(item.get("members", []))
+            # Left out for a group one is no longer in: keep the members as last known.
+            conversation.members = list(item.get("members", conversation.members))
             conversation.last_seq = int(item.get("lastSeq", 0))
             if conversation.kind == "direct":
                 for member in conversation.members:

@@ -28,8 +28,15 @@ RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + LAMBDA_PYTHON_VE
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL = "INFO"
-# The @connections operation a posting function uses: push a frame (a gone client answers 410).
-CONNECTION_METHODS = ("POST",)
+# The @connections operations: a posting function pushes frames (a gone client answers 410); a closing
+# one closes sockets.
+POST_METHODS = ("POST",)
+CLOSE_METHODS = ("DELETE",)
+
+
+def connection_methods(spec: topology.Function) -> tuple[str, ...]:
+    """The @connections operations a function may call, and nothing else."""
+    return (POST_METHODS if spec.posts else ()) + (CLOSE_METHODS if spec.closes else ())
 
 
 class Functions(Construct):
@@ -62,12 +69,13 @@ class Functions(Construct):
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "LOG_LEVEL": LOG_LEVEL,
+            topology.ENV_CONNECTION_LEASE_S: str(topology.CONNECTION_LEASE_S),
         }
         self.by_name: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         for spec in topology.FUNCTIONS.values():
             env = dict(common_env)
-            if spec.posts:
+            if connection_methods(spec):
                 env[topology.ENV_CALLBACK_URL] = api.callback_url
             if spec.name == topology.AUTHORIZER:
                 env[topology.ENV_JWT_ISSUER] = identity.issuer
@@ -107,14 +115,15 @@ class Functions(Construct):
             role=role,
         )
         self._grant_tables(spec, role)
-        if spec.posts:
+        methods = connection_methods(spec)
+        if methods:
             role.add_to_policy(
                 iam.PolicyStatement(
                     actions=["execute-api:ManageConnections"],
-                    resources=[api.connections_arn(method) for method in CONNECTION_METHODS],
+                    resources=[api.connections_arn(method) for method in methods],
                 )
             )
-            for method in CONNECTION_METHODS:
+            for method in methods:
                 acknowledge(
                     role,
                     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"

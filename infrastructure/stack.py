@@ -13,6 +13,7 @@ from infrastructure.config import CODE_ASSET_DIR, LAYER_ASSET_DIR
 from infrastructure.functions import Functions
 from infrastructure.identity import Identity
 from infrastructure.monitoring import Monitoring
+from infrastructure.schedules import Schedules
 from infrastructure.streams import Streams
 from infrastructure.tables import Tables
 from infrastructure.websocket_api import WebSocketApi
@@ -53,6 +54,7 @@ class ChatStack(Stack):
         self.api.add_routes(dict(self.functions.by_name))
         self.identity.on_confirmation(self.functions[topology.SIGNUP])
         self.streams = Streams(self, "Streams", tables=self.tables, functions=self.functions)
+        self.schedules = Schedules(self, "Schedules", functions=self.functions)
         self.monitoring = Monitoring(self, "Monitoring", api=self.api, functions=self.functions, streams=self.streams)
 
         CfnOutput(self, "WebSocketUrl", value=self.api.url, description="wss:// endpoint clients connect to")

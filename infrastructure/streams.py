@@ -42,10 +42,17 @@ class Streams(Construct):
         )
         dlq = sources.SqsDlq(self.dead_letters)
         for stream in topology.STREAMS:
+            # Records of other events are dropped by the mapping: no invocation, nothing billed for them.
+            filters = (
+                [lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.or_(*stream.events)})]
+                if stream.events
+                else None
+            )
             functions[stream.function].add_event_source(
                 sources.DynamoEventSource(
                     tables[stream.table],
                     starting_position=STARTING_POSITION,
+                    filters=filters,
                     batch_size=stream.batch_size,
                     bisect_batch_on_error=True,
                     report_batch_item_failures=True,

@@ -9,6 +9,7 @@ from constructs import Construct
 from chat import topology
 
 _ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
+_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
 _STREAM_VIEWS = {
     "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE,
     "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
@@ -45,7 +46,7 @@ class Tables(Construct):
                     index_name=index.name,
                     partition_key=_attribute(index.partition),
                     sort_key=_attribute(index.sort) if index.sort else None,
-                    projection_type=dynamodb.ProjectionType.ALL,
+                    projection_type=_PROJECTIONS[index.projection],
                 )
             self.by_name[spec.logical_name] = table
 

@@ -27,6 +27,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,7 +190,7 @@ class Quirks:
         index = next(i for i in _indexes_of(table) if i.name == index_name)
         if params.get("FilterExpression"):
             raise NotImplementedError("the index-lag emulation does not evaluate filter expressions")
-        attribute, value = _partition_condition(params)
+        (attribute, value), sort_condition = _key_conditions(params)
         if attribute != index.partition.name:
             raise NotImplementedError(f"index query not on {index.partition.name}: {params['KeyConditionExpression']}")
         response = call("Query", params)
@@ -204,7 +205,11 @@ class Quirks:
         items = [i for i in response.get("Items", []) if (table, _key_text(i, keys)) not in lagging]
         with self._lock:
             self.index_items_lagging += len(response.get("Items", [])) - len(items)
-        items += [image for image in lagging.values() if image is not None and image.get(attribute) == value]
+        items += [
+            image
+            for image in lagging.values()
+            if image is not None and image.get(attribute) == value and sort_condition(image)
+        ]
         sort = index.sort.name if index.sort else None
         if sort:
             items.sort(key=lambda i: _sortable(i.get(sort)), reverse=params.get("ScanIndexForward") is False)
@@ -295,17 +300,39 @@ def _written_keys(operation: str, params: dict[str, Any]) -> list[tuple[str, dic
 
 
 _EQUALS = re.compile(r"^\(?\s*(#?\w+)\s*=\s*(:\w+)\s*\)?$")
+_EQUALS_AND_SORT = re.compile(r"^\(?\s*(#?\w+)\s*=\s*(:\w+)\s+AND\s+(#?\w+)\s*(<=|<|>=|>|=)\s*(:\w+)\s*\)?$")
+_COMPARE = {
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "=": lambda a, b: a == b,
+}
 
 
-def _partition_condition(params: dict[str, Any]) -> tuple[str, Any]:
-    """The index partition key's (attribute, value) from `#0 = :0` (the only form our code queries)."""
-    expression = params["KeyConditionExpression"]
-    match = _EQUALS.match(expression.strip())
+def _key_conditions(params: dict[str, Any]) -> tuple[tuple[str, Any], Callable[[dict[str, Any]], bool]]:
+    """The index partition key's (attribute, value), and a test of an item against the sort key's
+    condition, from `#0 = :0` or `#0 = :0 AND #1 <= :1` (the forms our code queries)."""
+    expression = params["KeyConditionExpression"].strip()
+    names = params.get("ExpressionAttributeNames", {})
+    values = params["ExpressionAttributeValues"]
+    match = _EQUALS.match(expression)
+    if match is not None:
+        name, placeholder = match.groups()
+        return (names.get(name, name), values[placeholder]), lambda item: True
+    match = _EQUALS_AND_SORT.match(expression)
     if match is None:
-        raise NotImplementedError(f"the index-lag emulation only reads `key = :value`, not {expression!r}")
-    name, placeholder = match.groups()
-    attribute = params.get("ExpressionAttributeNames", {}).get(name, name)
-    return attribute, params["ExpressionAttributeValues"][placeholder]
+        raise NotImplementedError(
+            f"the index-lag emulation only reads `key = :value [AND sort <op> :value]`, not {expression!r}"
+        )
+    name, placeholder, sort_name, operator, sort_placeholder = match.groups()
+    sort_attribute, bound = names.get(sort_name, sort_name), _sortable(values[sort_placeholder])
+    compare = _COMPARE[operator]
+
+    def sort_condition(item: dict[str, Any]) -> bool:
+        return sort_attribute in item and compare(_sortable(item[sort_attribute]), bound)
+
+    return (names.get(name, name), values[placeholder]), sort_condition
 
 
 def _sortable(value: dict[str, Any] | None) -> tuple[int, Any]:

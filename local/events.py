@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -198,6 +199,21 @@ def post_confirmation_event(
         "triggerSource": trigger_source,
         "request": {"userAttributes": {"sub": user_id, "cognito:user_status": "CONFIRMED"}},
         "response": {},
+    }
+
+
+def scheduled_event(api: ApiInfo, rule_name: str) -> dict[str, Any]:
+    """What an EventBridge schedule rule sends its Lambda target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": api.account_id,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": api.region,
+        "resources": [f"arn:aws:events:{api.region}:{api.account_id}:rule/{rule_name}"],
+        "detail": {},
     }
 
 

@@ -31,13 +31,21 @@ from typing import Any
 import boto3
 
 from chat.config import ENV_RATE_LIMITS, default_table_environment, table_name
-from chat.topology import ENV_CALLBACK_URL, STREAMS, TABLES
+from chat.topology import (
+    CONNECTION_LEASE_S,
+    ENV_CALLBACK_URL,
+    ENV_CONNECTION_LEASE_S,
+    SCHEDULES,
+    STREAMS,
+    TABLES,
+    Schedule,
+)
 from infrastructure.template import synthesized_template
 from local import dynamodb_quirks, iam
-from local.events import LOCAL_API
+from local.events import LOCAL_API, scheduled_event
 from local.gateway import Gateway, GatewayConfig
 from local.issuer import LocalIssuer
-from local.lambdas import Functions, Handler
+from local.lambdas import FunctionError, Functions, Handler
 from local.moto_server import MotoServer
 from local.origins import RemoteBindRefused, is_loopback, is_wildcard, remote_bind_refusal, url_host
 from local.schema import create_tables
@@ -71,6 +79,8 @@ class LocalStack:
         functions: Mapping[str, Handler] | None = None,
         workers: int = 32,
         ttl_sweep_s: float | None = None,
+        connection_lease_s: int | None = None,
+        schedule_scale: float | None = None,
         allow_remote: bool = False,
     ) -> None:
         if not is_loopback(host) and not allow_remote:
@@ -80,6 +90,10 @@ class LocalStack:
         self.idle_timeout_s = idle_timeout_s or _env_float("LOCAL_IDLE_TIMEOUT_S", DEFAULT_IDLE_TIMEOUT_S)
         self.max_connection_s = max_connection_s or _env_float("LOCAL_MAX_CONNECTION_S", DEFAULT_MAX_CONNECTION_S)
         self.ttl_sweep_s = ttl_sweep_s or _env_float("LOCAL_TTL_SWEEP_S", 60.0)
+        # Tests shorten the connection lease (the functions' CONNECTION_LEASE_S) and run the scheduled
+        # functions more often (every `every_s * schedule_scale` seconds) than AWS would.
+        self.connection_lease_s = connection_lease_s or int(_env_float("LOCAL_CONNECTION_LEASE_S", CONNECTION_LEASE_S))
+        self.schedule_scale = schedule_scale or _env_float("LOCAL_SCHEDULE_SCALE", 1.0)
         self.web_dir = web_dir or PROJECT_ROOT / "web"
         self.moto = MotoServer("127.0.0.1")  # only the stack itself (and tests) talk to it
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
@@ -93,6 +107,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._pollers: list[StreamPoller] = []
         self._housekeeping: threading.Thread | None = None
+        self._schedulers: list[threading.Thread] = []
         self._ready = threading.Event()
         self._saved_env: dict[str, str | None] = {}
 
@@ -181,6 +196,7 @@ class LocalStack:
                 *self.functions.behaviours,
                 *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active),
                 *([f"rate limits {os.environ[ENV_RATE_LIMITS]}"] if os.environ.get(ENV_RATE_LIMITS) else []),
+                *self._timing_behaviours,
             ],
             api=dataclasses.replace(LOCAL_API, domain_name=self.host),
         )
@@ -221,6 +237,12 @@ class LocalStack:
             self._pollers.append(poller)
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self._housekeeping.start()
+        for schedule in SCHEDULES:
+            thread = threading.Thread(
+                target=self._run_on_schedule, args=(schedule,), name=f"schedule-{schedule.function}", daemon=True
+            )
+            thread.start()
+            self._schedulers.append(thread)
         self._gateway.ready = True
         self._ready.set()
 
@@ -235,6 +257,7 @@ class LocalStack:
             "AWS_REGION": REGION,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             ENV_CALLBACK_URL: self.http_url,
+            ENV_CONNECTION_LEASE_S: str(self.connection_lease_s),
             "POWERTOOLS_METRICS_NAMESPACE": "Chat",
             "POWERTOOLS_SERVICE_NAME": "chat",
             **default_table_environment(),
@@ -264,6 +287,8 @@ class LocalStack:
             poller.join(timeout=5)
         if self._housekeeping is not None:
             self._housekeeping.join(timeout=5)
+        for thread in self._schedulers:
+            thread.join(timeout=5)
         self.moto.stop()
         if self._key_dir:
             shutil.rmtree(self._key_dir, ignore_errors=True)
@@ -275,6 +300,7 @@ class LocalStack:
         self._saved_env = {}
         self._gateway = self._loop = self._loop_thread = self._housekeeping = None
         self._pollers = []
+        self._schedulers = []
         if _started_in_process.locked():
             _started_in_process.release()
 
@@ -297,6 +323,24 @@ class LocalStack:
         return bool(self._gateway.run_threadsafe(self._gateway.drop_silently(connection_id)))
 
     # ---------------------------------------------------------------- housekeeping
+
+    @property
+    def _timing_behaviours(self) -> list[str]:
+        """Leases and schedules unlike AWS's, for /health."""
+        found = []
+        if self.connection_lease_s != CONNECTION_LEASE_S:
+            found.append(f"connection lease {self.connection_lease_s}s")
+        if self.schedule_scale != 1.0:
+            found += [f"schedule {s.function} every {s.every_s * self.schedule_scale:g}s" for s in SCHEDULES]
+        return found
+
+    def _run_on_schedule(self, schedule: Schedule) -> None:
+        """What the schedule's EventBridge rule does: invoke the function every `every_s` (scaled)."""
+        interval = schedule.every_s * self.schedule_scale
+        while not self._stop.wait(interval):
+            # A failed run is logged by the invocation; the next run does the same work.
+            with contextlib.suppress(FunctionError):
+                self.functions.invoke(schedule.function, scheduled_event(LOCAL_API, f"chat-{schedule.function}"))
 
     def _housekeep(self) -> None:
         """Every few seconds: drop moto's stale shard iterators; now and then: expire TTL items."""

@@ -38,7 +38,8 @@ log = logging.getLogger("local.streams")
 
 class StreamReader:
     """Reads one topology stream as Lambda's event source mapping does, with the function's role:
-    shard by shard, a child shard only once its parent is drained, each shard in order.
+    shard by shard, a child shard only once its parent is drained, each shard in order, without the
+    records of events the stream's filter leaves out.
 
     The poller reads through it; tests call `event()` to take, there and then, what the stream holds.
     """
@@ -106,8 +107,11 @@ class StreamReader:
                 )
                 self._iterators[shard_id] = response.get("NextShardIterator")
             records: list[dict[str, Any]] = response.get("Records", [])  # type: ignore[assignment]
+            # The mapping's filter: a record of another event is dropped, never handed to the function.
+            wanted = [r for r in records if not self.stream.events or r["eventName"] in self.stream.events]
+            if wanted:
+                yield shard_id, wanted
             if records:
-                yield shard_id, records
                 self._last_seq[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
 
     def reset_iterators(self) -> None:

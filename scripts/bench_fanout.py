@@ -61,7 +61,7 @@ def main() -> None:
         users.ensure_user("alice", "2026-01-01T00:00:00.000Z")
         users.ensure_user("bob", "2026-01-01T00:00:00.000Z")
         for i in range(args.devices):
-            save_connection("bob", f"conn-{i}", f"device-{i}", "2026-01-01T00:00:00.000Z")
+            save_connection("bob", f"conn-{i}", f"device-{i}", "2026-01-01T00:00:00.000Z", int(time.time()) + 600)
         alice = Caller("alice", "phone", "alice-conn")
         sent = send_message(alice, None, "bob", uuid.uuid4().hex, "warm-up")
         timings = []

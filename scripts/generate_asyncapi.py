@@ -38,6 +38,7 @@ from pydantic import BaseModel  # noqa: E402
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode  # noqa: E402
 from pydantic_core import CoreSchema  # noqa: E402
 
+from chat import protocol  # noqa: E402
 from chat.actions import ACTIONS  # noqa: E402
 from chat.auth.tokens import DEVICE_ID  # noqa: E402
 from chat.protocol import (  # noqa: E402
@@ -231,8 +232,13 @@ class Schemas:
         schema = model.model_json_schema(ref_template=REF_TEMPLATE, mode=mode, schema_generator=_NoFieldTitles)
         for name, sub in schema.pop("$defs", {}).items():
             if mode == "serialization" and "properties" in sub:
-                # Nested models are dumped whole by `model_dump`: every field is present, null included.
-                sub["required"] = list(sub["properties"])
+                nested = getattr(protocol, name, None)
+                if isinstance(nested, type) and "_optional" in getattr(nested, "__private_attributes__", {}):
+                    # A nested model that leaves its `_optional` fields out while None (as frames do).
+                    sub = _server_wire(nested, sub)
+                else:
+                    # Nested models are dumped whole by `model_dump`: every field is present, null included.
+                    sub["required"] = list(sub["properties"])
             self.add(name, sub)
         schema = _server_wire(model, schema) if mode == "serialization" else _client_no_nulls(schema)
         schema.update(VALIDATOR_RULES.get(model, {}))

@@ -14,6 +14,9 @@ from chat.config import default_table_environment  # noqa: E402  (no environment
 
 for _name, _value in default_table_environment().items():
     os.environ.setdefault(_name, _value)
+from chat.topology import CONNECTION_LEASE_S, ENV_CONNECTION_LEASE_S  # noqa: E402
+
+os.environ.setdefault(ENV_CONNECTION_LEASE_S, str(CONNECTION_LEASE_S))
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",

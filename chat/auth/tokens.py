@@ -34,6 +34,14 @@ class InvalidHandshake(Exception):
 class Identity:
     user_id: str
     device_id: str
+    # The token's `exp` (epoch seconds): the connection is closed once it passes (chat/liveness.py).
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Verified:
+    user_id: str
+    expires_at: int
 
 
 class TokenVerifier:
@@ -56,8 +64,8 @@ class TokenVerifier:
                 return key
         raise jwt.PyJWKClientError(f"no key {kid!r} in the key set")
 
-    def verify(self, token: str) -> str:
-        """Returns the token's subject (the user id) or raises InvalidHandshake."""
+    def verify(self, token: str) -> Verified:
+        """Returns the token's subject (the user id) and expiry, or raises InvalidHandshake."""
         try:
             key = self._signing_key(token)
             claims = jwt.decode(
@@ -76,7 +84,7 @@ class TokenVerifier:
         subject = claims["sub"]
         if not is_valid_user_id(subject):
             raise InvalidHandshake("invalid subject")
-        return subject
+        return Verified(user_id=subject, expires_at=int(claims["exp"]))
 
 
 def is_valid_user_id(value: object) -> bool:
@@ -96,5 +104,5 @@ def verify_handshake(token: str | None, device_id: str | None, verifier: TokenVe
         raise InvalidHandshake("missing or invalid deviceId")
     if not token:
         raise InvalidHandshake("missing token")
-    user_id = (verifier or verifier_from_env()).verify(token)
-    return Identity(user_id=user_id, device_id=device_id)
+    verified = (verifier or verifier_from_env()).verify(token)
+    return Identity(user_id=verified.user_id, device_id=device_id, expires_at=verified.expires_at)

@@ -46,14 +46,14 @@ def add_members(
             raise StoreConflict() from exc
 
 
-def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: Sequence[str]) -> None:
-    """Marks members as gone at the current lastSeq; they keep what they saw until then."""
+def remove_members(conversation: Conversation, user_ids: Sequence[str], admins: Sequence[str], now: str) -> None:
+    """Marks members as gone at the current lastSeq, now; they keep what they saw until then."""
     for chunk in _in_transactions(user_ids):
         try:
             transact(
                 [
                     conversations.members_leaving(conversation, chunk, admins),
-                    *(members.leaving(conversation.conversation_id, u, conversation.last_seq) for u in chunk),
+                    *(members.leaving(conversation, u, now) for u in chunk),
                 ]
             )
         except Cancelled as exc:

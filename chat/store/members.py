@@ -8,7 +8,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chat.concurrency import ContextPool
-from chat.domain import Member, ReceiptKind, WatermarkMove, active
+from chat.domain import Conversation, Member, ReceiptKind, WatermarkMove, active
 from chat.store.models import MemberModel
 from chat.store.writes import Put, Update
 
@@ -26,6 +26,9 @@ def member_to_domain(row: MemberModel) -> Member:
         read_seq=int(row.read_seq or 0),
         delivered_at=row.delivered_at,
         read_at=row.read_at,
+        left_at=row.left_at,
+        all_delivered_at_leave=None if row.all_delivered_at_leave is None else int(row.all_delivered_at_leave),
+        all_read_at_leave=None if row.all_read_at_leave is None else int(row.all_read_at_leave),
     )
 
 
@@ -50,22 +53,25 @@ def memberships_of(user_id: str) -> list[Member]:
     return [member_to_domain(row) for row in MemberModel.by_user.query(user_id)]
 
 
-def users_sharing_a_conversation(user_id: str, others: Iterable[str]) -> set[str]:
-    """Those of `others` who are or were a member of a conversation `user_id` is or was a member of.
+def users_sharing_an_active_conversation(user_id: str, others: Iterable[str]) -> set[str]:
+    """Those of `others` who are, with `user_id`, both members now of some conversation (a conversation
+    either of them left does not count).
 
     One byUser Query for the user, then one per other user (side by side), each stopping at the
-    first shared conversation. No Scan.
+    first shared conversation. No Scan. The index lags its table a little: a membership that just
+    began or ended may not show yet.
     """
     others = list(dict.fromkeys(others))
     if not others:
         return set()
-    mine = {row.conversation_id for row in MemberModel.by_user.query(user_id)}  # type: ignore[attr-defined]
+    rows = MemberModel.by_user.query(user_id)  # type: ignore[attr-defined]
+    mine = {row.conversation_id for row in rows if row.left_seq is None}
     if not mine:
         return set()
 
     def shares(other: str) -> bool:
         rows = MemberModel.by_user.query(other)  # type: ignore[attr-defined]
-        return any(row.conversation_id in mine for row in rows)
+        return any(row.conversation_id in mine and row.left_seq is None for row in rows)
 
     return {other for other, ok in zip(others, _pool.map(shares, others), strict=True) if ok}
 
@@ -123,11 +129,18 @@ def raising(move: WatermarkMove, expected: Member | None = None) -> Update:
     )
 
 
-def leaving(conversation_id: str, user_id: str, left_seq: int) -> Update:
-    """The member is gone at left_seq (it keeps what it saw until then); only if it is a member now."""
+def leaving(conversation: Conversation, user_id: str, left_at: str) -> Update:
+    """The member is gone at the conversation's lastSeq (it keeps what it saw until then), at `left_at`, with
+    the group's "*" watermarks as `conversation` has them (read a moment before: never ahead of the truth at
+    leaving); only if it is a member now."""
     return Update(
-        MemberModel(conversation_id=conversation_id, user_id=user_id),
-        [MemberModel.left_seq.set(left_seq)],
+        MemberModel(conversation_id=conversation.conversation_id, user_id=user_id),
+        [
+            MemberModel.left_seq.set(conversation.last_seq),
+            MemberModel.left_at.set(left_at),
+            MemberModel.all_delivered_at_leave.set(conversation.minimum("delivered").seq),
+            MemberModel.all_read_at_leave.set(conversation.minimum("read").seq),
+        ],
         MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist(),
         role="member",
     )

@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection as DynamoConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chat import topology
@@ -54,6 +54,15 @@ def _connection(region_name: str, host: str | None) -> DynamoConnection:
     return DynamoConnection(region=region_name, host=host, max_retry_attempts=5)
 
 
+class ConnectionsByLease(GlobalSecondaryIndex["ConnectionModel"]):
+    class Meta:
+        index_name = topology.CONNECTIONS.indexes[0].name
+        projection = KeysOnlyProjection()
+
+    lease_shard = NumberAttribute(hash_key=True, attr_name="leaseShard")
+    live_until = NumberAttribute(range_key=True, attr_name="liveUntil")
+
+
 class ConnectionModel(Model):
     class Meta(_Meta):
         table_name = _table(topology.CONNECTIONS)
@@ -65,6 +74,11 @@ class ConnectionModel(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
     # The users this connection watches, so a new subscribePresence can drop the old set.
     presence_watch = UnicodeSetAttribute(attr_name="presenceWatch", null=True)
+    # The end of its lease (epoch s), renewed by ping; the shard of the byLease index it is listed in.
+    live_until = NumberAttribute(attr_name="liveUntil", null=True)
+    lease_shard = NumberAttribute(attr_name="leaseShard", null=True)
+    token_expires_at = NumberAttribute(attr_name="tokenExpiresAt", null=True)
+    by_lease = ConnectionsByLease()
 
 
 class UserModel(Model):
@@ -117,6 +131,10 @@ class MemberModel(Model):
     joined_seq = NumberAttribute(attr_name="joinedSeq", default=0)
     joined_at = UnicodeAttribute(attr_name="joinedAt")
     left_seq = NumberAttribute(attr_name="leftSeq", null=True)
+    # Set with leftSeq: when the member left and the group's "*" watermarks then (what it is told from now on).
+    left_at = UnicodeAttribute(attr_name="leftAt", null=True)
+    all_delivered_at_leave = NumberAttribute(attr_name="allDeliveredAtLeave", null=True)
+    all_read_at_leave = NumberAttribute(attr_name="allReadAtLeave", null=True)
     delivered_seq = NumberAttribute(attr_name="deliveredSeq", default=0)
     read_seq = NumberAttribute(attr_name="readSeq", default=0)
     delivered_at = UnicodeAttribute(attr_name="deliveredAt", null=True)

@@ -70,6 +70,13 @@ def delete_subscriptions(connection_id: str, watched: Iterable[str]) -> None:
             batch.delete(PresenceSubscriptionModel(watched_user_id=user_id, connection_id=connection_id))
 
 
+def drop_watchers(watched_user_id: str, connection_ids: Iterable[str]) -> None:
+    """Deletes the rows of these connections watching one user."""
+    with PresenceSubscriptionModel.batch_write() as batch:
+        for connection_id in connection_ids:
+            batch.delete(PresenceSubscriptionModel(watched_user_id=watched_user_id, connection_id=connection_id))
+
+
 def subscribers(watched_user_id: str) -> list[Subscription]:
     """The connections watching this user (one Query), without rows past their TTL."""
     now = int(time.time())

@@ -1,4 +1,4 @@
-"""$disconnect (best effort in API Gateway: the connection TTL and 410 cleanup cover the rest)."""
+"""$disconnect (best effort in API Gateway: the lease sweep, 410 cleanup and the record's TTL cover the rest)."""
 
 from __future__ import annotations
 

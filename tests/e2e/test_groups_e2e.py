@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import is_message, unique
-from tests.e2e.support import create_group, of_type, refusal, send_in, send_many, send_to
+from tests.e2e.support import ack, create_group, of_type, receipt, refusal, send_in, send_many, send_to
 
 
 def group_frames(conversation_id: str) -> object:
@@ -105,7 +107,7 @@ async def test_a_removed_member_is_told_and_then_gets_and_sees_nothing_newer(ws_
     assert ([m["seq"] for m in history["messages"]], history["hasMore"]) == ([1], False), history
     synced = await carol_laptop.request({"action": "sync", "cursors": {conversation: 0}})
     [summary] = [c for c in synced["conversations"] if c["conversationId"] == conversation]
-    assert summary["lastSeq"] == 1 and carol not in summary["members"]
+    assert summary["lastSeq"] == 1 and "members" not in summary  # as of her leaving: see below
     assert {m["seq"] for m in carol_laptop.received(is_message(conversation))} == {1}
 
     for frame in (
@@ -118,6 +120,50 @@ async def test_a_removed_member_is_told_and_then_gets_and_sees_nothing_newer(ws_
         assert refusal(error) == ("error", "forbidden", frame["action"]), error
     # Her refused send stored nothing: the group's next message is still seq 3.
     assert (await bob_phone.request(send_in(conversation, "next")))["seq"] == 3
+
+
+async def test_a_removed_member_learns_nothing_of_the_group_after_its_leaving(ws_connect) -> None:
+    alice, bob, carol, dave = unique("alice"), unique("bob"), unique("carol"), unique("dave")
+    alice_phone, bob_phone, carol_phone, dave_phone = [await ws_connect(u) for u in (alice, bob, carol, dave)]
+    conversation = (await create_group(alice_phone, "team", [bob, carol], bob_phone, carol_phone))["conversationId"]
+    await send_many(alice_phone, 1, conversation_id=conversation)
+    await carol_phone.wait_for(is_message(conversation, 1))
+    await carol_phone.send(ack("read", conversation, 1))
+    await bob_phone.wait_for(is_message(conversation, 1))
+    await bob_phone.send(ack("delivered", conversation, 1))  # but not read: "*" is delivered 1, read 0
+    await alice_phone.wait_for(receipt(conversation, "*", "delivered", 1))
+
+    # carol is removed; then dave joins, a message follows and everyone there reads it: "*" read 2
+    removed = await alice_phone.request({"action": "removeMembers", "conversationId": conversation, "userIds": [carol]})
+    assert removed["type"] == "group", removed
+    await asyncio.sleep(0.01)  # what follows is strictly later than her leaving, to the millisecond
+    added = await alice_phone.request({"action": "addMembers", "conversationId": conversation, "userIds": [dave]})
+    assert added["members"] == sorted([alice, bob, dave]), added
+    await dave_phone.wait_for(of_type("group", conversationId=conversation, change="membersAdded"))
+    sent = await alice_phone.request(send_in(conversation, "after carol"))
+    for device in (bob_phone, dave_phone):
+        await device.wait_for(is_message(conversation, sent["seq"]))
+        await device.send(ack("read", conversation, sent["seq"]))
+    await alice_phone.wait_for(receipt(conversation, "*", "read", 2))
+
+    # A new device of carol's syncs: the group as of her leaving
+    tablet = await ws_connect(carol, "tablet")
+    synced = await tablet.request({"action": "sync", "cursors": {}})
+    [summary] = [c for c in synced["conversations"] if c["conversationId"] == conversation]
+    assert "members" not in summary and "admins" not in summary, summary
+    assert (summary["lastSeq"], summary["firstSeqSent"]) == (1, 1)
+    watermarks = {(r["userId"], r["kind"]): r["seq"] for r in summary["receipts"]}
+    assert watermarks == {("*", "delivered"): 1, ("*", "read"): 0, (carol, "delivered"): 1, (carol, "read"): 1}
+    history = await tablet.request({"action": "history", "conversationId": conversation, "beforeSeq": 3})
+    assert [m["seq"] for m in history["messages"]] == [1], history
+
+    # Message info on seq 1: bob's delivery came before her leaving, his read after it: she is told of
+    # the one, not the other; alice of both
+    info = await tablet.request({"action": "receipts", "conversationId": conversation, "seq": 1})
+    bob_row = {m["userId"]: m for m in info["members"]}[bob]
+    assert bob_row["deliveredAt"] is not None and bob_row["readAt"] is None, info
+    info = await alice_phone.request({"action": "receipts", "conversationId": conversation, "seq": 1})
+    assert {m["userId"]: m for m in info["members"]}[bob]["readAt"] is not None, info
 
 
 async def test_when_the_last_admin_leaves_the_longest_standing_member_becomes_admin(ws_connect) -> None:

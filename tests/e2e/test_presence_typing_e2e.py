@@ -95,6 +95,36 @@ async def test_presence_is_only_for_users_sharing_a_conversation_and_at_most_100
     assert bob_phone.received(presence_of(stranger)) == []
 
 
+async def test_presence_ends_with_the_last_conversation_two_users_share(ws_connect) -> None:
+    # bob shares only a group with alice; carol is in it too; bob and dave share a direct chat
+    alice, bob, carol, dave = unique("alice"), unique("bob"), unique("carol"), unique("dave")
+    alice_phone, bob_phone, carol_phone, dave_phone = [await ws_connect(u) for u in (alice, bob, carol, dave)]
+    group = await alice_phone.request({"action": "createGroup", "name": "g", "members": [bob, carol]})
+    await dave_phone.request(send_to(bob, "hi"))
+    await bob_phone.send(subscribe(alice, dave))
+    await bob_phone.wait_for(presence_of(alice))
+    await bob_phone.wait_for(presence_of(dave))
+    await carol_phone.send(subscribe(alice))
+    await carol_phone.wait_for(presence_of(alice))
+
+    # When alice removes bob from the group
+    removed = await alice_phone.request(
+        {"action": "removeMembers", "conversationId": group["conversationId"], "userIds": [bob]}
+    )
+    assert removed["members"] == sorted([alice, carol]), removed
+
+    # Then he may not ask for her presence any more (a refused frame leaves his old set standing)...
+    error = await bob_phone.request(subscribe(alice))
+    assert refusal(error) == ("error", "forbidden", "subscribePresence"), error
+    # ... and his standing subscription hears nothing of her: carol does hear alice leave, and a later
+    # change (dave's), pushed after it through the same ordered stream, reaches bob without hers before
+    await alice_phone.close()
+    await carol_phone.wait_for(of_type("presence", userId=alice, online=False))
+    await dave_phone.close()
+    await bob_phone.wait_for(of_type("presence", userId=dave, online=False))
+    assert [f["online"] for f in bob_phone.received(presence_of(alice))] == [True]
+
+
 # ---- typing -----------------------------------------------------------------------------------------
 
 

@@ -96,8 +96,10 @@ def test_environment(synth: Synth, spec: topology.Function) -> None:
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Chat"
     assert env["LOG_LEVEL"] == "INFO"
 
+    assert env[topology.ENV_CONNECTION_LEASE_S] == str(topology.CONNECTION_LEASE_S) == "720"
+
     api = synth.logical_id(synth.stack.api.api)
-    if spec.posts:
+    if spec.posts or spec.closes:
         assert join_text(env[topology.ENV_CALLBACK_URL]) == (
             f"https://<{api}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/prod"
         )
@@ -178,28 +180,28 @@ def manage_connections_resources(statements: list[dict[str, Any]]) -> list[str]:
     )
 
 
-def test_manage_connections_granted_to_posting_functions_only_for_post(synth: Synth) -> None:
-    """POST only: the code never looks a connection up (GET) or closes one (DELETE)."""
+def test_manage_connections_granted_for_post_to_posting_functions_and_delete_to_closing_ones(synth: Synth) -> None:
+    """POST to push frames, DELETE to close sockets (the sweep only): nobody looks a connection up (GET)."""
     api = synth.logical_id(synth.stack.api.api)
-    expected = sorted(
-        f"arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api}>/prod/{method}/@connections/*"
-        for method in ("POST",)
-    )
+
+    def arn(method: str) -> str:
+        return f"arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api}>/prod/{method}/@connections/*"
+
     assert POSTING, "the topology has posting functions"
+    assert [f.name for f in FUNCTIONS if f.closes] == ["sweep"]
     for spec in FUNCTIONS:
         statements = role_statements(synth, spec.name)
         resources = manage_connections_resources(statements)
-        if spec.posts:
-            assert resources == expected, spec.name
+        expected = sorted([arn("POST")] * spec.posts + [arn("DELETE")] * spec.closes)
+        assert resources == expected, spec.name
+        if expected:
             (statement,) = (s for s in statements if "execute-api:ManageConnections" in as_list(s["Action"]))
             assert as_list(statement["Action"]) == ["execute-api:ManageConnections"]
-        else:
-            assert resources == [], spec.name
 
 
-def test_no_policy_in_the_stack_lets_a_non_posting_role_manage_connections(synth: Synth) -> None:
-    posting_roles = {synth.logical_id(synth.stack.functions.roles[f.name]) for f in POSTING}
+def test_no_policy_in_the_stack_lets_another_role_manage_connections(synth: Synth) -> None:
+    managing = {synth.logical_id(synth.stack.functions.roles[f.name]) for f in FUNCTIONS if f.posts or f.closes}
     for policy in synth.of_type("AWS::IAM::Policy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         if manage_connections_resources(statements):
-            assert refs(policy["Properties"]["Roles"]) <= posting_roles
+            assert refs(policy["Properties"]["Roles"]) <= managing

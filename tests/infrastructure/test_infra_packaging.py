@@ -251,7 +251,11 @@ def test_handlers_import_with_only_the_asset_on_the_path(code_asset: Path) -> No
     result = subprocess.run(
         [sys.executable, "-I", "-c", probe],
         cwd=code_asset,
-        env={"AWS_DEFAULT_REGION": "us-east-1", **default_table_environment()},
+        env={
+            "AWS_DEFAULT_REGION": "us-east-1",
+            topology.ENV_CONNECTION_LEASE_S: str(topology.CONNECTION_LEASE_S),
+            **default_table_environment(),
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -49,6 +50,22 @@ def test_mapping_settings(synth: Synth, stream: topology.Stream) -> None:
     assert props["MaximumRecordAgeInSeconds"] == MAX_RECORD_AGE.to_seconds() == 3600
     assert props["ParallelizationFactor"] == 1
     assert props["StartingPosition"] == "LATEST"
+
+
+@pytest.mark.parametrize("stream", topology.STREAMS, ids=lambda s: f"{s.table}->{s.function}")
+def test_the_mapping_filters_the_events_the_topology_leaves_out(synth: Synth, stream: topology.Stream) -> None:
+    props = mapping_for(synth, stream)
+    if stream.events:
+        (only,) = props["FilterCriteria"]["Filters"]
+        assert json.loads(only["Pattern"]) == {"eventName": list(stream.events)}
+    else:
+        assert "FilterCriteria" not in props
+
+
+def test_presence_push_is_never_invoked_for_a_modified_connection() -> None:
+    """A renewed lease (about every other ping of every connection) must not cost an invocation."""
+    (stream,) = (s for s in topology.STREAMS if s.table == "Connections")
+    assert stream.events == ("INSERT", "REMOVE")
 
 
 @pytest.mark.parametrize("stream", topology.STREAMS, ids=lambda s: f"{s.table}->{s.function}")

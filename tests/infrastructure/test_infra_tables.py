@@ -37,17 +37,23 @@ def test_keys(synth: Synth, spec: topology.Table) -> None:
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=lambda t: t.logical_name)
-def test_global_secondary_indexes_project_everything(synth: Synth, spec: topology.Table) -> None:
+def test_global_secondary_indexes_project_what_the_topology_says(synth: Synth, spec: topology.Table) -> None:
     props = table_resource(synth, spec)["Properties"]
     expected = [
         {
             "IndexName": index.name,
             "KeySchema": key_schema(index.partition, index.sort),
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": index.projection},
         }
         for index in spec.indexes
     ]
     assert props.get("GlobalSecondaryIndexes", []) == expected
+
+
+def test_the_lease_index_holds_keys_only() -> None:
+    """A renewed lease moves the item in byLease; a watched set (presenceWatch) changing writes nothing there."""
+    assert [(i.name, i.projection) for i in topology.TABLES["Connections"].indexes] == [("byLease", "KEYS_ONLY")]
+    assert [(i.name, i.projection) for i in topology.TABLES["Members"].indexes] == [("byUser", "ALL")]
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=lambda t: t.logical_name)

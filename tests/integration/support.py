@@ -34,7 +34,8 @@ def connection_record(user_id: str, connection_id: str) -> Any:
 
 
 class FakePoster:
-    """Stands in for the @connections API: records posts, answers 410 for gone ids and 429 on demand."""
+    """Stands in for the @connections API: records posts and closes, answers 410 for gone ids and 429 on
+    demand, and fails closes on demand."""
 
     def __init__(self, delay_s: float = 0.0) -> None:
         self.delay_s = delay_s
@@ -42,7 +43,18 @@ class FakePoster:
         self.throttle: dict[str, int] = defaultdict(int)  # connection id -> how many 429s before success
         self.frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.attempts: dict[str, int] = defaultdict(int)
+        self.closed: list[str] = []
+        self.failing_closes: set[str] = set()
         self._lock = threading.Lock()
+
+    def close(self, connection_id: str) -> None:
+        with self._lock:
+            if connection_id in self.failing_closes:
+                raise RuntimeError("API Gateway answered 500")
+            if connection_id in self.gone:
+                raise Gone(connection_id)
+            self.closed.append(connection_id)
+            self.gone.add(connection_id)
 
     def post(self, connection_id: str, data: bytes) -> None:
         if self.delay_s:

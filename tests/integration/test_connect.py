@@ -37,7 +37,13 @@ def test_valid_token_allows_and_names_the_user(issuer: LocalIssuer) -> None:
         "Effect": "Allow",
         "Resource": METHOD_ARN,
     }
-    assert policy["context"] == {"userId": "alice", "deviceId": "phone-1"}
+    assert policy["context"] == {
+        "userId": "alice",
+        "deviceId": "phone-1",
+        "tokenExpiresAt": policy["context"]["tokenExpiresAt"],
+    }
+    # the token's expiry, for $connect to store: the connection is closed once it passes
+    assert abs(policy["context"]["tokenExpiresAt"] - (time.time() + 12 * 3600)) < 60
 
 
 @pytest.mark.parametrize(

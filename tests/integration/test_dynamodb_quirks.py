@@ -95,6 +95,26 @@ def test_presence_right_after_the_first_message_does_not_wait_for_the_index(
     assert poster.of_type(bob.connection_id, "presence")[-1]["userId"] == "alice"
 
 
+def test_presence_of_a_brand_new_direct_chat_is_pushed_while_the_index_lags(
+    device: Any, poster: FakePoster, ddb_quirks: Quirks
+) -> None:
+    # Given bob watches alice right after her first message, while the byUser index shows neither
+    connections_stream = StreamReader.of_table("Connections")
+    ddb_quirks.set(index_lag_s=60)
+    alice, bob = device("alice"), device("bob")
+    drain(connections_stream, "presence_push")
+    alice.send("hi", to="bob")
+    assert bob.do({"action": "subscribePresence", "userIds": ["alice"]}) is None
+
+    # When alice goes, and her change is pushed (asking again whether bob may still see it)
+    alice.disconnect()
+    assert drain(connections_stream, "presence_push") == {"batchItemFailures": []}
+
+    # Then bob is told: the direct chat is found on the table at push time too
+    assert [f["online"] for f in poster.of_type(bob.connection_id, "presence")] == [True, False]
+    assert ddb_quirks.index_items_lagging >= 1
+
+
 def test_sync_through_a_lagging_index_catches_up_without_losing_a_message(
     device: Any, poster: FakePoster, ddb_quirks: Quirks
 ) -> None:

@@ -124,8 +124,8 @@ def test_last_device_leaving_sets_last_seen_and_pushes_offline(
     process()
     assert presence_frames(poster, alice) == [online("bob")]
 
-    # The laptop leaves: offline, last seen now
-    before = clock.now_iso()
+    # The laptop leaves: offline, last seen now (DynamoDB stream records tell the time to the second)
+    before = clock.iso(int(time.time()))
     bob_laptop.disconnect()
     process()
     after = clock.now_iso()
@@ -138,6 +138,27 @@ def test_last_device_leaving_sets_last_seen_and_pushes_offline(
     carol.send(to="bob")
     subscribe(carol, ["bob"])
     assert presence_frames(poster, carol) == [offline("bob", last_seen)]
+
+
+def test_last_seen_is_when_the_connection_was_removed_not_when_its_record_was_processed(
+    device: Any, poster: FakePoster, connections_stream: StreamReader
+) -> None:
+    alice, bob = device("alice"), device("bob")
+    alice.send(to="bob")
+    presence_push(connections_stream.event())
+    subscribe(alice, ["bob"])
+
+    # bob leaves; his record's REMOVE reaches presence_push five minutes late (a backlog, retries)
+    bob.disconnect()
+    records = connections_stream.records()
+    assert [r["eventName"] for r in records] == ["REMOVE"]
+    removed_at = records[-1]["dynamodb"]["ApproximateCreationDateTime"]
+    assert abs(removed_at - time.time()) < 5
+    records[-1]["dynamodb"]["ApproximateCreationDateTime"] = removed_at - 300  # as if processed 5 min later
+    assert presence_push({"Records": records}) == {"batchItemFailures": []}
+
+    assert stored_last_seen("bob") == clock.iso(removed_at - 300)
+    assert presence_frames(poster, alice)[-1] == offline("bob", clock.iso(removed_at - 300))
 
 
 def test_devices_connecting_together_push_online_once(device: Any, poster: FakePoster, process: Presence) -> None:
@@ -277,8 +298,9 @@ def test_throttled_presence_push_is_retried_before_the_change_is_recorded(
     poster.throttle[alice.connection_id] = 100
     bob.disconnect()
     records = connections_stream.records()
-    result = presence_push({"Records": records})
-    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [records[-1]["dynamodb"]["SequenceNumber"]]
+    assert [r["eventName"] for r in records] == ["REMOVE"]  # alice's watched set (a MODIFY) is filtered out
+    with pytest.raises(Exception, match="All records failed"):  # the whole batch is retried
+        presence_push({"Records": records})
     assert stored_last_seen("bob") is None  # not recorded: the retry must push again
 
     poster.throttle[alice.connection_id] = 0
@@ -314,18 +336,112 @@ def test_subscribing_to_oneself_is_allowed(device: Any, poster: FakePoster) -> N
     assert presence_frames(poster, alice) == [online("alice")]
 
 
-def test_past_member_of_a_shared_conversation_may_be_watched(device: Any, poster: FakePoster) -> None:
-    # A group whose member dave has left (written directly: groups are not this module's business)
-    alice, dave = device("alice"), device("dave")
-    now = clock.now_iso()
-    MemberModel(conversation_id="g_1", user_id="alice", joined_at=now).save()
-    MemberModel(conversation_id="g_1", user_id="dave", joined_at=now, left_seq=3).save()
+def group_of(owner: Device, *members: str) -> str:
+    reply = owner.do({"action": "createGroup", "name": "g", "members": list(members)})
+    assert reply is not None and reply["type"] == "group", reply
+    return str(reply["conversationId"])
 
-    assert subscribe(alice, ["dave"]) is None
+
+def forbidden(reply: dict[str, Any] | None) -> bool:
+    return reply is not None and (reply["type"], reply["code"]) == ("error", "forbidden")
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+def test_a_user_shared_only_a_group_one_of_them_is_no_longer_in_may_not_be_watched(
+    device: Any, poster: FakePoster, how: str
+) -> None:
+    # alice and dave share one group, and nothing else
+    alice, dave, _erin = device("alice"), device("dave"), device("erin")
+    group = group_of(alice, "dave", "erin")
     assert subscribe(dave, ["alice"]) is None
 
+    if how == "removed":
+        alice.do({"action": "removeMembers", "conversationId": group, "userIds": ["dave"]})
+    else:
+        dave.do({"action": "leaveGroup", "conversationId": group})
+
+    # Neither may watch the other any more, whoever is the former member
+    assert forbidden(subscribe(alice, ["dave"]))
+    assert forbidden(subscribe(dave, ["alice"]))
+    # ... and a conversation they do share again counts at once
+    alice.send("still friends?", to="dave")
+    assert subscribe(alice, ["dave"]) is None
     assert presence_frames(poster, alice) == [online("dave")]
+
+
+def test_presence_stops_reaching_a_watcher_once_their_only_shared_group_ends(
+    device: Any, poster: FakePoster, process: Presence
+) -> None:
+    # alice watches dave and erin, dave watches alice; they share one group only
+    alice, dave, erin = device("alice"), device("dave"), device("erin")
+    group = group_of(alice, "dave", "erin")
+    process()
+    subscribe(alice, ["dave", "erin"])
+    subscribe(dave, ["alice"])
+
+    # When dave is removed from the group, and then alice's only device goes
+    alice.do({"action": "removeMembers", "conversationId": group, "userIds": ["dave"]})
+    alice.disconnect()
+    process()
+
+    # Then dave is not told (though alice did go offline), and his row watching her is gone
+    assert stored_last_seen("alice") is not None
     assert presence_frames(poster, dave) == [online("alice")]
+    assert ("alice", dave.connection_id) not in subscription_rows()
+
+    # When alice is back and watches again (dave too), and then dave's only device goes
+    alice = device("alice", "laptop")
+    process()
+    assert forbidden(subscribe(alice, ["dave", "erin"]))  # dave may not be asked for any more...
+    subscribe(alice, ["erin"])
+    dave.disconnect()
+    process()
+
+    # Then alice is not told, and erin's changes still reach her
+    assert stored_last_seen("dave") is not None
+    assert presence_frames(poster, alice) == [online("erin")]
+    erin.disconnect()
+    process()
+    assert presence_frames(poster, alice) == [online("erin"), offline("erin", stored_last_seen("erin"))]
+
+
+def test_a_subscription_made_before_the_group_ended_is_dropped_at_the_next_change(
+    device: Any, poster: FakePoster, process: Presence
+) -> None:
+    # alice's laptop watches dave and erin from their one shared group; her phone comes and goes
+    alice, dave, erin = device("alice", "laptop"), device("dave"), device("erin")
+    group = group_of(alice, "dave", "erin")
+    process()
+    subscribe(alice, ["dave", "erin"])
+
+    # When dave is removed, and then dave's only device goes
+    alice.do({"action": "removeMembers", "conversationId": group, "userIds": ["dave"]})
+    dave.disconnect()
+    process()
+
+    # Then alice is not told, and her row watching dave is gone (erin's stays)
+    assert stored_last_seen("dave") is not None
+    assert presence_frames(poster, alice) == [online("dave"), online("erin")]
+    assert subscription_rows() == {("erin", alice.connection_id)}
+    erin.disconnect()
+    process()
+    assert presence_frames(poster, alice)[-1] == offline("erin", stored_last_seen("erin"))
+
+
+def test_a_watcher_who_still_shares_another_conversation_keeps_hearing(
+    device: Any, poster: FakePoster, process: Presence
+) -> None:
+    alice, dave = device("alice"), device("dave")
+    group = group_of(alice, "dave")
+    alice.send("hi", to="dave")
+    process()
+    subscribe(alice, ["dave"])
+
+    alice.do({"action": "removeMembers", "conversationId": group, "userIds": ["dave"]})
+    dave.disconnect()
+    process()
+
+    assert presence_frames(poster, alice) == [online("dave"), offline("dave", stored_last_seen("dave"))]
 
 
 def test_user_sharing_no_conversation_is_forbidden_and_nothing_is_stored(device: Any, poster: FakePoster) -> None:

@@ -162,8 +162,16 @@ async def test_events_carry_the_authorizer_context_from_connect_to_disconnect(
         assert context["authorizer"] == expected_authorizer
         assert context["identity"] == {"sourceIp": "127.0.0.1", "userAgent": "tester/1"}
         assert context["messageDirection"] == "IN"
-        assert {"requestId", "extendedRequestId", "requestTime", "requestTimeEpoch", "connectedAt", "apiId", "stage",
-                "domainName"} <= set(context)
+        assert {
+            "requestId",
+            "extendedRequestId",
+            "requestTime",
+            "requestTimeEpoch",
+            "connectedAt",
+            "apiId",
+            "stage",
+            "domainName",
+        } <= set(context)
         assert event["isBase64Encoded"] is False
     assert connect_event["queryStringParameters"]["token"] == "abc"
     assert ping["body"] == '{"action": "ping"}'

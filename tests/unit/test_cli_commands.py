@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from cli import client as cli_client
 from cli import commands
 from cli.client import ChatClient, Conversation, Options
 from cli.commands import (
@@ -124,3 +125,21 @@ def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, mon
         {"action": "subscribePresence", "userIds": ["bob"]},
         {"action": "createGroup", "name": "pals", "members": ["bob", "carol"]},
     ]
+
+
+def test_the_client_pings_to_keep_its_connection_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server closes a connection whose lease no ping renewed (chat/liveness.py)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setattr(cli_client, "PING_EVERY_S", 0.01)
+
+    async def run() -> list[dict[str, Any]]:
+        client = ChatClient(Options(url="ws://127.0.0.1:1/ws", user="alice"), out=io.StringIO(), err=io.StringIO())
+        socket = FakeSocket(client)
+        client.ws = socket  # type: ignore[assignment]
+        keep_alive = asyncio.create_task(client._keep_alive())
+        while len(socket.frames) < 3:
+            await asyncio.sleep(0.01)
+        keep_alive.cancel()
+        return socket.frames
+
+    assert asyncio.run(asyncio.wait_for(run(), timeout=10))[:3] == [{"action": "ping"}] * 3

@@ -30,6 +30,7 @@ from local.events import (
     connection_from_handshake,
     disconnect_event,
     message_event,
+    scheduled_event,
 )
 from local.lambdas import LambdaContext
 
@@ -160,6 +161,17 @@ def test_functions_with_their_own_handler_flush_metrics_too(
 ) -> None:
     monkeypatch.setattr(module, dependency, counted_call)
     handler(event, LambdaContext.of("ping"))
+    assert flushed_metric_names(capsys.readouterr().out) == ["Calls"]
+
+
+def test_a_scheduled_function_flushes_metrics_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chat import liveness, schedules
+
+    monkeypatch.setattr(liveness, "sweep", lambda deadline: counted_call() and 0)
+    handler = schedules.scheduled_handler("sweep")
+    assert handler(scheduled_event(LOCAL_API, "chat-sweep"), LambdaContext.of("sweep")) == {"done": 0}
     assert flushed_metric_names(capsys.readouterr().out) == ["Calls"]
 
 

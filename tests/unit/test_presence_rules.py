@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat.clock import iso
+from chat.domain import Connection
 from chat.errors import LimitExceeded
 from chat.presence import presence_change, removal_time, watch_list
 from chat.protocol import MAX_PRESENCE_USERS, PresenceOut
@@ -36,9 +37,17 @@ def test_going_offline_needs_a_removal_and_moves_last_seen_forward() -> None:
     assert presence_change("bob", False, LATER, LATER) is None
 
 
-def test_removal_time_is_now_unless_the_record_had_expired() -> None:
-    assert removal_time(1_000.5, expires_at=2_000) == iso(1_000.5)
-    assert removal_time(5_000.0, expires_at=2_000) == iso(2_000)
+def connection(expires_at: int, live_until: int | None = None) -> Connection:
+    return Connection("bob", "c1", "phone", iso(0), expires_at=expires_at, live_until=live_until)
+
+
+def test_removal_time_is_when_the_record_was_removed_unless_it_had_stopped_counting_before() -> None:
+    assert removal_time(connection(expires_at=2_000, live_until=1_500), 1_000.5) == iso(1_000.5)
+    # the sweep removed it after its lease ended (no ping, or its token expired)
+    assert removal_time(connection(expires_at=2_000, live_until=1_500), 1_560.0) == iso(1_500)
+    # TTL deleted it after it expired
+    assert removal_time(connection(expires_at=2_000, live_until=1_500), 5_000.0) == iso(1_500)
+    assert removal_time(connection(expires_at=2_000), 5_000.0) == iso(2_000)  # a record without a lease
 
 
 def test_watch_list_collapses_duplicates_in_order() -> None:

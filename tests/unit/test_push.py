@@ -93,3 +93,30 @@ def test_frames_to_one_connection_stop_when_still_throttled(no_store: list[Any])
     assert result.failed == [conn(0)] and not result.ok
     assert poster.calls == ["c0"] * (push.THROTTLE_RETRIES + 1)  # the second frame is never posted
     assert no_store == []
+
+
+class Closer:
+    def __init__(self, outcomes: list[str]) -> None:
+        self.outcomes = outcomes
+        self.calls = 0
+
+    def close(self, connection_id: str) -> None:
+        self.calls += 1
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "gone":
+            raise push.Gone(connection_id)
+        if outcome == "429":
+            raise push.Throttled(connection_id)
+        if outcome == "500":
+            raise RuntimeError("API Gateway answered 500")
+
+
+def test_closing_a_socket_retries_429_and_tells_gone_from_failed() -> None:
+    sleeps: list[float] = []
+    assert push.close_connection(conn(0), Closer(["429", "429"]), sleep=sleeps.append) == "closed"
+    assert len(sleeps) == 2
+    assert push.close_connection(conn(0), Closer(["gone"]), sleep=sleeps.append) == "gone"
+    always = Closer(["429"] * (push.THROTTLE_RETRIES + 1))
+    assert push.close_connection(conn(0), always, sleep=sleeps.append) == "failed"
+    assert always.calls == push.THROTTLE_RETRIES + 1
+    assert push.close_connection(conn(0), Closer(["500"]), sleep=sleeps.append) == "failed"

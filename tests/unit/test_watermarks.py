@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chat import watermarks
@@ -134,7 +136,8 @@ def test_a_star_move_is_heard_by_every_active_member() -> None:
 
 
 def test_synced_tells_a_direct_chat_both_users_watermarks() -> None:
-    told = watermarks.watermarks_told(DIRECT, [member("alice", 4, 4), member("bob", 5, 3)], "bob")
+    bob = member("bob", 5, 3)
+    told = watermarks.watermarks_told(DIRECT, [member("alice", 4, 4), bob], bob)
     assert told == [
         Watermark("alice", "delivered", 4, "d4"),
         Watermark("alice", "read", 4, "r4"),
@@ -144,16 +147,40 @@ def test_synced_tells_a_direct_chat_both_users_watermarks() -> None:
 
 
 def test_synced_tells_a_group_member_the_star_watermarks_and_its_own() -> None:
-    members = [member("ann", 4, 4), member("ben", 3, 2), member("cat", 2, 2, left=3)]
+    ben = member("ben", 3, 2)
+    members = [member("ann", 4, 4), ben]
     conversation = group(delivered=3, read=2)
-    assert watermarks.watermarks_told(conversation, members, "ben") == [
+    assert watermarks.watermarks_told(conversation, members, ben) == [
         Watermark(ALL_MEMBERS, "delivered", 3, None),
         Watermark(ALL_MEMBERS, "read", 2, None),
         Watermark("ben", "delivered", 3, "d3"),
         Watermark("ben", "read", 2, "r2"),
     ]
-    # a former member still learns its own
-    assert watermarks.watermarks_told(conversation, members, "cat")[2:] == [
+
+
+def test_synced_tells_a_former_member_the_star_watermarks_as_they_were_when_it_left_and_its_own() -> None:
+    cat = dataclasses.replace(member("cat", 2, 2, left=3), left_at=AT, all_delivered_at_leave=2, all_read_at_leave=1)
+    # the group moved on since: "*" is at 5 now
+    conversation = group(delivered=5, read=5)
+    assert watermarks.watermarks_told(conversation, [member("ann", 5, 5), cat], cat) == [
+        Watermark(ALL_MEMBERS, "delivered", 2, None),
+        Watermark(ALL_MEMBERS, "read", 1, None),
         Watermark("cat", "delivered", 2, "d2"),
         Watermark("cat", "read", 2, "r2"),
     ]
+    # a membership that ended before "*" was recorded at leaving is told no "*" at all
+    old = member("cat", 2, 2, left=3)
+    assert watermarks.watermarks_told(conversation, [old], old) == [
+        Watermark("cat", "delivered", 2, "d2"),
+        Watermark("cat", "read", 2, "r2"),
+    ]
+
+
+def test_a_former_member_is_told_times_only_up_to_its_leaving() -> None:
+    cat = dataclasses.replace(member("cat", left=3), left_at="2026-11-27T19:00:00.000Z")
+    assert cat.saw_by_then("2026-11-27T18:59:59.999Z") == "2026-11-27T18:59:59.999Z"
+    assert cat.saw_by_then("2026-11-27T19:00:00.000Z") == "2026-11-27T19:00:00.000Z"
+    assert cat.saw_by_then("2026-11-27T19:00:00.001Z") is None
+    assert cat.saw_by_then(None) is None
+    assert member("cat", left=3).saw_by_then(AT) is None  # left before leaving times were recorded
+    assert member("ann").saw_by_then(AT) == AT  # a member: any time

@@ -144,8 +144,10 @@ export class Sync {
     }
     if (conv.lastSeq === 0) conv.hasMore = false;
     if (item.receipts) chat.watermarks.applySynced(conv, item.receipts);
-    if (Array.isArray(conv.members) && conv.members.length && conv.kind === "group") {
-      conv.left = !conv.members.includes(chat.me);
+    if (conv.kind === "group") {
+      // A group the user left (or was removed from) comes without `members`: who is in it since is not shown.
+      if (!Array.isArray(item.members)) conv.left = true;
+      else if (conv.members.length) conv.left = !conv.members.includes(chat.me);
     }
     for (const key of ["createdAt", "updatedAt", "lastSentAt", "lastMessageAt"]) {
       if (item[key]) conv.activity = maxTime(conv.activity, item[key]);
