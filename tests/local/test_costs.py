@@ -1,5 +1,5 @@
-"""The cost meter (local/costs.py, local/capacity.py): a known sequence of calls gives known counts
-and units, so the instrument cannot silently drift."""
+"""The cost meter (local/costs.py, local/capacity.py) and scripts/bench_cost.py's arithmetic: a known
+sequence of calls gives known counts and units, so the instrument cannot silently drift."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from local.iam import acting_as
 from local.lambdas import Functions
 from local.moto_server import MotoServer
 from local.schema import create_table_request
+from scripts import bench_cost
 
 KB = 1024
 
@@ -349,3 +350,35 @@ async def test_frames_replies_posts_and_invocations_are_counted(gateway: Gateway
         "connection_events|$disconnect": 1,
         "log_bytes|api-gateway": 4 * costs.ACCESS_LOG_BYTES,
     }
+
+
+# ---- the benchmark's arithmetic ---------------------------------------------------------------------------
+
+
+def test_dollars_and_the_floor() -> None:
+    usage = bench_cost.Usage(
+        {
+            "wru|send|TransactWriteItems|Messages": 20,
+            "rru|send|GetItem|Conversations": 6,
+            "messages_in|send": 2,
+            "messages_out|send|reply": 2,
+            "messages_out|fanout|post": 6,
+            "invocations|send": 2,
+            "gb_s|send": 0.5,
+            "request|fanout|dynamodbstreams|GetRecords": 4,
+            "log_bytes|send": 2**30,
+        },
+        times=2,
+    )
+    assert (usage.wru, usage.rru, usage.messages_in, usage.replies, usage.posts) == (10, 3, 1, 1, 3)
+    assert usage.stream_reads == 2
+    parts = usage.dollars()
+    assert parts["DynamoDB writes"] == pytest.approx(10 * 0.625e-6)
+    assert parts["DynamoDB reads"] == pytest.approx(3 * 0.125e-6)
+    assert parts["API Gateway messages"] == pytest.approx(5e-6)
+    assert parts["Lambda requests"] == pytest.approx(0.2e-6)
+    assert parts["Lambda GB-s"] == pytest.approx(0.25 * 0.0000133334)
+    assert parts["CloudWatch Logs"] == pytest.approx(0.25)
+    # The 1:1 floor: 1 WRU, the send and two acks in, 3 POSTs of the message and one per receipt.
+    floor = bench_cost.Floor(wru=1, messages_in=3, messages_out=5)
+    assert floor.cost() * 1e6 == pytest.approx(8.625)
