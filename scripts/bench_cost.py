@@ -282,6 +282,11 @@ def _token(http_url: str, user: str) -> str:
         return str(json.loads(response.read())["token"])
 
 
+def user_id() -> str:
+    """A user id as in AWS, the ID token's `sub` (a UUID): item sizes, and so units, depend on its length."""
+    return str(uuid.uuid4())
+
+
 def is_(frame_type: str, **fields: Any) -> Callable[[Frame], bool]:
     return lambda f: f.get("type") == frame_type and all(f.get(k) == v for k, v in fields.items())
 
@@ -330,8 +335,7 @@ class Meter:
 
 
 async def direct_message(stack: Stack, meter: Meter, messages: int, gap: int) -> list[Row]:
-    run = uuid.uuid4().hex[:6]
-    alice, bob = f"alice-{run}", f"bob-{run}"
+    alice, bob = user_id(), user_id()
     open_ = stack.ws_url, stack.http_url
     a_phone = await Device.open(*open_, alice, "phone")
     a_laptop = await Device.open(*open_, alice, "laptop")
@@ -420,8 +424,7 @@ async def reconnect_and_sync(
 
 
 async def group_message(stack: Stack, meter: Meter, members: int) -> list[Row]:
-    run = uuid.uuid4().hex[:6]
-    users = [f"m{i:03d}-{run}" for i in range(members)]
+    users = [user_id() for _ in range(members)]
     print(f"(b) connecting {members} members...", file=sys.stderr)
     devices: list[Device] = []
     for first in range(0, members, 20):
