@@ -322,7 +322,7 @@ async def test_frames_replies_posts_and_invocations_are_counted(gateway: Gateway
         await asyncio.to_thread(post, "gone", b"{}")
     await ws.close()
     async with asyncio.timeout(5):
-        while not counted(meter, "invocations", "disconnect"):
+        while not counted(meter, "invocations", "disconnect") or meter.snapshot()["in_flight"]:
             await asyncio.sleep(0.01)
 
     snapshot = meter.snapshot()
