@@ -1,7 +1,7 @@
 """Cost per message, counted: every AWS request of the main paths on a local stack, in dollars.
 
     .venv/bin/python scripts/bench_cost.py                 # starts a local stack of its own (~3.5 min)
-    .venv/bin/python scripts/bench_cost.py --members 50    # a smaller group, quicker (~40 s)
+    .venv/bin/python scripts/bench_cost.py --members 50    # a smaller group, quicker (~1 min)
     .venv/bin/python scripts/bench_cost.py --json costs.json   # also every counter of every path
 
 The stack runs with the cost meter on (LOCAL_COST_METER=1, `local/costs.py`): every AWS request a
