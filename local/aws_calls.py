@@ -44,6 +44,12 @@ def install(name: str, interceptor: Interceptor, position: int | None = None) ->
             BaseClient._make_api_call = intercepted  # type: ignore[attr-defined]
 
 
+def installed() -> list[str]:
+    """The names of the interceptors, in the order they are asked."""
+    with _lock:
+        return [n for n, _ in _interceptors]
+
+
 def remove(name: str) -> None:
     global _original
     with _lock:

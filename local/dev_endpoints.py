@@ -5,6 +5,7 @@
   post-confirmation trigger would, then a token is issued;
 - `GET /dev/connections` and `POST /dev/connections/{id}/drop`: the open connections, and dropping
   one without `$disconnect` (test hooks for a stack in another process);
+- `GET /dev/costs`: the cost meter's counters (`local/costs.py`), 404 unless LOCAL_COST_METER is set;
 - anything else under GET or HEAD: a file of the web client (`web/`), never one outside it.
 """
 
@@ -19,6 +20,7 @@ from urllib.parse import unquote
 
 from chat.auth.tokens import MAX_USER_ID_LENGTH, is_valid_user_id
 from chat.topology import SIGNUP
+from local import costs
 from local.events import post_confirmation_event
 from local.http import HttpRequest, HttpResponse
 from local.lambdas import FunctionError
@@ -60,6 +62,11 @@ class DevEndpoints:
             return await self._token(request)
         if path == "/dev/connections" and request.method == "GET":
             return HttpResponse.json(200, {"connections": self.gateway.connections()})
+        if path == "/dev/costs" and request.method == "GET":
+            meter = costs.active()
+            if meter is None:
+                return HttpResponse.json(404, {"message": "The cost meter is off (LOCAL_COST_METER=1 switches it on)"})
+            return HttpResponse.json(200, meter.snapshot())
         if path.startswith("/dev/connections/") and path.endswith("/drop") and request.method == "POST":
             connection_id = unquote(path[len("/dev/connections/") : -len("/drop")])
             found = await self.gateway.drop_silently(connection_id)

@@ -37,6 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES
+from local import costs
 from local.dev_endpoints import DevEndpoints, TokenIssuer, is_dev_path
 from local.events import (
     LOCAL_API,
@@ -202,6 +203,9 @@ class Gateway:
         if not isinstance(status, int) or not 200 <= status < 300:
             return _reject(ws, status if isinstance(status, int) and 400 <= status < 600 else 403, "Forbidden")
         assert isinstance(ws, _Socket)
+        meter = costs.active()
+        if meter is not None:
+            meter.connection_event("$connect")
         conn = ws.chat = Connection(info=info, ws=ws)
         self._connections[conn.id] = conn
 
@@ -268,6 +272,9 @@ class Gateway:
             conn.open = False
             self._connections.pop(conn.id, None)
             if not conn.silent:
+                meter = costs.active()
+                if meter is not None:
+                    meter.connection_event("$disconnect")
                 code, reason = conn.closed_by_gateway or (ws.close_code or 1006, ws.close_reason or "")
                 with contextlib.suppress(FunctionError):
                     await self.call(
@@ -277,33 +284,43 @@ class Gateway:
     async def _handle_frame(self, conn: Connection, message: str | bytes) -> None:
         is_binary = isinstance(message, bytes)
         size = len(message) if isinstance(message, bytes) else len(message.encode())
+        meter = costs.active()
         if size > self.config.max_frame_bytes:
-            await self._send(conn, json.dumps(_too_large(message, size, self.config.max_frame_bytes)))
+            if meter is not None:
+                meter.frame_in("(too large)", size)
+            await self._send(conn, json.dumps(_too_large(message, size, self.config.max_frame_bytes)), "(gateway)")
             return
         route_key = select_route(message)
+        function = FUNCTION_FOR_ROUTE[route_key]
+        if meter is not None:
+            meter.frame_in(route_key, size)
         body = base64.b64encode(message).decode() if isinstance(message, bytes) else message
         event = message_event(self.api, conn.info, route_key, body, is_binary)
         try:
-            result = await self.call(FUNCTION_FOR_ROUTE[route_key], event)
+            result = await self.call(function, event)
         except FunctionError:
             reply = {
                 "message": "Internal server error",
                 "connectionId": conn.id,
                 "requestId": event["requestContext"]["requestId"],
             }
-            await self._send(conn, json.dumps(reply))
+            await self._send(conn, json.dumps(reply), function)
             return
         if isinstance(result, dict) and result.get("body") is not None:
             reply_body = result["body"]
-            await self._send(conn, reply_body if isinstance(reply_body, str) else json.dumps(reply_body))
+            await self._send(conn, reply_body if isinstance(reply_body, str) else json.dumps(reply_body), function)
 
-    async def _send(self, conn: Connection, text: str) -> bool:
+    async def _send(self, conn: Connection, text: str, function: str) -> bool:
+        """A route's reply (or the gateway's own answer) to the frame; `function` is whose, for the cost meter."""
         if not conn.open:
             return False
         try:
             await conn.ws.send(text)
         except ConnectionClosed:
             return False
+        meter = costs.active()
+        if meter is not None:
+            meter.reply_out(function, len(text.encode()))
         return True
 
     # ---------------------------------------------------------------- plain HTTP on the same port

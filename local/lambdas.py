@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.topology import AUTHORIZER, FUNCTIONS
+from local import costs
 from local.iam import ACCOUNT_ID, REGION, InvocationTimedOut, acting_as
 
 log = logging.getLogger("local.lambda")
@@ -190,10 +192,13 @@ class Functions:
 
         delay = self._take_delay(name)
 
+        meter = costs.active()
+
         def run() -> None:
             try:
                 with acting_as(name, timeout_s=timeout_s):
-                    result = handler(event, context)
+                    with meter.invocation(name, context.memory_limit_in_mb) if meter else contextlib.nullcontext():
+                        result = handler(event, context)
                     if delay:
                         time.sleep(delay)
                     outcome["result"] = result

@@ -150,6 +150,16 @@ class LocalStackProcess:
                 return False
             raise
 
+    def costs(self) -> dict[str, Any]:
+        """The cost meter's snapshot (`local.costs.Meter.snapshot`); start with env={"LOCAL_COST_METER": "1"}."""
+        try:
+            snapshot: dict[str, Any] = self._get("/dev/costs")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise RuntimeError("the cost meter is off: start the stack with LOCAL_COST_METER=1") from exc
+            raise
+        return snapshot
+
     def dynamodb(self) -> Any:
         """A boto3 DynamoDB client on the stack's moto."""
         return boto3.client(

@@ -41,7 +41,7 @@ from chat.topology import (
     Schedule,
 )
 from infrastructure.template import synthesized_template
-from local import dynamodb_quirks, iam
+from local import costs, dynamodb_quirks, iam
 from local.events import LOCAL_API, scheduled_event
 from local.gateway import Gateway, GatewayConfig
 from local.issuer import LocalIssuer
@@ -110,6 +110,7 @@ class LocalStack:
         self._schedulers: list[threading.Thread] = []
         self._ready = threading.Event()
         self._saved_env: dict[str, str | None] = {}
+        self._meter: costs.Meter | None = None
 
     # ---------------------------------------------------------------- addresses
 
@@ -176,6 +177,8 @@ class LocalStack:
             iam.enforce(iam.Policies.from_template(template))
         # ...and answered as DynamoDB answers (pages, unprocessed keys, index lag, conflicts), as configured.
         dynamodb_quirks.install()
+        # LOCAL_COST_METER=1: every function's AWS requests, frames and invocations counted (`/dev/costs`).
+        self._meter = costs.start_from_env()
         self.moto.start()
         self._key_dir = tempfile.mkdtemp(prefix="chat-local-")
         self.issuer = LocalIssuer(Path(self._key_dir))
@@ -197,6 +200,7 @@ class LocalStack:
                 *(f"dynamodb {q}" for q in dynamodb_quirks.quirks.active),
                 *([f"rate limits {os.environ[ENV_RATE_LIMITS]}"] if os.environ.get(ENV_RATE_LIMITS) else []),
                 *self._timing_behaviours,
+                *(["cost meter (/dev/costs)"] if self._meter is not None else []),
             ],
             api=dataclasses.replace(LOCAL_API, domain_name=self.host),
         )
@@ -290,6 +294,9 @@ class LocalStack:
         for thread in self._schedulers:
             thread.join(timeout=5)
         self.moto.stop()
+        if self._meter is not None:
+            costs.stop()
+            self._meter = None
         if self._key_dir:
             shutil.rmtree(self._key_dir, ignore_errors=True)
         for name, value in self._saved_env.items():
@@ -321,6 +328,13 @@ class LocalStack:
         """Closes the socket without running `$disconnect` (API Gateway's disconnect is best effort)."""
         assert self._gateway is not None
         return bool(self._gateway.run_threadsafe(self._gateway.drop_silently(connection_id)))
+
+    def costs(self) -> dict[str, Any]:
+        """The cost meter's snapshot (`local.costs.Meter.snapshot`); the stack must run with LOCAL_COST_METER=1."""
+        meter = costs.active()
+        if meter is None:
+            raise RuntimeError("the cost meter is off: start the stack with LOCAL_COST_METER=1")
+        return meter.snapshot()
 
     # ---------------------------------------------------------------- housekeeping
 
