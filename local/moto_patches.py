@@ -1,5 +1,5 @@
 """Two changes to moto (5.2.x), for the local stack's moto server and for the tests' in-process moto
-alike (`apply` / `restore`, counted, so both may hold them at once).
+alike (`apply` / `restore`, counted, so both may hold them at once), and one fault.
 
 Requests one at a time. moto's backends are not thread-safe: two concurrent conditional writes
 can both pass their condition. Real DynamoDB makes each request atomic, and the send path depends
@@ -21,17 +21,23 @@ back in place of the tables. Two consequences:
 This version applies the same checks in the same order, but backs up only the items it touches
 and, on cancellation, restores them and drops the stream records it added. Requests are
 serialized (above), so nothing else runs in between.
+
+Throttling, as a fault (`ddb.throttle` in chat/faults.py): an item read or write answered with
+DynamoDB's 400 ProvisionedThroughputExceededException before moto applies anything. It is answered
+here, below botocore, so the SDK's own retries meet it (and absorb it) as they do in AWS.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from typing import Any
 
 from moto.core.responses import TYPE_RESPONSE, BaseResponse
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
+    ERROR_TYPE_PREFIX,
     ConditionalCheckFailed,
     MockValidationException,
     MultipleTransactionsException,
@@ -42,6 +48,8 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+
+from chat import faults
 
 # Held while moto answers a request; hold it to change moto's state from outside a request.
 LOCK = threading.RLock()
@@ -71,8 +79,45 @@ def restore() -> None:
 
 def _serialized_call_action(self: BaseResponse) -> TYPE_RESPONSE:
     """Every service's request handling ends here (moto's server and its in-process mock alike)."""
+    throttled = _throttled(self)
+    if throttled is not None:
+        return throttled
     with LOCK:
         return _original_call_action(self)
+
+
+# DynamoDB's item reads and writes: what a table throttles.
+THROTTLED_ACTIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+THROTTLED_MESSAGE = (
+    "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your "
+    "table or index so please try again shortly. If exceptions persist, check if you have a hot key: "
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+)
+
+
+def _throttled(self: BaseResponse) -> TYPE_RESPONSE | None:
+    """The fault `ddb.throttle` (chat/faults.py): the request is refused before anything is applied, with
+    the 400 DynamoDB answers, which botocore's retry handler retries as it does in AWS."""
+    if self.service_name != "dynamodb" or self._get_action() not in THROTTLED_ACTIONS:
+        return None
+    if not faults.fires("ddb.throttle"):
+        return None
+    error_type = f"{ERROR_TYPE_PREFIX}ProvisionedThroughputExceededException"
+    body = json.dumps({"__type": error_type, "message": THROTTLED_MESSAGE})
+    return 400, {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": error_type}, body
 
 
 class _Undo:
