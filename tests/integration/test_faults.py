@@ -10,8 +10,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chat import faults
+from chat import faults, receipts
 from chat.faults import Crash
+from chat.store import conversations
 from chat.store import messages as message_store
 from local.streams import StreamReader
 from tests.integration.support import FakePoster, invoke
@@ -76,3 +77,33 @@ def test_a_throttled_dynamodb_call_is_the_400_dynamodb_answers_and_the_sdk_retri
     sent = alice.send("throttled twice", to="bob")
     assert faults.current().active[0]["fired"] == 2
     assert [m.text for m in message_store.messages_after(sent["conversationId"], 0, limit=10)] == ["throttled twice"]
+
+
+def test_a_receipt_push_that_dies_between_releasing_a_group_minimum_and_moving_it_is_healed_by_its_retry(
+    device: Any, receipts_stream: StreamReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, ben, cat = device("ann"), device("ben"), device("cat")
+    created = ann.do({"action": "createGroup", "name": "trio", "members": ["ben", "cat"]})
+    assert created is not None
+    group = created["conversationId"]
+    ann.send("hello all", conversationId=group)
+    ben.do({"action": "read", "conversationId": group, "seq": 1})
+    invoke("receipt_push", receipts_stream.event())
+    cat.do({"action": "read", "conversationId": group, "seq": 1})
+    event = receipts_stream.event()  # cat's read: the last member at the group's minimum moves
+
+    # When the push dies once cat has left the minimum, before the minimum is moved
+    original = receipts.recompute_group_minimum
+
+    def dies_once(*args: Any) -> None:
+        monkeypatch.setattr(receipts, "recompute_group_minimum", original)
+        raise Crash("died between two writes")
+
+    monkeypatch.setattr(receipts, "recompute_group_minimum", dies_once)
+    with pytest.raises(Crash):
+        invoke("receipt_push", event)
+
+    # Then Lambda's retry of the batch still moves the all-members watermarks
+    assert invoke("receipt_push", event) == {"batchItemFailures": []}
+    conversation = conversations.get_conversation(group)
+    assert conversation is not None and (conversation.all_delivered, conversation.all_read) == (1, 1)
