@@ -6,17 +6,18 @@ dropped at random; at the end nothing may be lost, doubled, out of place or unac
 
 It starts a local stack of its own (`local.process.LocalStackProcess`) with the faults of
 chat/faults.py switched on (`--faults`, seeded by `--seed`), then runs every device in one asyncio
-loop. Users have one or two devices; they talk in direct chats and groups, in bursts of one to four
-messages. Each device, as a real client would:
+loop. Users have one or two devices; they talk in direct chats and groups, in bursts of one to five
+messages, at most `--rate` messages a second in all. Each device, as a real client would:
 
 - sends one message at a time and resends it with the same `clientMsgId` when no `sent` comes within
   `--send-timeout` s, when API Gateway's failed-integration frame or an `internal` error comes, or when
   its socket drops;
 - drops its socket now and then without a close frame (`--drop-every` s on average) and reconnects,
   as does a device whose socket the stack cut; a new socket `sync`s from the device's cursors (the
-  highest seq held without a gap, per conversation), and so does a device that sees a gap;
-- acks `delivered` up to its cursor shortly after messages arrive, and its user's first device acks
-  `read` a little later, except in the conversations its user never opens (about one in seven).
+  highest seq held without a gap, per conversation), and so does a device that sees a gap last;
+- acks what arrived a few seconds after it arrives: its user's first device acks `read` (except in the
+  conversations its user never opens, about one in seven, where it acks `delivered`), the other
+  device `delivered`, unless a `receipt` told it the watermark is there already.
 
 Then every device syncs, acks what it holds, confirms its acks through `sync`, waits for the check marks
 to settle, and pages through `history`. What is stored is read from the stack's DynamoDB. One summary
@@ -103,7 +104,7 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--seed", type=int, default=1, help="seeds the faults, the plan and the drops")
     parser.add_argument("--drop-every", dest="drop_every_s", type=float, default=120.0, help="mean s between drops")
     parser.add_argument("--send-timeout", dest="send_timeout_s", type=float, default=20.0)
-    parser.add_argument("--rate", type=float, default=11.0, help="messages per second in all (0: as fast as served)")
+    parser.add_argument("--rate", type=float, default=9.5, help="messages per second in all (0: as fast as served)")
     parser.add_argument("--settle", dest="settle_s", type=float, default=300.0, help="s for check marks to settle")
     parser.add_argument("--max-seconds", type=float, default=1500.0, help="fail if the run takes longer")
     parser.add_argument("--log", type=Path, default=ROOT / "test-artifacts" / "local-stack-soak.log")

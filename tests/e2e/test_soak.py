@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chat.faults import POINTS
 from tests.conftest import ARTIFACTS
 
@@ -22,15 +24,16 @@ SUMMARY = re.compile(
 )
 
 
+@pytest.mark.timeout(600)
 def test_a_small_soak_with_every_fault_on_loses_nothing() -> None:
     command = [
         sys.executable,
         "scripts/soak.py",
         *("--messages", "300", "--users", "8", "--devices", "12", "--groups", "2"),
-        *("--faults", FAULTS, "--seed", "1", "--drop-every", "15", "--max-seconds", "250"),
-        *("--log", str(ARTIFACTS / "local-stack-soak.log")),
+        *("--faults", FAULTS, "--seed", "1", "--drop-every", "15", "--max-seconds", "480"),
+        *("--log", str(ARTIFACTS / "local-stack-soak-small.log")),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=280, cwd=ROOT)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=540, cwd=ROOT)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert SUMMARY.fullmatch(result.stdout.strip()), result.stdout + result.stderr
