@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chat.domain import Message
+from chat.faults import fault_point
 from chat.observability import metrics
 from chat.protocol import MessageBody, MessageOut
 from chat.push import ConnectionPoster, PushResult, push_to_users
@@ -28,6 +29,7 @@ def fan_out(message: Message, poster: ConnectionPoster | None = None) -> PushRes
     result = push_to_users(
         members, message_frame(message).json_text(), exclude_connection=message.sender_connection_id, poster=poster
     )
+    fault_point("fanout.crash")  # tests only (chat/faults.py): dies after the POSTs, failing the batch
     posts = len(result.delivered) + len(result.gone) + len(result.failed)
     metrics.add_metric(name="FanoutPosts", unit="Count", value=posts)
     result.raise_if_incomplete("fan-out", conversationId=message.conversation_id, seq=message.seq)

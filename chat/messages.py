@@ -9,6 +9,7 @@ from chat.access import membership
 from chat.clock import now_iso
 from chat.domain import Caller, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
+from chat.faults import fault_point
 from chat.observability import logger, metrics
 from chat.protocol import SendFrame, SentOut
 from chat.retry import retrying
@@ -23,6 +24,7 @@ SEND_ATTEMPTS = 40
 
 def send(caller: Caller, frame: SendFrame) -> SentOut:
     sent = send_message(caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text)
+    fault_point("send.crash_after_store")  # tests only (chat/faults.py): dies stored but unanswered
     return SentOut(
         conversationId=sent.conversation_id, clientMsgId=sent.client_msg_id, seq=sent.seq, sentAt=sent.sent_at
     )

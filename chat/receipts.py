@@ -93,10 +93,16 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
 
 
 def _track_group_minimum(conversation: Conversation, receipt: Receipt) -> None:
-    """A member moved: once nobody is left at a group minimum it was holding, that minimum moves up."""
+    """A member moved: once nobody is left at a group minimum it was holding, that minimum moves up.
+
+    Nobody at the minimum already means a push died between releasing it and moving it (two writes):
+    its retry, or the next move, moves it then. Otherwise it would never move again.
+    """
     for kind in watermarks.implied_kinds(receipt.kind):
-        if receipt.user_id in conversation.minimum(kind).holding and conversations.release_from_minimum(
-            receipt.conversation_id, receipt.user_id, kind
+        holding = conversation.minimum(kind).holding
+        if not holding or (
+            receipt.user_id in holding
+            and conversations.release_from_minimum(receipt.conversation_id, receipt.user_id, kind)
         ):
             recompute_group_minimum(receipt.conversation_id, kind, receipt.at)
 

@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("botocore", "boto3", "urllib3", "websockets", "werkzeug", "asyncio"):
+    # moto's expression parser and PynamoDB log every request at DEBUG: lines by the ten thousand.
+    for noisy in ("botocore", "boto3", "urllib3", "websockets", "werkzeug", "asyncio", "moto", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     stop = threading.Event()

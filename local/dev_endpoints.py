@@ -1,6 +1,7 @@
 """The local stack's own HTTP endpoints, which AWS has no counterpart of, and the web client's files.
 
-- `GET /health`: 200 with the behaviours switched on once the stack is ready, 503 before;
+- `GET /health`: 200 once the stack is ready, 503 before; it lists the behaviours switched on, and
+  the faults (chat/faults.py) with how often each fired so far;
 - `GET /dev/token?userId=…[&ttlS=…]`: signing in (`sign_in`): the signup function runs as Cognito's
   post-confirmation trigger would, then a token is issued;
 - `GET /dev/connections` and `POST /dev/connections/{id}/drop`: the open connections, and dropping
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from chat import faults
 from chat.auth.tokens import MAX_USER_ID_LENGTH, is_valid_user_id
 from chat.topology import SIGNUP
 from local import costs
@@ -56,7 +58,8 @@ class DevEndpoints:
         path = request.path
         if path == "/health":
             if self.gateway.ready:
-                return HttpResponse.json(200, {"status": "ok", "behaviours": self.behaviours()})
+                health = {"status": "ok", "behaviours": self.behaviours(), "faults": faults.current().active}
+                return HttpResponse.json(200, health)
             return HttpResponse.json(503, {"status": "starting"})
         if path == "/dev/token" and request.method == "GET":
             return await self._token(request)

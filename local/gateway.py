@@ -36,6 +36,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from chat import faults
 from chat.topology import AUTHORIZER, AUTHORIZER_IDENTITY_SOURCES, ROUTES
 from local import costs
 from local.dev_endpoints import DevEndpoints, TokenIssuer, is_dev_path
@@ -271,6 +272,9 @@ class Gateway:
         finally:
             conn.open = False
             self._connections.pop(conn.id, None)
+            if not conn.silent and faults.fires("disconnect.drop"):
+                log.info("%s closed; its $disconnect is dropped (fault disconnect.drop)", conn.id)
+                conn.silent = True
             if not conn.silent:
                 meter = costs.active()
                 if meter is not None:
@@ -381,6 +385,11 @@ class Gateway:
             for c in list(self._connections.values())
             if c.open
         ]
+
+    def cut(self, conn: Connection) -> None:
+        """The connection is lost (the device's network went away): the TCP connection ends without a
+        close frame, and `$disconnect` follows."""
+        conn.ws.transport.abort()
 
     async def drop_silently(self, connection_id: str) -> bool:
         """Closes a socket without running `$disconnect`, as when API Gateway's disconnect event is lost."""

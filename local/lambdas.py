@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat.faults import Crash
 from chat.topology import AUTHORIZER, FUNCTIONS
 from local import costs
 from local.iam import ACCOUNT_ID, REGION, InvocationTimedOut, acting_as
@@ -219,6 +220,8 @@ class Functions:
             exc = outcome["error"]
             if name == AUTHORIZER and str(exc) == "Unauthorized":
                 log.info("authorizer: Unauthorized")  # the documented way to answer 401
+            elif isinstance(exc, Crash):
+                log.warning("%s died (request %s): %s", name, context.aws_request_id, exc)
             else:
                 log.error("%s failed (request %s)", name, context.aws_request_id, exc_info=exc)
             raise FunctionError(f"{name}: {type(exc).__name__}: {exc}", str(exc)) from exc

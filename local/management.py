@@ -3,7 +3,12 @@
 `POST /@connections/{id}` sends the body as one frame, `GET` describes the connection, `DELETE`
 closes it (which runs `$disconnect`), as API Gateway's PostToConnection, GetConnection and
 DeleteConnection do, with its errors: 410 `GoneException` for a connection that is closed, unknown,
-or whose `$connect` has not completed, and 413 `PayloadTooLargeException` for a post over 128 KB.
+or whose `$connect` has not completed, 413 `PayloadTooLargeException` for a post over 128 KB, and
+429 `LimitExceededException` when throttled.
+
+Two faults (chat/faults.py) happen here: `post.throttle` answers a POST 429, and `post.gone` answers
+it 410 for a live connection, which API Gateway then has lost: its TCP connection is cut (no close
+frame), as when the device's network went away, and `$disconnect` follows.
 boto3's `apigatewaymanagementapi` client, pointed at the gateway's port, talks to it unchanged.
 """
 
@@ -16,6 +21,7 @@ from urllib.parse import unquote
 
 from websockets.exceptions import ConnectionClosed
 
+from chat import faults
 from local.events import iso
 from local.http import HttpRequest, HttpResponse
 
@@ -35,6 +41,10 @@ def is_management_path(path: str) -> bool:
 
 def _gone() -> HttpResponse:
     return HttpResponse.json(410, {"message": "Connection is gone"}, **{"x-amzn-ErrorType": "GoneException"})
+
+
+def _throttled() -> HttpResponse:
+    return HttpResponse.json(429, {"message": "Too Many Requests"}, **{"x-amzn-ErrorType": "LimitExceededException"})
 
 
 class ManagementApi:
@@ -60,6 +70,13 @@ class ManagementApi:
                 )
             if self.post_delay_s:
                 await asyncio.sleep(self.post_delay_s)
+            if faults.fires("post.throttle"):
+                log.info("@connections POST %s: 429 (fault post.throttle)", connection_id)
+                return _throttled()
+            if faults.fires("post.gone"):
+                log.info("@connections POST %s: 410, the connection is lost (fault post.gone)", connection_id)
+                self.gateway.cut(conn)
+                return _gone()
             data = bytes(request.body)
             try:
                 text: str | bytes = data.decode()

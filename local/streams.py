@@ -11,6 +11,9 @@ Polling is cheap: the moto middleware signals every write per table, so a poller
 every `poll_interval_s` (50 ms) - at once on a write to its table - and reads the stream only when
 its table was written, or every `idle_poll_s` (5 s) in case. New records reach the function within
 milliseconds, and an idle stack costs almost no CPU. New shards are looked for every 30 s.
+
+With the fault `stream.duplicate` (chat/faults.py), a batch is now and then delivered a second time
+once it was handled, as Lambda may (event source mappings deliver at least once).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 import boto3
 
+from chat import faults
 from chat.config import table_name
 from chat.topology import STREAMS, TABLES, Stream
 from local.events import stream_record
@@ -225,6 +229,9 @@ class StreamPoller:
             # A full batch may have more behind it: poll again at once. Otherwise wait for a write.
             found = found or len(records) >= self.stream.batch_size
             self._deliver(shard_id, records)
+            if faults.fires("stream.duplicate"):  # delivery is at least once: the batch comes again
+                log.info("%s: %d records again (fault stream.duplicate)", self.stream.function, len(records))
+                self._deliver(shard_id, records)
         return found
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:

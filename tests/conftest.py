@@ -37,6 +37,7 @@ import pytest  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
+from chat import faults  # noqa: E402
 from local import aws_calls, dynamodb_quirks, iam  # noqa: E402
 from local.process import LocalStackProcess  # noqa: E402
 
@@ -79,6 +80,16 @@ def ddb_quirks() -> Iterator[dynamodb_quirks.Quirks]:
     """DynamoDB's less kind answers, for the calls functions make in this test: `ddb_quirks.set(...)`."""
     yield dynamodb_quirks.quirks
     dynamodb_quirks.quirks.set()
+
+
+@pytest.fixture
+def inject_faults() -> Iterator[Callable[..., faults.Faults]]:
+    """Faults (chat/faults.py) for what runs in this process in this test: `inject_faults("point=1x1")`.
+
+    A local stack in its own process takes them from CHAT_FAULTS instead (see tests/e2e/test_faults_e2e.py).
+    """
+    yield faults.configure
+    faults.configure()
 
 
 # The session's stack answers as DynamoDB does under load, so every end-to-end test meets it: a share of
