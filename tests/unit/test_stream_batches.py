@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -111,7 +112,8 @@ def test_the_partition_key_is_the_typed_value_of_the_attribute() -> None:
 def test_each_conversation_is_consumed_in_order_and_never_two_of_its_records_at_once() -> None:
     conversations = [f"c{i}" for i in range(6)]
     items = [(c, seq) for seq in range(1, 6) for c in conversations]  # interleaved: c0#1, c1#1, ..., c0#2, ...
-    consumer = Consumer()
+    # Odd seqs slower: an even seq running beside its odd predecessor would overtake it.
+    consumer = Consumer(before=lambda item: time.sleep(0.005) if item[1] % 2 else None)
 
     assert run(consumer, batch(*items)) == {"batchItemFailures": []}
 
@@ -129,9 +131,12 @@ def test_conversations_are_consumed_side_by_side() -> None:
 
 
 def test_at_most_max_parallel_keys_conversations_at_once() -> None:
-    # The first MAX_PARALLEL_KEYS conversations wait for each other (so that many do run at once);
-    # the ones after them can only start once a worker is free.
-    together = threading.Barrier(streams.MAX_PARALLEL_KEYS, timeout=10)
+    # The first MAX_PARALLEL_KEYS conversations wait for each other (so that many do run at once),
+    # then hold their workers a while, or until another conversation starts beside them (which a
+    # larger pool would let happen).
+    bound = streams.MAX_PARALLEL_KEYS
+    together = threading.Barrier(bound, timeout=10)
+    another_started = threading.Event()
     in_flight = 0
     most = 0
     lock = threading.Lock()
@@ -142,15 +147,18 @@ def test_at_most_max_parallel_keys_conversations_at_once() -> None:
             in_flight += 1
             most = max(most, in_flight)
         try:
-            if int(item[0][1:]) < streams.MAX_PARALLEL_KEYS:
+            if int(item[0][1:]) < bound:
                 together.wait()
+                another_started.wait(0.3)
+            else:
+                another_started.set()
         finally:
             with lock:
                 in_flight -= 1
 
-    conversations = [f"c{i}" for i in range(3 * streams.MAX_PARALLEL_KEYS)]
+    conversations = [f"c{i}" for i in range(3 * bound)]
     assert run(Consumer(before=before), batch(*((c, 1) for c in conversations))) == {"batchItemFailures": []}
-    assert most == streams.MAX_PARALLEL_KEYS
+    assert most == bound
 
 
 def test_the_consumer_runs_in_the_invocations_context() -> None:
