@@ -19,7 +19,14 @@ STARTING_POSITION = lambda_.StartingPosition.LATEST
 # A push older than this is worthless to a live client (it will `sync` on reconnect): give up and
 # record the batch in the DLQ rather than block the shard behind it.
 MAX_RECORD_AGE = Duration.hours(1)
-# One concurrent batch per shard keeps each conversation's records in order.
+# One batch per shard at a time: more would break the order within a conversation. With a larger
+# factor Lambda "still ensures in-order processing at the item (partition and sort key) level"
+# (AWS Lambda Developer Guide, "Using AWS Lambda with Amazon DynamoDB", Polling and batching
+# streams): per item, not per partition key, as it is for Kinesis. Every message is its own item
+# (conversationId, seq), as is every receipt (conversationId, receiptKey) and every connection
+# (userId, connectionId), so two messages of one conversation could run in two batches at once and
+# reach devices out of seq order (docs/PROTOCOL.md promises seq order). Throughput comes from inside
+# the batch instead: chat/streams.py runs its conversations side by side, each in order.
 PARALLELIZATION_FACTOR = 1
 
 

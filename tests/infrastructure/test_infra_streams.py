@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chat import topology
-from infrastructure.streams import MAX_RECORD_AGE
+from infrastructure.streams import MAX_RECORD_AGE, PARALLELIZATION_FACTOR
 from tests.infrastructure.cfn import as_list, refs, statements_of_role
 from tests.infrastructure.conftest import Synth
 
@@ -48,8 +48,17 @@ def test_mapping_settings(synth: Synth, stream: topology.Stream) -> None:
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["MaximumRetryAttempts"] == stream.max_retries
     assert props["MaximumRecordAgeInSeconds"] == MAX_RECORD_AGE.to_seconds() == 3600
-    assert props["ParallelizationFactor"] == 1
+    assert props["ParallelizationFactor"] == PARALLELIZATION_FACTOR
     assert props["StartingPosition"] == "LATEST"
+
+
+@pytest.mark.parametrize("stream", topology.STREAMS, ids=lambda s: f"{s.table}->{s.function}")
+def test_one_batch_per_shard_at_a_time_as_lambda_orders_only_per_item(synth: Synth, stream: topology.Stream) -> None:
+    """With ParallelizationFactor > 1 Lambda keeps order per item (partition and sort key), not per
+    partition key: each table's items are finer than the order its consumer needs (one conversation,
+    one user), so batches of one shard must not run side by side (see infrastructure/streams.py)."""
+    assert topology.TABLES[stream.table].sort is not None
+    assert mapping_for(synth, stream)["ParallelizationFactor"] == 1
 
 
 @pytest.mark.parametrize("stream", topology.STREAMS, ids=lambda s: f"{s.table}->{s.function}")

@@ -175,6 +175,49 @@ def test_an_error_retries_the_whole_batch_then_gives_up_and_moves_on(
     assert recorder.seqs() == [[1], [1], [1], [2]]
 
 
+def test_a_shards_batches_are_handed_over_one_at_a_time(
+    dynamodb: Any, messages_table: str, run_poller: Callable[..., StreamPoller]
+) -> None:
+    """As Lambda does with ParallelizationFactor 1: the next batch only once the last one returned,
+    so two batches holding records of one conversation never run side by side."""
+    in_flight = 0
+    most_in_flight = 0
+    lock = threading.Lock()
+
+    def slow(records: list[dict[str, Any]], call: int) -> Any:
+        nonlocal in_flight, most_in_flight
+        with lock:
+            in_flight += 1
+            most_in_flight = max(most_in_flight, in_flight)
+        time.sleep(0.05)
+        with lock:
+            in_flight -= 1
+
+    for seq in range(1, 5):
+        put(dynamodb, messages_table, seq, conversation="c1")
+        put(dynamodb, messages_table, seq, conversation="c2")
+    recorder = Recorder(slow)
+    run_poller(recorder, batch_size=2)
+    wait_until(lambda: sum(len(b) for b in recorder.batches) == 8)
+    assert len(recorder.batches) == 4
+    assert most_in_flight == 1
+    records = [r["dynamodb"]["Keys"] for batch in recorder.batches for r in batch]
+    for conversation in ("c1", "c2"):
+        assert [int(k["seq"]["N"]) for k in records if k["conversationId"]["S"] == conversation] == [1, 2, 3, 4]
+
+
+def test_every_mapping_runs_one_batch_per_shard_at_a_time_as_the_poller_does() -> None:
+    """The poller models ParallelizationFactor 1 only: a mapping given more needs the poller to
+    model it (batches of one shard side by side, ordered per item) before the tests mean anything."""
+    mappings = [
+        r["Properties"]
+        for r in synthesized_template()["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert len(mappings) == len(STREAMS)
+    assert {m["ParallelizationFactor"] for m in mappings} == {1}
+
+
 @pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.function)
 def test_a_batch_given_up_goes_to_the_on_failure_queue_with_its_place_in_the_stream(
     moto: MotoServer,
