@@ -25,6 +25,7 @@ from chat.topology import (
     ENV_JWT_AUDIENCE,
     ENV_JWT_ISSUER,
     TABLES,
+    Queue,
     Table,
 )
 
@@ -95,6 +96,11 @@ def rate_limits() -> dict[str, RateLimit]:
 def table_name(table: Table) -> str:
     """The table's name, from the variable the stack sets on every function."""
     return _required(table.env)
+
+
+def queue_url(queue: Queue) -> str:
+    """The queue's URL, from the variable the stack sets on the functions that send to it."""
+    return _required(queue.env)
 
 
 def connection_lease_s() -> int:

@@ -80,6 +80,8 @@ class Conversation:
     all_read: int = 0
     at_min_delivered: frozenset[str] = field(default_factory=frozenset)
     at_min_read: frozenset[str] = field(default_factory=frozenset)
+    # Until when (epoch s) its sends go straight to the sequencer's queue (chat/messages.py).
+    busy_until: int = 0
 
     def minimum(self, kind: ReceiptKind) -> GroupMinimum:
         """The group's all-members watermark of one kind, as stored."""

@@ -1,58 +1,102 @@
-"""Sending: the conversation's next seq, stored durably and idempotently before `sent` is answered."""
+"""Sending: the conversation's next seq, stored durably and idempotently before `sent` is answered.
+
+A send tries once to store itself as the conversation's next seq. When another send took that seq
+first, or the conversation is busy, it does not retry: it joins the conversation's FIFO queue, whose
+one consumer stores the queued sends one after another and answers `sent` on the sender's socket
+(chat/sequencer.py). So the requests a send costs do not grow with the number of concurrent senders;
+docs/sequencing.md says why no seq is skipped or reused.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from chat import watermarks
+from pydantic import BaseModel, ConfigDict
+
+from chat import clock, watermarks
 from chat.access import membership
 from chat.clock import now_iso
-from chat.domain import Caller, Message, SentMessage
+from chat.domain import Caller, Conversation, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
 from chat.faults import fault_point
 from chat.observability import logger, metrics
 from chat.protocol import SendFrame, SentOut
 from chat.retry import retrying
-from chat.store import client_msg_ids, conversations, users
+from chat.store import client_msg_ids, conversations, queues, users
 from chat.store import messages as message_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 
-# Every sender of a conversation races for its next seq (lastSeq moves only from the value read), and a
-# busy group has many at once: a send that lost reads again and tries the seq after the winner's.
-SEND_ATTEMPTS = 40
+# Only the first message of a direct chat, whose creation both users may race, is retried here.
+CREATE_ATTEMPTS = 3
+# After the sequencer stored a send, the conversation counts as busy for this long: its sends go
+# straight to the queue instead of racing the sequencer for the next seq.
+BUSY_FOR_S = 10
+SENDS_QUEUE = "Sends"
 
 
-def send(caller: Caller, frame: SendFrame) -> SentOut:
-    sent = send_message(caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text)
+class QueuedSend(BaseModel):
+    """A send waiting in the conversation's queue for the sequencer (chat/sequencer.py) to store it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conversationId: str
+    senderId: str
+    senderDeviceId: str
+    connectionId: str
+    clientMsgId: str
+    text: str
+    requestId: str | None = None
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(user_id=self.senderId, device_id=self.senderDeviceId, connection_id=self.connectionId)
+
+
+def send(caller: Caller, frame: SendFrame) -> SentOut | None:
+    """`sent` now, or nothing when the send was queued: the sequencer answers it on the same socket."""
+    sent = send_message(caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text, frame.requestId)
+    if sent is None:
+        return None
     fault_point("send.crash_after_store")  # tests only (chat/faults.py): dies stored but unanswered
+    return sent_frame(sent)
+
+
+def sent_frame(sent: SentMessage, request_id: str | None = None) -> SentOut:
     return SentOut(
-        conversationId=sent.conversation_id, clientMsgId=sent.client_msg_id, seq=sent.seq, sentAt=sent.sent_at
+        conversationId=sent.conversation_id,
+        clientMsgId=sent.client_msg_id,
+        seq=sent.seq,
+        sentAt=sent.sent_at,
+        requestId=request_id,
     )
 
 
 def send_message(
-    caller: Caller, conversation_id: str | None, to: str | None, client_msg_id: str, text: str
-) -> SentMessage:
-    def attempt() -> SentMessage:
-        if to is not None:
-            return _send_direct(caller, to, client_msg_id, text)
+    caller: Caller,
+    conversation_id: str | None,
+    to: str | None,
+    client_msg_id: str,
+    text: str,
+    request_id: str | None = None,
+) -> SentMessage | None:
+    """The stored message, or None when the send was queued for the conversation's sequencer."""
+    if to is None:
         assert conversation_id is not None
-        return _send_to_conversation(caller, conversation_id, client_msg_id, text)
-
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id)
     return retrying(
-        attempt,
+        lambda: _send_direct(caller, to, client_msg_id, text, request_id),
         retry_on=StoreConflict,
-        attempts=SEND_ATTEMPTS,
-        gave_up=Internal("the conversation is too busy; please retry"),
+        attempts=CREATE_ATTEMPTS,
+        gave_up=Internal("the conversation could not be created; please retry"),
     )
 
 
-def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> SentMessage:
+def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str, request_id: str | None) -> SentMessage | None:
     if to == caller.user_id:
         raise BadRequest("cannot send a direct message to yourself")
     conversation_id = conversations.find_direct(caller.user_id, to)
     if conversation_id is not None:
-        return _send_to_conversation(caller, conversation_id, client_msg_id, text)
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id)
     if not users.user_exists(to):
         raise NotFound(f"no user {to!r}")
     message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text)
@@ -64,27 +108,62 @@ def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str) -> Sent
     return SentMessage(message.conversation_id, client_msg_id, 1, message.sent_at)
 
 
-def _send_to_conversation(caller: Caller, conversation_id: str, client_msg_id: str, text: str) -> SentMessage:
+def _send_to_conversation(
+    caller: Caller, conversation_id: str, client_msg_id: str, text: str, request_id: str | None
+) -> SentMessage | None:
     earlier = client_msg_ids.find_sent(conversation_id, caller.user_id, client_msg_id)
     if earlier is not None:
         return earlier
     conversation, _member = membership(caller.user_id, conversation_id)
-    message = _new_message(caller, conversation_id, conversation.last_seq + 1, client_msg_id, text)
+    queued = QueuedSend(
+        conversationId=conversation_id,
+        senderId=caller.user_id,
+        senderDeviceId=caller.device_id,
+        connectionId=caller.connection_id,
+        clientMsgId=client_msg_id,
+        text=text,
+        requestId=request_id,
+    )
+    if conversation.busy_until <= clock.epoch_s():
+        try:
+            return store_next(conversation, queued)
+        except StoreConflict:
+            pass  # another send took the seq: no second try here, whatever the number of senders
+    # One seq, one writer: the sequencer stores the conversation's queued sends one after another.
+    queues.enqueue(
+        SENDS_QUEUE,
+        group=conversation_id,
+        deduplication=f"{conversation_id}/{caller.user_id}/{client_msg_id}",
+        body=queued.model_dump_json(),
+    )
+    metrics.add_metric(name="SendsQueued", unit="Count", value=1)
+    return None
+
+
+def store_next(conversation: Conversation, send: QueuedSend, busy_until: int | None = None) -> SentMessage:
+    """Stores the send as the conversation's next seq: lastSeq must still be as read (StoreConflict
+    otherwise). `busy_until` marks the conversation busy (the sequencer's writes)."""
+    message = _new_message(
+        send.caller, conversation.conversation_id, conversation.last_seq + 1, send.clientMsgId, send.text
+    )
     try:
         message_store.append_message(
-            message, expected_last_seq=conversation.last_seq, sender_move=watermarks.sending(message)
+            message,
+            expected_last_seq=conversation.last_seq,
+            sender_move=watermarks.sending(message),
+            busy_until=busy_until,
         )
     except DuplicateClientMsgId:
         # A concurrent retry of the same send won; answer with what it stored.
-        earlier = client_msg_ids.find_sent(conversation_id, caller.user_id, client_msg_id)
+        earlier = client_msg_ids.find_sent(conversation.conversation_id, send.senderId, send.clientMsgId)
         if earlier is None:
             raise StoreConflict() from None
         return earlier
     except NotAMember:
         raise Forbidden("you are not a member of this conversation") from None
-    logger.debug("message stored", extra={"conversationId": conversation_id, "seq": message.seq})
+    logger.debug("message stored", extra={"conversationId": conversation.conversation_id, "seq": message.seq})
     metrics.add_metric(name="MessagesSent", unit="Count", value=1)
-    return SentMessage(conversation_id, client_msg_id, message.seq, message.sent_at)
+    return SentMessage(conversation.conversation_id, send.clientMsgId, message.seq, message.sent_at)
 
 
 def _new_message(caller: Caller, conversation_id: str, seq: int, client_msg_id: str, text: str) -> Message:

@@ -88,6 +88,8 @@ class Function:
     closes: bool = False
     memory_mb: int = 256
     timeout_s: int = 10  # a route waits at most 29 s for its integration
+    # Queues (logical names of QUEUES) it sends messages to.
+    enqueues: tuple[str, ...] = ()
 
     @property
     def rate_limited(self) -> bool:
@@ -124,6 +126,25 @@ class Stream:
     # The only events the function is invoked for (the mapping's filter drops the others before any
     # invocation); empty: every event.
     events: tuple[StreamEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS FIFO queue and the function that consumes it (a Lambda event source mapping). Messages
+    of one group are handed to the function in order, one batch of a group at a time.
+
+    `env` carries the queue's URL to the functions that send to it."""
+
+    logical_name: str
+    env: str
+    function: str
+    # "module:callable" that takes each message body (text), in order within its group.
+    consumer: str
+    batch_size: int = 10
+    # Lambda's advice: at least six times the consumer's timeout.
+    visibility_timeout_s: int = 60
+    # Receives before a message goes to the queue's dead-letter queue (alarmed).
+    max_receives: int = 5
 
 
 @dataclass(frozen=True)
@@ -261,6 +282,21 @@ FUNCTIONS: dict[str, Function] = {
                 on("ClientMsgIds", "GetItem", "PutItem"),
                 on("Receipts", "PutItem"),
             ),
+            enqueues=("Sends",),  # a send that lost the race for its seq, or into a busy conversation
+        ),
+        Function(
+            "sequence",
+            "functions.sequence.handler.handler",
+            "Stores the sends queued for a busy conversation, one conversation at a time, and answers them",
+            access=(
+                on("Conversations", "GetItem", "UpdateItem"),
+                on("Members", "GetItem", "UpdateItem"),
+                on("Messages", "PutItem"),
+                on("ClientMsgIds", "GetItem", "PutItem"),
+                on("Receipts", "PutItem"),
+            ),
+            posts=True,
+            timeout_s=10,
         ),
         Function(
             "fanout",
@@ -398,6 +434,11 @@ STREAMS: tuple[Stream, ...] = (
     Stream("Receipts", "receipt_push", "chat.changes:receipt_logged"),
     # A MODIFY (a renewed lease, a new watched set) changes no one's presence: never invoked for one.
     Stream("Connections", "presence_push", "chat.changes:connection_changed", events=("INSERT", "REMOVE")),
+)
+
+# Sends into a busy conversation, grouped by conversation: its one writer (chat/sequencer.py).
+QUEUES: tuple[Queue, ...] = (
+    Queue("Sends", "SENDS_QUEUE_URL", "sequence", "chat.sequencer:sequence_queued", visibility_timeout_s=60),
 )
 
 SCHEDULES: tuple[Schedule, ...] = (Schedule("sweep", "chat.liveness:sweep", every_s=60),)

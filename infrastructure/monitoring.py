@@ -22,6 +22,7 @@ from chat import topology
 from infrastructure.config import METRICS_NAMESPACE, SERVICE_NAME
 from infrastructure.functions import Functions
 from infrastructure.naming import pascal_case
+from infrastructure.queues import Queues
 from infrastructure.streams import Streams
 from infrastructure.websocket_api import WebSocketApi
 
@@ -30,6 +31,8 @@ PERIOD = Duration.minutes(1)
 QUEUE_PERIOD = Duration.minutes(5)
 # A stream record older than this when its batch starts means live pushes arrive late.
 MAX_ITERATOR_AGE = Duration.seconds(30)
+# A queued send waits for one conversation's earlier sends only: seconds at most when all is well.
+MAX_QUEUED_AGE = Duration.seconds(60)
 # API Gateway answers a refused handshake with 401 only when the authorizer raises "Unauthorized",
 # and Lambda counts every such raise in Errors: refused tokens are routine, so the authorizer's
 # alarm watches the share of failed handshakes, over a window long enough to hold a few of them.
@@ -134,9 +137,7 @@ def function_invocations(function: lambda_.IFunction, period: Duration = PERIOD)
 def failed_handshake_percent(authorizer: lambda_.IFunction) -> cloudwatch.MathExpression:
     """Errors per 100 authorizer invocations, 0 below AUTHORIZER_MIN_HANDSHAKES invocations."""
     return cloudwatch.MathExpression(
-        expression=(
-            f"IF(invocations >= {AUTHORIZER_MIN_HANDSHAKES}, 100 * FILL(errors, 0) / invocations, 0)"
-        ),
+        expression=(f"IF(invocations >= {AUTHORIZER_MIN_HANDSHAKES}, 100 * FILL(errors, 0) / invocations, 0)"),
         using_metrics={
             "errors": function_errors(authorizer, AUTHORIZER_PERIOD),
             "invocations": function_invocations(authorizer, AUTHORIZER_PERIOD),
@@ -192,6 +193,40 @@ class StreamAlarms(Construct):
                 threshold=MAX_ITERATOR_AGE.to_milliseconds(),
                 description=f"The {stream.table} stream's '{stream.function}' function is more than "
                 f"{MAX_ITERATOR_AGE.to_seconds()} s behind: its pushes reach clients late.",
+            )
+
+
+class QueueAlarms(Construct):
+    """The queues: messages given up on, and queued sends waiting too long."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, queues: Queues, topic: AlarmTopic) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters: dict[str, cloudwatch.Alarm] = {}
+        self.oldest: dict[str, cloudwatch.Alarm] = {}
+        self.dead_letter_metrics: dict[str, cloudwatch.Metric] = {}
+        self.oldest_metrics: dict[str, cloudwatch.Metric] = {}
+        for name, dead_letters in queues.dead_letters.items():
+            self.dead_letter_metrics[name] = dead_letter_messages(dead_letters)
+            self.oldest_metrics[name] = queues.queues[name].metric_approximate_age_of_oldest_message(
+                period=QUEUE_PERIOD, statistic="Maximum"
+            )
+            self.dead_letters[name] = topic.alarm(
+                self,
+                f"{name}DeadLetters",
+                metric=self.dead_letter_metrics[name],
+                threshold=0,
+                description=f"A message of the {name} queue failed every receive and went to its dead-letter "
+                "queue: a queued send was not stored (its client resends it if it is still waiting).",
+            )
+            self.oldest[name] = topic.alarm(
+                self,
+                f"{name}OldestMessage",
+                metric=queues.queues[name].metric_approximate_age_of_oldest_message(
+                    period=QUEUE_PERIOD, statistic="Maximum"
+                ),
+                threshold=MAX_QUEUED_AGE.to_seconds(),
+                description=f"A message has waited in the {name} queue for more than {MAX_QUEUED_AGE.to_seconds()} s: "
+                "its consumer is failing or too slow, and senders wait for `sent`.",
             )
 
 
@@ -262,6 +297,7 @@ class Dashboard(Construct):
         api: WebSocketApi,
         functions: Functions,
         streams: Streams,
+        queue_alarms: QueueAlarms,
         alarms: list[cloudwatch.Alarm],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -304,8 +340,19 @@ class Dashboard(Construct):
                 width=12,
             ),
             cloudwatch.GraphWidget(
-                title="Dead-letter queue: messages visible",
-                left=[dead_letter_messages(streams.dead_letters)],
+                title="Dead-letter queues: messages visible",
+                left=[
+                    dead_letter_messages(streams.dead_letters).with_(label="streams"),
+                    *(m.with_(label=f"{name} queue") for name, m in queue_alarms.dead_letter_metrics.items()),
+                ],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Queued sends: the oldest one's age (s)",
+                left=[m.with_(label=name) for name, m in queue_alarms.oldest_metrics.items()],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=MAX_QUEUED_AGE.to_seconds(), label="alarm")],
                 width=12,
             ),
         )
@@ -325,15 +372,29 @@ class Dashboard(Construct):
 
 class Monitoring(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, api: WebSocketApi, functions: Functions, streams: Streams
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api: WebSocketApi,
+        functions: Functions,
+        streams: Streams,
+        queues: Queues,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = AlarmTopic(self, "AlarmTopic")
+        self.queue_alarms = QueueAlarms(self, "Queues", queues=queues, topic=self.topic)
         self.function_alarms = FunctionAlarms(self, "Functions", functions=functions, topic=self.topic)
         self.stream_alarms = StreamAlarms(self, "Streams", streams=streams, functions=functions, topic=self.topic)
         self.api_alarms = ApiAlarms(self, "Api", api=api, topic=self.topic)
         self.dashboard = Dashboard(
-            self, "Dashboard", api=api, functions=functions, streams=streams, alarms=self.alarms
+            self,
+            "Dashboard",
+            api=api,
+            functions=functions,
+            streams=streams,
+            queue_alarms=self.queue_alarms,
+            alarms=self.alarms,
         )
 
     @property
@@ -341,6 +402,8 @@ class Monitoring(Construct):
         return [
             self.stream_alarms.dead_letters,
             *self.stream_alarms.iterator_age.values(),
+            *self.queue_alarms.dead_letters.values(),
+            *self.queue_alarms.oldest.values(),
             self.api_alarms.server_errors,
             *self.function_alarms.errors.values(),
             *self.function_alarms.throttles.values(),

@@ -13,6 +13,7 @@ from infrastructure.config import CODE_ASSET_DIR, LAYER_ASSET_DIR
 from infrastructure.functions import Functions
 from infrastructure.identity import Identity
 from infrastructure.monitoring import Monitoring
+from infrastructure.queues import Queues
 from infrastructure.schedules import Schedules
 from infrastructure.streams import Streams
 from infrastructure.tables import Tables
@@ -54,8 +55,11 @@ class ChatStack(Stack):
         self.api.add_routes(dict(self.functions.by_name))
         self.identity.on_confirmation(self.functions[topology.SIGNUP])
         self.streams = Streams(self, "Streams", tables=self.tables, functions=self.functions)
+        self.queues = Queues(self, "Queues", functions=self.functions)
         self.schedules = Schedules(self, "Schedules", functions=self.functions)
-        self.monitoring = Monitoring(self, "Monitoring", api=self.api, functions=self.functions, streams=self.streams)
+        self.monitoring = Monitoring(
+            self, "Monitoring", api=self.api, functions=self.functions, streams=self.streams, queues=self.queues
+        )
 
         CfnOutput(self, "WebSocketUrl", value=self.api.url, description="wss:// endpoint clients connect to")
         CfnOutput(self, "CallbackUrl", value=self.api.callback_url, description="@connections management endpoint")

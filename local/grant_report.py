@@ -28,9 +28,11 @@ USED_BY_THE_LAMBDA_SERVICE = {
     "logs:PutLogEvents": "Lambda writes the function's log group with its role",
     "dynamodb:ListStreams": "granted by CDK's DynamoEventSource for the event source mapping, which Lambda "
     "runs; the local poller is given the stream ARN as the mapping is",
-    "sqs:GetQueueAttributes": "granted by CDK's SqsDlq with SendMessage; Lambda checks the on-failure "
-    "destination with it, the local poller only sends",
-    "sqs:GetQueueUrl": "granted by CDK's SqsDlq with SendMessage; not needed to send to a queue ARN",
+    "sqs:GetQueueAttributes": "granted by CDK's SqsDlq and SqsEventSource; Lambda checks the on-failure "
+    "destination and the source queue with it, the local pollers only send, receive and delete",
+    "sqs:GetQueueUrl": "granted by CDK's SqsDlq and SqsEventSource; not needed to use a queue by its ARN or URL",
+    "sqs:ChangeMessageVisibility": "granted by CDK's SqsEventSource; Lambda's poller may extend a batch's "
+    "visibility while the function runs, the local poller leaves failed messages to their visibility timeout",
 }
 
 

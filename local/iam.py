@@ -210,8 +210,39 @@ class _Resolver:
 
 
 def local_queue_name(logical_id: str, resource: dict[str, Any]) -> str:
-    """A queue CDK leaves unnamed is named after its logical id locally."""
-    return str(resource.get("Properties", {}).get("QueueName") or f"chat-{logical_id}")
+    """A queue CDK leaves unnamed is named after its logical id locally (a FIFO queue's name ends in .fifo)."""
+    properties = resource.get("Properties", {})
+    suffix = ".fifo" if properties.get("FifoQueue") else ""
+    return str(properties.get("QueueName") or f"chat-{logical_id}{suffix}")
+
+
+def local_queues(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Topology queue -> (its local name, its CloudFormation properties), found through the event source
+    mapping that feeds the queue's function."""
+    resources: dict[str, dict[str, Any]] = template["Resources"]
+    handlers = {spec.handler: spec.name for spec in topology.FUNCTIONS.values()}
+    function_of = {
+        logical_id: handlers[r["Properties"]["Handler"]]
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") in handlers
+    }
+    found = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        properties = resource["Properties"]
+        source = properties.get("EventSourceArn", {})
+        queue_id = source.get("Fn::GetAtt", [None])[0] if isinstance(source, dict) else None
+        function = function_of.get(properties.get("FunctionName", {}).get("Ref", ""))
+        if queue_id not in resources or resources[queue_id]["Type"] != "AWS::SQS::Queue":
+            continue
+        for queue in topology.QUEUES:
+            if queue.function == function:
+                found[queue.logical_name] = (
+                    local_queue_name(queue_id, resources[queue_id]),
+                    resources[queue_id].get("Properties", {}),
+                )
+    return found
 
 
 def on_failure_queues(template: dict[str, Any]) -> dict[str, str]:
@@ -339,7 +370,9 @@ def requests_of(service: str, operation: str, params: dict[str, Any], stage: str
         return [Request("execute-api:ManageConnections", arn + params["ConnectionId"])]
     if service == "sqs":
         queue = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
-        return [Request(f"sqs:{operation}", f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{queue}")]
+        # A batch call is authorized as its single-message action (there is no sqs:DeleteMessageBatch).
+        action = operation.removesuffix("Batch")
+        return [Request(f"sqs:{action}", f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{queue}")]
     raise UnplacedCall(f"{service}.{operation} is not mapped to IAM actions; add it to local/iam.py")
 
 

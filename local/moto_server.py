@@ -39,6 +39,11 @@ WRITE_OPERATIONS = frozenset(
 )
 
 
+# SQS operations after which a queue may have a message to hand out.
+QUEUE_OPERATIONS = frozenset({"SendMessage", "SendMessageBatch", "ChangeMessageVisibility"})
+# What queue pollers wait on (WriteSignal counts it as one more "table").
+QUEUE_SIGNAL = "sqs"
+
 TABLE_NAME = re.compile(rb'"TableName"\s*:\s*"([^"]+)"')
 
 
@@ -93,6 +98,8 @@ class _SignalWrites:
                 close()
         if operation in WRITE_OPERATIONS:
             self.writes.bump(tables)
+        elif operation in QUEUE_OPERATIONS and environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonSQS."):
+            self.writes.bump({QUEUE_SIGNAL})
         return chunks
 
 

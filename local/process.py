@@ -31,18 +31,23 @@ from chat.topology import (
     ENV_JWKS_URL,
     ENV_JWT_AUDIENCE,
     ENV_JWT_ISSUER,
+    QUEUES,
     TABLES,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Environment the stack sets for itself: values left by other tests in this process must not leak in.
-STACK_OWNED = {table.env for table in TABLES.values()} | {
-    ENV_CALLBACK_URL,
-    ENV_CONNECTION_LEASE_S,
-    ENV_JWT_ISSUER,
-    ENV_JWT_AUDIENCE,
-    ENV_JWKS_URL,
-}
+STACK_OWNED = (
+    {table.env for table in TABLES.values()}
+    | {queue.env for queue in QUEUES}
+    | {
+        ENV_CALLBACK_URL,
+        ENV_CONNECTION_LEASE_S,
+        ENV_JWT_ISSUER,
+        ENV_JWT_AUDIENCE,
+        ENV_JWKS_URL,
+    }
+)
 
 
 class LocalStackProcess:

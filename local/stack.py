@@ -35,6 +35,7 @@ from chat.topology import (
     CONNECTION_LEASE_S,
     ENV_CALLBACK_URL,
     ENV_CONNECTION_LEASE_S,
+    QUEUES,
     SCHEDULES,
     STREAMS,
     TABLES,
@@ -48,6 +49,7 @@ from local.issuer import LocalIssuer
 from local.lambdas import FunctionError, Functions, Handler
 from local.moto_server import MotoServer
 from local.origins import RemoteBindRefused, is_loopback, is_wildcard, remote_bind_refusal, url_host
+from local.queues import QueuePoller, create_queues
 from local.schema import create_tables
 from local.streams import StreamPoller
 
@@ -106,6 +108,8 @@ class LocalStack:
         self._loop_thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._pollers: list[StreamPoller] = []
+        self._queue_pollers: list[QueuePoller] = []
+        self._queue_urls: dict[str, str] = {}
         self._housekeeping: threading.Thread | None = None
         self._schedulers: list[threading.Thread] = []
         self._ready = threading.Event()
@@ -182,6 +186,9 @@ class LocalStack:
         self.moto.start()
         self._key_dir = tempfile.mkdtemp(prefix="chat-local-")
         self.issuer = LocalIssuer(Path(self._key_dir))
+        self._queue_urls = create_queues(
+            boto3.client("sqs", endpoint_url=self.moto.endpoint, region_name=REGION), template
+        )
         environment = self._environment()
         self._saved_env = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
@@ -239,6 +246,18 @@ class LocalStack:
             )
             poller.start()
             self._pollers.append(poller)
+        for queue in QUEUES:
+            queue_poller = QueuePoller(
+                queue,
+                self._queue_urls[queue.logical_name],
+                self.functions.invoke,
+                self.moto.endpoint,
+                REGION,
+                self.moto.writes,
+                self._stop,
+            )
+            queue_poller.start()
+            self._queue_pollers.append(queue_poller)
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self._housekeeping.start()
         for schedule in SCHEDULES:
@@ -255,6 +274,8 @@ class LocalStack:
         return {
             "AWS_ENDPOINT_URL_DYNAMODB": self.moto.endpoint,
             "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.moto.endpoint,
+            "AWS_ENDPOINT_URL_SQS": self.moto.endpoint,
+            **{queue.env: self._queue_urls[queue.logical_name] for queue in QUEUES},
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": REGION,
@@ -289,6 +310,8 @@ class LocalStack:
         self.moto.writes.bump()
         for poller in self._pollers:
             poller.join(timeout=5)
+        for queue_poller in self._queue_pollers:
+            queue_poller.join(timeout=5)
         if self._housekeeping is not None:
             self._housekeeping.join(timeout=5)
         for thread in self._schedulers:
@@ -307,6 +330,7 @@ class LocalStack:
         self._saved_env = {}
         self._gateway = self._loop = self._loop_thread = self._housekeeping = None
         self._pollers = []
+        self._queue_pollers = []
         self._schedulers = []
         if _started_in_process.locked():
             _started_in_process.release()

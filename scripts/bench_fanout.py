@@ -66,7 +66,9 @@ def main() -> None:
         sent = send_message(alice, None, "bob", uuid.uuid4().hex, "warm-up")
         timings = []
         for _ in range(args.runs):
+            assert sent is not None  # one sender: never queued
             sent = send_message(alice, sent.conversation_id, None, uuid.uuid4().hex, "hello")
+            assert sent is not None
             message = messages.messages_after(sent.conversation_id, sent.seq - 1)[0]
             poster = SleepyPoster(args.post_ms / 1000)
             start = time.perf_counter()

@@ -32,6 +32,7 @@ def conversation_to_domain(row: ConversationModel) -> Conversation:
         all_read=int(row.all_read or 0),
         at_min_delivered=frozenset(row.at_min_delivered or ()),
         at_min_read=frozenset(row.at_min_read or ()),
+        busy_until=int(row.busy_until or 0),
     )
 
 
@@ -89,11 +90,15 @@ def new_direct(conversation_id: str, user_a: str, user_b: str, created_by: str, 
     return [Put(pair, new, role="pair"), Put(conversation, new, role="conversation")]
 
 
-def next_seq(conversation_id: str, expected_last_seq: int) -> Update:
-    """Moves lastSeq from expected_last_seq to the next seq, only if it still is expected_last_seq."""
+def next_seq(conversation_id: str, expected_last_seq: int, busy_until: int | None = None) -> Update:
+    """Moves lastSeq from expected_last_seq to the next seq, only if it still is expected_last_seq
+    (and with `busy_until`, marks the conversation busy until then)."""
+    actions: list[Action] = [ConversationModel.last_seq.set(expected_last_seq + 1)]
+    if busy_until is not None:
+        actions.append(ConversationModel.busy_until.set(busy_until))
     return Update(
         ConversationModel(conversation_id=conversation_id),
-        [ConversationModel.last_seq.set(expected_last_seq + 1)],
+        actions,
         ConversationModel.last_seq == expected_last_seq,
         role="conversation",
     )

@@ -85,13 +85,15 @@ def _raise_for(exc: Cancelled) -> None:
     raise exc
 
 
-def append_message(message: Message, expected_last_seq: int, sender_move: WatermarkMove) -> None:
+def append_message(
+    message: Message, expected_last_seq: int, sender_move: WatermarkMove, busy_until: int | None = None
+) -> None:
     """Stores `message` as seq expected_last_seq + 1, atomically with everything that goes with it."""
     assert message.seq == expected_last_seq + 1
     try:
         transact(
             [
-                conversations.next_seq(message.conversation_id, expected_last_seq),
+                conversations.next_seq(message.conversation_id, expected_last_seq, busy_until),
                 *_storing(message),
                 members.raising(sender_move),
                 receipts.logging(sender_move),

@@ -104,6 +104,7 @@ class ConversationModel(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     created_by = UnicodeAttribute(attr_name="createdBy", null=True)
     last_seq = NumberAttribute(attr_name="lastSeq", default=0)
+    busy_until = NumberAttribute(attr_name="busyUntil", null=True)
     admins: Any = ListAttribute(of=UnicodeAttribute, attr_name="admins", null=True)
     member_count = NumberAttribute(attr_name="memberCount", default=0)
     all_delivered = NumberAttribute(attr_name="allDelivered", default=0)

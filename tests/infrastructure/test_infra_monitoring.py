@@ -60,8 +60,9 @@ def assert_single_metric(
 
 
 def test_one_alarm_per_concern_and_nothing_else(synth: Synth) -> None:
-    # dead-letter queue, iterator age per stream, API 5xx, errors and throttles per function
-    expected = 1 + len(topology.STREAMS) + 1 + 2 * len(FUNCTIONS)
+    # dead-letter queue, iterator age per stream, dead letters and oldest message per queue, API 5xx,
+    # errors and throttles per function
+    expected = 1 + len(topology.STREAMS) + 2 * len(topology.QUEUES) + 1 + 2 * len(FUNCTIONS)
     assert len(synth.of_type("AWS::CloudWatch::Alarm")) == expected == len(synth.stack.monitoring.alarms)
 
 

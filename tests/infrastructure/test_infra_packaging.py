@@ -175,6 +175,7 @@ HANDLER_MODULES = sorted({function.handler.rsplit(".", 1)[0] for function in top
 DYNAMICALLY_IMPORTED = sorted(
     {action.serves.partition(":")[0] for action in ACTIONS}
     | {stream.consumer.partition(":")[0] for stream in topology.STREAMS}
+    | {queue.consumer.partition(":")[0] for queue in topology.QUEUES}
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 from chat.clock import iso
 from chat.domain import Member
 from chat.store.models import ALL_MODELS
-from chat.topology import AUTHORIZER, FUNCTIONS, ROUTES, SCHEDULES, SIGNUP, STREAMS, TABLES, route_for
+from chat.topology import AUTHORIZER, FUNCTIONS, QUEUES, ROUTES, SCHEDULES, SIGNUP, STREAMS, TABLES, route_for
 
 
 def member(joined: int, left: int | None) -> Member:
@@ -64,10 +64,16 @@ def test_dynamodb_grants_name_real_api_actions() -> None:
 
 
 def test_every_function_has_exactly_the_ways_in_the_topology_gives_it() -> None:
-    """A route, a stream, a schedule, the $connect authorizer or Cognito's sign-up trigger: none is unreachable."""
+    """A route, a stream, a queue, a schedule, the $connect authorizer or Cognito's sign-up trigger: none is
+    unreachable."""
     scheduled = {s.function for s in SCHEDULES}
-    ways_in = {r.function for r in ROUTES} | {s.function for s in STREAMS} | scheduled | {AUTHORIZER, SIGNUP}
+    queued = {q.function for q in QUEUES}
+    ways_in = {r.function for r in ROUTES} | {s.function for s in STREAMS} | scheduled | queued | {AUTHORIZER, SIGNUP}
     assert ways_in == set(FUNCTIONS)
+    assert not queued & ({r.function for r in ROUTES} | {s.function for s in STREAMS} | scheduled)
+    senders = {f.name for f in FUNCTIONS.values() if f.enqueues}
+    assert all(set(f.enqueues) <= {q.logical_name for q in QUEUES} for f in FUNCTIONS.values())
+    assert senders == {"send"}
     assert SIGNUP not in {r.function for r in ROUTES} | {s.function for s in STREAMS} | scheduled
     assert not scheduled & ({r.function for r in ROUTES} | {s.function for s in STREAMS})
     assert all(s.every_s % 60 == 0 for s in SCHEDULES), "EventBridge rates are whole minutes"

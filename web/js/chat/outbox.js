@@ -7,6 +7,10 @@
 // time (the next once the previous is answered), until it is empty: re-sending the whole queue at
 // once would only be refused again, and the server's bucket refills at its own pace.
 //
+// One message of a conversation is on the wire at a time, the next once it is answered: the server
+// numbers messages in the order it stores them, and two sends on the wire at once may be stored in
+// either order (a send into a busy conversation is queued and answered a moment later).
+//
 // Entry status: "pending" (not on the wire), "sending" (on the wire of this connection), "failed".
 
 import { randomId } from "../ids.js";
@@ -16,6 +20,11 @@ const RESEND_AFTER_MS = 15000;
 const RESEND_CHECK_MS = 5000;
 const RETRYABLE = new Set(["rate_limited", "internal"]);
 const DEFAULT_RETRY_AFTER_MS = 1000; // a `rate_limited` without retryAfterMs (an older server)
+
+/** What orders an entry: its conversation, or the person a first message goes `to`. */
+function conversationKey(entry) {
+  return entry.conversationId || `to:${entry.to}`;
+}
 
 export class Outbox {
   constructor(chat) {
@@ -84,10 +93,18 @@ export class Outbox {
     return entry;
   }
 
-  /** Whether entry may go on the wire now: not while held, and when paced only if nothing else is on it. */
+  /** Whether entry may go on the wire now: not while held; not before the earlier ones of its
+   * conversation are answered; when paced, only if nothing else is on it. */
   mayTransmit(entry) {
     if (Date.now() < this.holdUntil) return false;
-    return !this.paced || !this.entries.some((e) => e !== entry && e.status === "sending");
+    const others = this.entries.filter((e) => e !== entry && e.status !== "failed");
+    if (this.paced && others.some((e) => e.status === "sending")) return false;
+    const key = conversationKey(entry);
+    const earlier = this.entries.slice(0, this.entries.indexOf(entry));
+    return (
+      !earlier.some((e) => e.status !== "failed" && conversationKey(e) === key) &&
+      !others.some((e) => e.status === "sending" && conversationKey(e) === key)
+    );
   }
 
   transmit(entry) {
@@ -104,7 +121,7 @@ export class Outbox {
     for (const entry of this.entries) if (entry.status !== "failed") this.transmit(entry);
   }
 
-  /** Paced: the next entry in order goes on the wire; pacing ends once nothing waits. */
+  /** An answer came: the next entries in order go on the wire (paced: one); pacing ends once nothing waits. */
   next() {
     if (!this.chat.conn.isOpen) return;
     const waiting = this.entries.filter((e) => e.status !== "failed");
@@ -112,7 +129,7 @@ export class Outbox {
       this.paced = false;
       return;
     }
-    if (!waiting.some((e) => e.status === "sending")) this.transmit(waiting[0]);
+    for (const entry of waiting) if (entry.status === "pending") this.transmit(entry);
   }
 
   /** The connection dropped: what was on its wire may be lost. */
@@ -166,7 +183,7 @@ export class Outbox {
     const entry = this.entries.find((e) => e.clientMsgId === frame.clientMsgId);
     const text = entry ? entry.text : null;
     if (entry) this.resolve(frame.clientMsgId, conv);
-    if (this.paced) this.next();
+    this.next();
     conv.known = true;
     const seq = num(frame.seq);
     if (!conv.messages.has(seq) && text !== null) {
@@ -202,7 +219,7 @@ export class Outbox {
       entry.status = "failed";
       entry.error = frame.message || frame.code;
       this.save();
-      if (this.paced) this.next();
+      this.next();
     }
     this.chat.changed();
   }
