@@ -186,9 +186,15 @@ class LocalStack:
         self.moto.start()
         self._key_dir = tempfile.mkdtemp(prefix="chat-local-")
         self.issuer = LocalIssuer(Path(self._key_dir))
-        self._queue_urls = create_queues(
-            boto3.client("sqs", endpoint_url=self.moto.endpoint, region_name=REGION), template
+        # Before the process environment is set (the queue URLs are part of it): moto's own credentials.
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=self.moto.endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
         )
+        self._queue_urls = create_queues(sqs, template)
         environment = self._environment()
         self._saved_env = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
