@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from chat import watermarks
 from chat.access import membership, require_admin
+from chat.change_log import log_change
 from chat.clock import now_iso
 from chat.domain import RECEIPT_KINDS, Caller, Conversation
 from chat.errors import BadRequest, Internal, LimitExceeded, NotFound
@@ -58,7 +59,10 @@ def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str]
     conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise Internal("the group vanished")
-    members = [m.user_id for m in member_store.active_members(conversation_id, consistent=True)]
+    everyone = member_store.list_members(conversation_id, consistent=True)
+    members = [m.user_id for m in everyone if m.active]
+    # Logged before the sockets are looked up (chat/change_log.py): the members, and those who just left.
+    log_change(conversation_id, [m for m in everyone if m.active])
     frame = GroupOut(
         conversationId=conversation_id,
         name=conversation.name or "",

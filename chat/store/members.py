@@ -10,7 +10,7 @@ from pynamodb.expressions.update import Action
 from chat.concurrency import ContextPool
 from chat.domain import Conversation, Member, ReceiptKind, WatermarkMove, active
 from chat.store.models import MemberModel
-from chat.store.writes import Put, Update
+from chat.store.writes import Put, Update, applied
 
 # Membership look-ups of up to 100 users run side by side.
 _pool = ContextPool(max_workers=16, name="members")
@@ -29,6 +29,7 @@ def member_to_domain(row: MemberModel) -> Member:
         left_at=row.left_at,
         all_delivered_at_leave=None if row.all_delivered_at_leave is None else int(row.all_delivered_at_leave),
         all_read_at_leave=None if row.all_read_at_leave is None else int(row.all_read_at_leave),
+        marked=row.marked_at is not None,
     )
 
 
@@ -126,6 +127,28 @@ def raising(move: WatermarkMove, expected: Member | None = None) -> Update:
             condition &= seq == expected.watermark(kind).seq
     return Update(
         MemberModel(conversation_id=receipt.conversation_id, user_id=receipt.user_id), actions, condition, "member"
+    )
+
+
+def marking(conversation_id: str, user_id: str, at_ms: int) -> Update:
+    """Notes on the row that a change here was logged for the member at `at_ms` (only on an existing row)."""
+    return Update(
+        MemberModel(conversation_id=conversation_id, user_id=user_id),
+        [MemberModel.marked_at.set(at_ms)],
+        MemberModel.user_id.exists(),
+        role="member",
+    )
+
+
+def unmark(conversation_id: str, user_id: str) -> bool:
+    """A sync is about to read the conversation for the member: changes from now on are logged again.
+    False when there is no such member."""
+    return applied(
+        Update(
+            MemberModel(conversation_id=conversation_id, user_id=user_id),
+            [MemberModel.marked_at.remove()],
+            MemberModel.user_id.exists(),
+        )
     )
 
 
