@@ -59,10 +59,11 @@ def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str]
     conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise Internal("the group vanished")
+    told_too = list(also)
     everyone = member_store.list_members(conversation_id, consistent=True)
     members = [m.user_id for m in everyone if m.active]
     # Logged before the sockets are looked up (chat/change_log.py): the members, and those who just left.
-    log_change(conversation_id, [m for m in everyone if m.active])
+    log_change(conversation_id, [m for m in everyone if m.active or m.user_id in told_too])
     frame = GroupOut(
         conversationId=conversation_id,
         name=conversation.name or "",
@@ -72,7 +73,7 @@ def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str]
         by=by.user_id,
     )
     # The acting device gets the frame as its direct reply.
-    push_to_users([*members, *also], frame.json_text(), exclude_connection=by.connection_id)
+    push_to_users([*members, *told_too], frame.json_text(), exclude_connection=by.connection_id)
     return frame
 
 

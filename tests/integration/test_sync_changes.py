@@ -225,16 +225,21 @@ def synced_pair(device: Any, poster: FakePoster, later: Clock, settle: Any) -> A
     return alice, devices, direct
 
 
-def test_the_other_users_read_is_listed(synced_pair: Any, later: Clock, settle: Any) -> None:
+@pytest.mark.parametrize("kind", ["delivered", "read"])
+def test_the_other_users_watermark_is_listed(
+    synced_pair: Any, poster: FakePoster, later: Clock, settle: Any, kind: str
+) -> None:
     alice, (phone, _laptop), direct = synced_pair
-    assert phone.listed() == []
+    hers = Syncing(alice, poster)
+    hers.to_the_end()
     later.wait()
-    phone.dev.do({"action": "read", "conversationId": direct, "seq": 2})
-    alice.do({"action": "read", "conversationId": direct, "seq": 2})  # nothing moves: she sent it
+    assert hers.listed() == []
+    later.wait()
+    phone.dev.do({"action": kind, "conversationId": direct, "seq": 2})
     settle()
     later.wait()
-    [summary] = phone.once()["conversations"]
-    assert watermarks(summary)[("bob", "read")] == 2
+    [summary] = hers.once()["conversations"]
+    assert summary["conversationId"] == direct and watermarks(summary)[("bob", kind)] == 2
 
 
 def test_a_read_on_another_device_is_listed(synced_pair: Any, later: Clock, settle: Any) -> None:
@@ -269,6 +274,7 @@ def test_group_changes_are_listed_to_members_the_newcomer_and_the_removed(
     assert for_ben["members"] == ["ann", "ben", "dan"]
     [for_dan] = syncing["dan"].once()["conversations"]
     assert (for_dan["conversationId"], for_dan["members"], for_dan["lastSeq"]) == (group, ["ann", "ben", "dan"], 1)
+    assert syncing["dan"].messages == [] and for_dan["firstSeqSent"] is None  # nothing from before he joined
     [for_cat] = syncing["cat"].once()["conversations"]
     assert "members" not in for_cat and for_cat["lastSeq"] == 1
 
@@ -284,6 +290,75 @@ def test_group_changes_are_listed_to_members_the_newcomer_and_the_removed(
     assert len(log_of("cat")) == entries_before
     [for_ben] = syncing["ben"].once()["conversations"]
     assert watermarks(for_ben)[("*", "read")] == 2  # the all-members move reached the members
+
+
+@pytest.fixture
+def synced_group(device: Any, poster: FakePoster, later: Clock, settle: Any) -> Any:
+    """ann, ben and cat in a group with 1 message; each one's phone, and ben's laptop, synced it all."""
+    ann, ben, cat = device("ann"), device("ben"), device("cat")
+    laptop = device("ben", "laptop")
+    group = ann.do({"action": "createGroup", "name": "g", "members": ["ben", "cat"]})["conversationId"]  # type: ignore[index]
+    ann.send("1", conversationId=group)
+    settle()
+    later.wait()
+    syncing = {name: Syncing(d, poster) for name, d in (("ann", ann), ("ben", ben), ("cat", cat), ("laptop", laptop))}
+    for s in syncing.values():
+        s.to_the_end()
+    later.wait()
+    return syncing, group
+
+
+def test_a_removal_is_listed_to_the_removed(synced_group: Any, later: Clock, settle: Any) -> None:
+    syncing, group = synced_group
+    syncing["ann"].dev.do({"action": "removeMembers", "conversationId": group, "userIds": ["cat"]})
+    settle()
+    later.wait()
+    [for_cat] = syncing["cat"].once()["conversations"]
+    assert for_cat["conversationId"] == group and "members" not in for_cat and for_cat["lastSeq"] == 1
+
+
+def test_a_member_leaving_is_listed_to_the_others_and_its_other_devices(
+    synced_group: Any, later: Clock, settle: Any
+) -> None:
+    syncing, group = synced_group
+    syncing["ben"].dev.do({"action": "leaveGroup", "conversationId": group})
+    settle()
+    later.wait()
+    [for_ann] = syncing["ann"].once()["conversations"]
+    assert for_ann["members"] == ["ann", "cat"]
+    [for_laptop] = syncing["laptop"].once()["conversations"]
+    assert for_laptop["conversationId"] == group and "members" not in for_laptop and for_laptop["lastSeq"] == 1
+    assert syncing["ben"].listed() == [group]  # the phone that left had not synced since either
+
+    # Former members see nothing after leaving: what follows lists the group to no device of ben's.
+    syncing["ann"].dev.send("2", conversationId=group)
+    syncing["cat"].dev.do({"action": "read", "conversationId": group, "seq": 2})
+    settle()
+    later.wait()
+    assert syncing["laptop"].listed() == [] and syncing["ben"].listed() == []
+    assert syncing["ann"].listed() == [group]
+
+
+@pytest.mark.parametrize("kind", ["delivered", "read"])
+def test_an_all_members_move_is_listed_to_a_member_who_did_nothing(
+    synced_group: Any, later: Clock, settle: Any, kind: str
+) -> None:
+    syncing, group = synced_group
+    syncing["ann"].dev.send("2", conversationId=group)
+    settle()
+    later.wait()
+    syncing["ann"].to_the_end()  # ann has seen her message; only the others' acknowledgements are to come
+    later.wait()
+    # ben's own move is told to ben alone; cat's completes the group's, told to everyone as "*".
+    syncing["ben"].dev.do({"action": kind, "conversationId": group, "seq": 2})
+    settle()
+    later.wait()
+    assert syncing["ann"].listed() == []
+    syncing["cat"].dev.do({"action": kind, "conversationId": group, "seq": 2})
+    settle()
+    later.wait()
+    [for_ann] = syncing["ann"].once()["conversations"]
+    assert watermarks(for_ann)[("*", kind)] == 2
 
 
 # ---- written once per reader -------------------------------------------------------------------------
