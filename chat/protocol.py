@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from chat import sync_token
+
 MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4096
 MAX_GROUP_NAME_CHARS = 100
@@ -110,8 +112,22 @@ class ReadFrame(ClientFrame):
     seq: Seq
 
 
-# A `syncToken` as the server hands it out (chat/sync_token.py), or "" for a device that has none yet.
-SyncSince = Annotated[str, StringConstraints(max_length=MAX_SYNC_TOKEN_CHARS)]
+# A `syncToken` as the server hands it out (chat/sync_token.py), or "" for a device that has none yet: any
+# other text is a bad frame, refused before anything is read or stored.
+def _a_sync_token(text: str) -> str:
+    try:
+        sync_token.parse(text)
+    except ValueError:
+        raise ValueError("must be the syncToken of a synced, or empty") from None
+    return text
+
+
+SyncSince = Annotated[
+    str,
+    StringConstraints(max_length=MAX_SYNC_TOKEN_CHARS),
+    AfterValidator(_a_sync_token),
+    Field(json_schema_extra={"pattern": sync_token.PATTERN}),
+]
 
 
 class SyncFrame(ClientFrame):

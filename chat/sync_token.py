@@ -24,6 +24,8 @@ _NUMBER = r"(0|[1-9][0-9]{0,15})"
 _ID = r"([A-Za-z0-9_-]{1,128})"
 _COMPLETE = re.compile(rf"{VERSION}\.{_NUMBER}")
 _PARTIAL = re.compile(rf"{VERSION}\.({_EVERYTHING}|{_NUMBER})\.{_NUMBER}\.{_NUMBER}\.{_ID}")
+# Every text `parse` takes: what the `sync` frame's `since` is checked against (chat/protocol.py).
+PATTERN = rf"^(|{_COMPLETE.pattern}|{_PARTIAL.pattern})$"
 
 
 @dataclass(frozen=True)

@@ -552,7 +552,19 @@ def test_a_token_older_than_the_log_keeps_gets_every_conversation(
     assert sorted(phone.listed()) == sorted([*others, group])
 
 
-@pytest.mark.parametrize("since", ["nope", "1.", "1.2.3", "2.5"])
-def test_a_since_the_server_did_not_give_is_bad_request(device: Any, since: str) -> None:
-    reply = device("alice").do({"action": "sync", "cursors": {}, "since": since})
-    assert reply is not None and reply["code"] == "bad_request"
+@pytest.mark.parametrize("since", ["nope", "1.", "1.2.3", "2.5", "1." + "9" * 300])
+def test_a_since_the_server_did_not_give_is_bad_request_and_nothing_else(
+    synced_pair: Any, poster: FakePoster, settle: Any, since: str
+) -> None:
+    alice, (phone, _laptop), direct = synced_pair
+    alice.send("3", conversationId=direct)
+    settle()
+    bob_before = member_store.get_member(direct, "bob")
+    assert bob_before is not None and bob_before.marked
+    poster.frames[phone.dev.connection_id].clear()
+
+    reply = phone.dev.do({"action": "sync", "cursors": {}, "since": since, "requestId": "s"})
+
+    assert reply is not None and (reply["code"], reply["action"], reply["requestId"]) == ("bad_request", "sync", "s")
+    assert poster.of_type(phone.dev.connection_id, "message") == []
+    assert member_store.get_member(direct, "bob") == bob_before  # its mark not cleared
