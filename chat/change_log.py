@@ -44,6 +44,17 @@ u, and R its last round that started before D (none: its first round starts afte
 Meanwhile X is pushed to every connection listed after D (4): a device connected before its round.
 A round may read more than changed (what changed within MARGIN_MS before its token), never less.
 
+**Logged ahead (groups).** Fan-out and receipt pushes run from streams, which retry until the logging is
+done. A group change is stored and announced by a synchronous route instead: should it stop between the
+two, nothing would retry the logging. So groups log *ahead* (`log_ahead`): in the invocation that stores
+the change, before storing it, an entry for every user the change is told to, marked or not, then the
+marks. Entry time P, the change lands at S, at most MARGIN_MS after P (the invocation's time limit).
+Take a device and R* its first round that starts after S; its token was handed out by a round that
+started before S, so at most MARGIN_MS after P: R*'s range starts at or before P and it reads c after S.
+(An entry is written even for a marked row: a sync may clear that mark before S, and its entry may be
+older than the range of R*.) Nothing needs logging after the store; a change never stored costs an
+extra read.
+
 A sync without a token (an old client) reads every conversation as before and touches no mark.
 """
 
@@ -75,14 +86,25 @@ def log_change(conversation_id: str, told: Iterable[Member]) -> int:
     """Logs a change of the conversation for each of these (current or former) members whose row is not
     marked already, and marks it; call after the change is stored and before it is pushed. Returns how
     many were logged. The rows must have been read strongly consistently after the change was stored."""
+    due = list({m.user_id for m in told if not m.marked})
+    _log(conversation_id, due, marks=due)
+    return len(due)
+
+
+def log_ahead(conversation_id: str, user_ids: Iterable[str], rows: Iterable[Member]) -> int:
+    """Logs a change the caller is about to store for each of these users, marked or not, then marks those
+    of `rows` (their Members rows, read strongly consistently) not marked yet. Call in the invocation that
+    stores the change, before it does. Returns the entries' time: rows the change creates may be stored
+    marked with it."""
+    return _log(conversation_id, list(set(user_ids)), marks=[m.user_id for m in rows if not m.marked])
+
+
+def _log(conversation_id: str, entries: list[str], marks: list[str]) -> int:
+    """An entry for each of `entries`, then the marks: every mark lands after its entry (the invariant)."""
     at = clock.epoch_ms()
     expires = at // 1000 + CHANGES_KEPT_S
-    due = list({m.user_id: m for m in told if not m.marked}.values())
-
-    def log(member: Member) -> None:
-        change_store.logging(member.user_id, conversation_id, at, expires).run()
-        applied(member_store.marking(conversation_id, member.user_id, at))
-
-    for _ in _pool.map(log, due):
+    for _ in _pool.map(lambda user_id: change_store.logging(user_id, conversation_id, at, expires).run(), entries):
         pass
-    return len(due)
+    for _ in _pool.map(lambda user_id: applied(member_store.marking(conversation_id, user_id, at)), marks):
+        pass
+    return at

@@ -95,9 +95,11 @@ def joining(
     *,
     moved: WatermarkMove | None = None,
     only_if_new: bool = False,
+    marked_at: int | None = None,
 ) -> Put:
     """A member whose watermarks start where it joined (it holds nothing before), or where `moved`
-    raises them. A former member joining again replaces its old row unless `only_if_new`."""
+    raises them. A former member joining again replaces its old row unless `only_if_new`. `marked_at`:
+    its joining is in its change log already, at that time (chat/change_log.py)."""
     row = MemberModel(
         conversation_id=conversation_id,
         user_id=user_id,
@@ -105,6 +107,7 @@ def joining(
         joined_at=joined_at,
         delivered_seq=joined_seq,
         read_seq=joined_seq,
+        marked_at=marked_at,
     )
     if moved is not None:
         for kind in moved.raises:

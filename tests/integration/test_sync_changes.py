@@ -10,8 +10,10 @@ import boto3
 import pytest
 
 from chat import change_log, clock
+from chat import groups as groups_module
 from chat import sync as sync_module
 from chat.config import table_name
+from chat.store import groups as group_store
 from chat.store import members as member_store
 from chat.topology import TABLES
 from local.capacity_counter import CapacityCounter
@@ -359,6 +361,63 @@ def test_an_all_members_move_is_listed_to_a_member_who_did_nothing(
     later.wait()
     [for_ann] = syncing["ann"].once()["conversations"]
     assert watermarks(for_ann)[("*", kind)] == 2
+
+
+def stops_after_storing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The groups function stops once the change is stored, before it announces anything (a time limit)."""
+
+    def stopped(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("Task timed out")
+
+    monkeypatch.setattr(groups_module, "_announce", stopped)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"action": "addMembers", "userIds": ["dan"]},
+        {"action": "removeMembers", "userIds": ["cat"]},
+    ],
+)
+def test_a_group_change_whose_function_stopped_after_storing_it_is_listed_all_the_same(
+    synced_group: Any, device: Any, poster: FakePoster, later: Clock, monkeypatch: pytest.MonkeyPatch, change: Any
+) -> None:
+    syncing, group = synced_group
+    dan = Syncing(device("dan"), poster)
+    dan.to_the_end()
+    later.wait()
+    stops_after_storing(monkeypatch)
+    reply = syncing["ann"].dev.do({**change, "conversationId": group})
+    assert reply is not None and reply["type"] == "error"
+    later.wait()
+
+    expected = ["ann", "ben", "cat", "dan"] if change["action"] == "addMembers" else ["ann", "ben"]
+    for name in ("ben", "laptop", "dan" if change["action"] == "addMembers" else "cat"):
+        device_sync = dan if name == "dan" else syncing[name]
+        [summary] = device_sync.once()["conversations"]
+        assert summary.get("members") == (expected if name != "cat" else None), name
+
+
+def test_a_group_change_logged_ahead_is_listed_even_if_a_sync_read_the_group_before_it_landed(
+    synced_group: Any, later: Clock, settle: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    syncing, group = synced_group
+    syncing["cat"].dev.send("2", conversationId=group)
+    settle()  # ben's row is marked, by an entry from long before his next sync
+    later.wait()
+    store_removal = group_store.remove_members
+
+    def a_sync_of_bens_just_before(*args: Any, **kwargs: Any) -> None:
+        assert syncing["ben"].listed() == [group]  # clears his mark, reads the group as it still is
+        store_removal(*args, **kwargs)
+
+    monkeypatch.setattr(group_store, "remove_members", a_sync_of_bens_just_before)
+    stops_after_storing(monkeypatch)
+    syncing["ann"].dev.do({"action": "removeMembers", "conversationId": group, "userIds": ["cat"]})
+    later.wait()
+
+    [summary] = syncing["ben"].once()["conversations"]
+    assert summary["members"] == ["ann", "ben"]
 
 
 # ---- written once per reader -------------------------------------------------------------------------
