@@ -9,7 +9,8 @@ of conversations the user is in.
 message it may see (fan-out), a watermark move it hears of (receipt push: in a direct chat both users,
 in a group the member itself, or every member for the all-members `"*"`), a group change (its members
 and whoever was removed or left). So one rule covers them all: *before a change is pushed, it is logged
-for every user it is pushed to* (`log_change`), after it was stored.
+for every user it is pushed to* (`log_change`), after it was stored; a group change, before it is stored
+(`log_ahead`, below).
 
 **Written once per reader, not once per change.** Logging for a member also marks its Members row
 (`markedAt`). While the row is marked, later changes in that conversation log nothing more for it: the
@@ -21,12 +22,14 @@ since it last changed: writes follow syncs, not messages.
 **Why a sync misses nothing.** Four facts:
 
 1. An entry is written before its mark, in the same invocation, and its time is taken before both: at
-   most MARGIN_MS (the logging functions' time limit, plus clock skew) before the mark lands.
+   most MARGIN_MS (the logging functions' time limit, plus clock skew) before the mark lands. (A row
+   that joins a group is stored marked with the time of the entry written ahead for it.)
 2. A round takes its start T before it reads the log, and hands T out as the next token when it ends.
 3. A round clears every row it reads before reading it (a round over everything: every row it finds
    marked), and reads strongly consistently; so a round started from token T' clears every row that
    is marked when it reads the log: those rows' entries are timed T' - MARGIN_MS or later (below).
-4. A change is logged after it is stored and before the devices to push it to are looked up.
+4. A change is logged after it is stored and before the devices to push it to are looked up (group
+   changes: below).
 
 Invariant: once a token T is handed out, every marked row has an entry timed T - MARGIN_MS or later.
 A mark that landed after the round's start is timed T - MARGIN_MS or later (1, 2); one that landed
