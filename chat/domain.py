@@ -113,6 +113,9 @@ class Member:
     left_at: str | None = None
     all_delivered_at_leave: int | None = None
     all_read_at_leave: int | None = None
+    # A change here was logged for the member and no sync has read the conversation for it since
+    # (chat/change_log.py): later changes need not be logged again until one does.
+    marked: bool = False
 
     @property
     def active(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chat.change_log import log_change
 from chat.domain import Message
 from chat.faults import fault_point
 from chat.observability import metrics
@@ -24,10 +25,17 @@ def message_frame(message: Message) -> MessageOut:
 
 
 def fan_out(message: Message, poster: ConnectionPoster | None = None) -> PushResult:
-    members = [m.user_id for m in member_store.list_members(message.conversation_id) if m.can_see(message.seq)]
+    # Strongly consistent: a member whose mark a sync just cleared must be logged for again.
+    members = [m for m in member_store.list_members(message.conversation_id, consistent=True) if m.can_see(message.seq)]
+    # Logged before the sockets are looked up: a device that connected meanwhile either finds the entry
+    # at its sync or is pushed the message (chat/change_log.py).
+    log_change(message.conversation_id, members)
     # The sending device already has its `sent`; the sender's other devices get the message.
     result = push_to_users(
-        members, message_frame(message).json_text(), exclude_connection=message.sender_connection_id, poster=poster
+        [m.user_id for m in members],
+        message_frame(message).json_text(),
+        exclude_connection=message.sender_connection_id,
+        poster=poster,
     )
     fault_point("fanout.crash")  # tests only (chat/faults.py): dies after the POSTs, failing the batch
     posts = len(result.delivered) + len(result.gone) + len(result.failed)

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from chat import watermarks
 from chat.access import membership, require_admin
+from chat.change_log import log_ahead
 from chat.clock import now_iso
 from chat.domain import RECEIPT_KINDS, Caller, Conversation
 from chat.errors import BadRequest, Internal, LimitExceeded, NotFound
@@ -58,6 +59,7 @@ def _announce(conversation_id: str, change: str, by: Caller, also: Iterable[str]
     conversation = conversations.get_conversation(conversation_id)
     if conversation is None:
         raise Internal("the group vanished")
+    # Logged already, before it was stored (`log_ahead`).
     members = [m.user_id for m in member_store.active_members(conversation_id, consistent=True)]
     frame = GroupOut(
         conversationId=conversation_id,
@@ -78,7 +80,8 @@ def create_group(caller: Caller, frame: CreateGroupFrame) -> GroupOut:
         raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
     _require_known([u for u in member_ids if u != caller.user_id])
     conversation_id = "g_" + uuid.uuid4().hex
-    group_store.create_group(conversation_id, frame.name, caller.user_id, member_ids, now_iso())
+    logged_at = log_ahead(conversation_id, member_ids, rows=())
+    group_store.create_group(conversation_id, frame.name, caller.user_id, member_ids, now_iso(), logged_at)
     return _announce(conversation_id, "created", caller)
 
 
@@ -86,14 +89,16 @@ def add_members(caller: Caller, frame: AddMembersFrame) -> GroupOut:
     def attempt() -> None:
         conversation, _member = membership(caller.user_id, frame.conversationId)
         require_admin(conversation, caller.user_id)
-        active = {m.user_id for m in member_store.active_members(conversation.conversation_id, consistent=True)}
+        members = member_store.active_members(conversation.conversation_id, consistent=True)
+        active = {m.user_id for m in members}
         newcomers = [u for u in _unique(frame.userIds) if u not in active]
         if len(active) + len(newcomers) > MAX_GROUP_MEMBERS:
             raise LimitExceeded(f"a group has at most {MAX_GROUP_MEMBERS} members")
         _require_known(newcomers)
         if newcomers:
+            logged_at = log_ahead(conversation.conversation_id, [*active, *newcomers], rows=members)
             holding = watermarks.minimums_at_last_seq(conversation)
-            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso(), holding)
+            group_store.add_members(conversation, newcomers, MAX_GROUP_MEMBERS, now_iso(), holding, logged_at)
 
     _changing(attempt)
     return _announce(frame.conversationId, "membersAdded", caller)
@@ -132,6 +137,8 @@ def _remove(conversation: Conversation, user_ids: list[str]) -> list[str]:
         # A group is never left without an admin: the longest-standing member takes over.
         admins = [min(staying, key=lambda m: (m.joined_seq, m.user_id)).user_id]
     now = now_iso()
+    # The members before the change: those who stay, and those leaving.
+    log_ahead(conversation.conversation_id, [m.user_id for m in members], rows=members)
     group_store.remove_members(conversation, leaving, admins, now)
     # Those who left may have been holding the all-members watermark back.
     for kind in RECEIPT_KINDS:

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from chat import sync_token
+
 MAX_FRAME_BYTES = 32 * 1024
 MAX_TEXT_CHARS = 4096
 MAX_GROUP_NAME_CHARS = 100
@@ -29,6 +31,7 @@ MAX_PRESENCE_USERS = 100
 # Open connections per user; the handshake of one more is refused (chat/sessions.py).
 MAX_CONNECTIONS_PER_USER = 10
 HISTORY_DEFAULT_LIMIT = 50
+MAX_SYNC_TOKEN_CHARS = 256
 
 ClientMsgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -109,9 +112,30 @@ class ReadFrame(ClientFrame):
     seq: Seq
 
 
+# A `syncToken` as the server hands it out (chat/sync_token.py), or "" for a device that has none yet: any
+# other text is a bad frame, refused before anything is read or stored.
+def _a_sync_token(text: str) -> str:
+    try:
+        sync_token.parse(text)
+    except ValueError:
+        raise ValueError("must be the syncToken of a synced, or empty") from None
+    return text
+
+
+SyncSince = Annotated[
+    str,
+    StringConstraints(max_length=MAX_SYNC_TOKEN_CHARS),
+    AfterValidator(_a_sync_token),
+    Field(json_schema_extra={"pattern": sync_token.PATTERN}),
+]
+
+
 class SyncFrame(ClientFrame):
     action: Literal["sync"]
     cursors: dict[ConversationId, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # The `syncToken` of the last `synced` this device got ("" for its first): only what changed since is
+    # listed. Left out: every conversation, as before tokens existed.
+    since: SyncSince | None = None
 
 
 class HistoryFrame(ClientFrame):
@@ -293,9 +317,13 @@ class ConversationSummary(BaseModel):
 
 
 class SyncedOut(ServerFrame):
+    _optional = frozenset({"requestId", "syncToken"})
+
     type: Literal["synced"] = "synced"
     conversations: list[ConversationSummary]
     complete: bool
+    # Only in answer to a `sync` with `since`: what the device sends as `since` next time.
+    syncToken: str | None = None
     requestId: str | None = None
 
 

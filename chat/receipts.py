@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chat import watermarks
 from chat.access import membership
+from chat.change_log import log_change
 from chat.clock import now_iso
-from chat.domain import RECEIPT_KINDS, Caller, Conversation, Receipt, ReceiptKind
+from chat.domain import RECEIPT_KINDS, Caller, Conversation, Member, Receipt, ReceiptKind
 from chat.errors import BadRequest, Internal
 from chat.protocol import DeliveredFrame, MemberReceipt, ReadFrame, ReceiptOut, ReceiptsFrame, ReceiptsOut
 from chat.push import push_to_users
@@ -83,11 +84,18 @@ def on_receipt_logged(receipt: Receipt, origin_connection_id: str | None) -> Non
         return
     if watermarks.is_group_members_own_move(conversation.kind, receipt.user_id):
         _track_group_minimum(conversation, receipt)
-    audience = watermarks.receipt_audience(
-        conversation.kind,
-        receipt.user_id,
-        lambda: [m.user_id for m in member_store.active_members(receipt.conversation_id)],
-    )
+    read: list[Member] = []
+
+    def active_member_ids() -> list[str]:
+        # Strongly consistent: a member whose mark a sync just cleared must be logged for again.
+        read.extend(member_store.active_members(receipt.conversation_id, consistent=True))
+        return [m.user_id for m in read]
+
+    audience = watermarks.receipt_audience(conversation.kind, receipt.user_id, active_member_ids)
+    if not read:  # a group member's own move: its row alone
+        read = [m for m in [member_store.get_member(receipt.conversation_id, receipt.user_id)] if m is not None]
+    # Logged before the sockets are looked up (chat/change_log.py).
+    log_change(receipt.conversation_id, [m for m in read if m.user_id in audience])
     result = push_to_users(audience, receipt_frame(receipt).json_text(), exclude_connection=origin_connection_id)
     result.raise_if_incomplete("receipt push", conversationId=receipt.conversation_id)
 

@@ -7,7 +7,9 @@ cut to fit, and `complete: false` / `hasMore: true` tell the client to ask again
 
 from __future__ import annotations
 
-from chat import push, watermarks
+from dataclasses import replace
+
+from chat import change_log, clock, push, sync_token, watermarks
 from chat.access import membership
 from chat.domain import Caller, Conversation, Endpoint, Member, active
 from chat.errors import Internal
@@ -20,6 +22,7 @@ from chat.protocol import (
     SyncedOut,
     SyncFrame,
 )
+from chat.store import changes as change_store
 from chat.store import conversations as conversation_store
 from chat.store import members as member_store
 from chat.store import messages as message_store
@@ -27,6 +30,9 @@ from chat.store import messages as message_store
 NEWEST_FOR_UNKNOWN = 50
 MAX_MESSAGES_PER_SYNC = 200
 MAX_REPLY_BYTES = 30 * 1024
+# A listing of every conversation adds those logged this recently to what the byUser index shows (an
+# index lags its table), and ranks them first.
+LISTING_WINDOW_MS = 24 * 3600 * 1000
 
 
 def _receipts(conversation: Conversation, members: list[Member], me: Member) -> list[ConversationReceipt]:
@@ -53,12 +59,64 @@ def summary_of(
     )
 
 
+class _Reply:
+    """One `synced` being filled: each conversation's messages are posted as it is added, within the
+    reply's message budget and size."""
+
+    def __init__(self, caller: Caller, cursors: dict[str, int]) -> None:
+        self.caller = caller
+        self.cursors = cursors
+        self.summaries: list[ConversationSummary] = []
+        self.budget = MAX_MESSAGES_PER_SYNC
+        self.size = 200
+        self.gone = False  # the socket closed meanwhile
+
+    def add(self, conversation: Conversation, me: Member, members: list[Member]) -> bool | None:
+        """Posts the conversation's messages after the caller's cursor and adds its summary: True when
+        all of them went, False when only the first ones fit the budget, None when the summary does not
+        fit the reply (nothing posted) or the socket is gone."""
+        top = me.visible_top(conversation.last_seq)
+        if conversation.conversation_id in self.cursors:
+            after = max(self.cursors[conversation.conversation_id], me.joined_seq)
+        else:
+            after = max(top - NEWEST_FOR_UNKNOWN, me.joined_seq)
+        wanted = max(0, top - after)
+        take = min(wanted, self.budget)
+        messages = (
+            message_store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
+        )
+        summary = summary_of(conversation, me, members, messages[0].seq if messages else None)
+        size = len(summary.model_dump_json().encode("utf-8"))
+        if self.size + size > MAX_REPLY_BYTES and self.summaries:
+            return None
+        # One connection, one message at a time: the device sees them in seq order.
+        frames = (message_frame(m).json_text().encode("utf-8") for m in messages)
+        posted = push.post_in_order(Endpoint(self.caller.user_id, self.caller.connection_id), frames)
+        if posted.gone:
+            self.gone = True
+            return None
+        if not posted.ok:
+            raise Internal("messages could not be delivered; please sync again")
+        self.budget -= len(messages)
+        self.summaries.append(summary)
+        self.size += size
+        return take == wanted
+
+
 def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
-    mine = {m.conversation_id: m for m in member_store.memberships_of(caller.user_id)}
+    if frame.since is None:
+        return _sync_everything(caller, frame)
+    # The frame's `since` was checked against the same rules (chat/protocol.py).
+    return _sync_round(caller, frame, sync_token.parse(frame.since))
+
+
+# ---- without a token: every conversation, every time ------------------------------------------------
+
+
+def _sync_everything(caller: Caller, frame: SyncFrame) -> SyncedOut:
+    mine = _memberships(caller.user_id)
     conversations = conversation_store.get_conversations(mine) if mine else {}
-    summaries: list[ConversationSummary] = []
-    budget = MAX_MESSAGES_PER_SYNC
-    reply_size = 200
+    reply = _Reply(caller, frame.cursors)
     complete = True
 
     # Conversations with the newest activity the caller may see first, so a cut-off reply carries what
@@ -70,34 +128,95 @@ def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
         members = member_store.list_members(conversation.conversation_id)
         # The caller's row as the table has it: the byUser index may not show a leaving yet.
         me = next((m for m in members if m.user_id == caller.user_id), mine[conversation.conversation_id])
-        top = me.visible_top(conversation.last_seq)
-        if conversation.conversation_id in frame.cursors:
-            after = max(frame.cursors[conversation.conversation_id], me.joined_seq)
-        else:
-            after = max(top - NEWEST_FOR_UNKNOWN, me.joined_seq)
-        wanted = max(0, top - after)
-        take = min(wanted, budget)
-        if take < wanted:
-            complete = False
-        messages = (
-            message_store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
-        )
-        summary = summary_of(conversation, me, members, messages[0].seq if messages else None)
-        size = len(summary.model_dump_json().encode("utf-8"))
-        if reply_size + size > MAX_REPLY_BYTES and summaries:
+        added = reply.add(conversation, me, members)
+        if added is None:
             complete = False
             break
-        # One connection, one message at a time: the device sees them in seq order.
-        frames = (message_frame(m).json_text().encode("utf-8") for m in messages)
-        posted = push.post_in_order(Endpoint(caller.user_id, caller.connection_id), frames)
-        if posted.gone:
-            return SyncedOut(conversations=summaries, complete=False)  # the socket closed meanwhile
-        if not posted.ok:
-            raise Internal("messages could not be delivered; please sync again")
-        budget -= len(messages)
-        summaries.append(summary)
-        reply_size += size
-    return SyncedOut(conversations=summaries, complete=complete)
+        complete = complete and added
+    return SyncedOut(conversations=reply.summaries, complete=complete and not reply.gone)
+
+
+def _memberships(user_id: str) -> dict[str, Member]:
+    """Every conversation the user is or was in: by the byUser index, and by the change log for one joined
+    too recently for the index to show (each join is logged at once)."""
+    mine = {m.conversation_id: m for m in member_store.memberships_of(user_id)}
+    recent = change_store.logged_since(user_id, clock.epoch_ms() - LISTING_WINDOW_MS)
+    for conversation_id in recent.keys() - mine.keys():
+        member = member_store.get_member(conversation_id, user_id)
+        if member is not None:
+            mine[conversation_id] = member
+    return mine
+
+
+# ---- with a token: what changed since, in rounds -----------------------------------------------------
+
+
+def _sync_round(caller: Caller, frame: SyncFrame, token: sync_token.SyncToken) -> SyncedOut:
+    """One page of a round (chat/sync_token.py): the conversations logged for the caller since the token
+    (every one, for a device's first), newest change first, each read after its mark is cleared
+    (chat/change_log.py says why nothing is missed)."""
+    now = clock.epoch_ms()
+    if token.since_ms is not None and token.since_ms - change_log.MARGIN_MS < now - change_log.CHANGES_KEPT_S * 1000:
+        token = sync_token.SyncToken()  # what changed since may have left the log: every conversation again
+    elif token.since_ms is not None and token.since_ms > now:
+        token = replace(token, since_ms=now)  # not one this clock gave: from now on reads no less
+    round_ms = token.round_ms if token.round_ms is not None else now
+    if token.since_ms is None:
+        listed = _everything_ranked(caller.user_id, round_ms)
+    else:
+        logged = change_store.logged_since(caller.user_id, token.since_ms - change_log.MARGIN_MS)
+        listed = [sync_token.Rank(at, conversation_id) for conversation_id, at in logged.items()]
+    ranked = sorted(listed, key=lambda rank: rank.key)
+    if token.after is not None:
+        ranked = [rank for rank in ranked if rank.comes_after(token.after)]
+    reply = _Reply(caller, frame.cursors)
+    last_sent = token.after if token.round_ms is not None else None
+    complete = True
+    for rank in ranked:
+        # A conversation logged for the caller is most likely marked: cleared at once, not read twice.
+        logged_lately = token.since_ms is not None or rank.at_ms > 0
+        read = _read_clearing_the_mark(caller.user_id, rank.conversation_id, always=logged_lately)
+        if read is None:
+            last_sent = rank
+            continue
+        added = reply.add(*read)
+        if not added:
+            # Not sent, or sent in part: the next page starts with it.
+            complete = False
+            break
+        last_sent = rank
+    if reply.gone:
+        return SyncedOut(conversations=reply.summaries, complete=False, syncToken=frame.since)
+    following = sync_token.ended(round_ms) if complete else sync_token.unfinished(token, round_ms, last_sent)
+    return SyncedOut(conversations=reply.summaries, complete=complete, syncToken=following.text())
+
+
+def _everything_ranked(user_id: str, round_ms: int) -> list[sync_token.Rank]:
+    """Every conversation of the user, those logged in the last day first, by their last change (the
+    others rank as changed at 0)."""
+    listed = dict.fromkeys((m.conversation_id for m in member_store.memberships_of(user_id)), 0)
+    listed.update(change_store.logged_since(user_id, round_ms - LISTING_WINDOW_MS))
+    return [sync_token.Rank(at, conversation_id) for conversation_id, at in listed.items()]
+
+
+def _read_clearing_the_mark(
+    user_id: str, conversation_id: str, *, always: bool
+) -> tuple[Conversation, Member, list[Member]] | None:
+    """The conversation and its members, read strongly consistently after the caller's row is unmarked
+    (`always`, or only if it was marked): changes from then on are logged for the caller again. None when
+    the caller is not in it."""
+    if always and not member_store.unmark(conversation_id, user_id):
+        return None
+    members = member_store.list_members(conversation_id, consistent=True)
+    me = next((m for m in members if m.user_id == user_id), None)
+    if me is not None and me.marked and not always:
+        member_store.unmark(conversation_id, user_id)
+        members = member_store.list_members(conversation_id, consistent=True)
+        me = next((m for m in members if m.user_id == user_id), None)
+    conversation = conversation_store.get_conversation(conversation_id)
+    if me is None or conversation is None:
+        return None
+    return conversation, me, members
 
 
 def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:

@@ -69,6 +69,9 @@ def on(table: str, *actions: str, index: str | None = None) -> Access:
 GONE_SOCKET_CLEANUP = (on("Connections", "GetItem", "DeleteItem"), on("Users", "UpdateItem"))
 # Where a user's sockets are: the connection ids listed on their Users item.
 FIND_SOCKETS = on("Users", "BatchGetItem")
+# Logging a change for the users it is pushed to (chat/change_log.py): an entry in each one's change log,
+# and the mark on its Members row.
+LOG_CHANGES = (on("Changes", "PutItem"), on("Members", "UpdateItem"))
 # A route function serving an action with a rate limit (chat/actions.py `limit`) takes tokens from the
 # user's bucket (chat/store/limits.py): a conditional UpdateItem, and a GetItem when a frame is refused.
 TAKE_TOKENS = on("Limits", "GetItem", "UpdateItem")
@@ -211,6 +214,18 @@ PRESENCE_SUBSCRIPTIONS = Table(
 )
 # Short-lived counters and token buckets (rate limits).
 LIMITS = Table(logical_name="Limits", env="LIMITS_TABLE", partition=Key("limitKey"), ttl_attribute="expiresAt")
+# Per user, a log of "this conversation changed for you at t" (changeKey: t, then the conversation id): a
+# `sync` with a token reads only the conversations logged since it (chat/change_log.py). Entries expire
+# after CHANGES_KEPT_S; a token older than that gets every conversation again.
+CHANGES = Table(
+    logical_name="Changes",
+    env="CHANGES_TABLE",
+    partition=Key("userId"),
+    sort=Key("changeKey"),
+    ttl_attribute="expiresAt",
+    # Losing it would make tokens skip changes (Members still says they are logged): kept like Members.
+    retain=True,
+)
 
 TABLES: dict[str, Table] = {
     t.logical_name: t
@@ -224,6 +239,7 @@ TABLES: dict[str, Table] = {
         RECEIPTS,
         PRESENCE_SUBSCRIPTIONS,
         LIMITS,
+        CHANGES,
     )
 }
 
@@ -302,7 +318,7 @@ FUNCTIONS: dict[str, Function] = {
             "fanout",
             "functions.fanout.handler.handler",
             "Pushes each new message to every connected device of every member",
-            access=(on("Members", "Query"), FIND_SOCKETS),
+            access=(on("Members", "Query"), *LOG_CHANGES, FIND_SOCKETS),
             posts=True,
             memory_mb=512,
             timeout_s=60,
@@ -324,8 +340,9 @@ FUNCTIONS: dict[str, Function] = {
             "Pushes receipt frames when a watermark moves",
             access=(
                 on("Conversations", "GetItem", "UpdateItem"),
-                on("Members", "Query"),
+                on("Members", "GetItem", "Query"),  # GetItem: the mover's row, for a group member's own move
                 on("Receipts", "PutItem"),  # the group's all-members ("*") move
+                *LOG_CHANGES,
                 FIND_SOCKETS,
             ),
             posts=True,
@@ -338,9 +355,10 @@ FUNCTIONS: dict[str, Function] = {
             "sync and history",
             access=(
                 on("Conversations", "GetItem", "BatchGetItem"),
-                on("Members", "GetItem", "Query"),
+                on("Members", "GetItem", "Query", "UpdateItem"),  # UpdateItem: the caller's mark cleared
                 on("Members", "Query", index="byUser"),
                 on("Messages", "Query"),
+                on("Changes", "Query"),
             ),
             posts=True,
             timeout_s=29,
@@ -354,6 +372,7 @@ FUNCTIONS: dict[str, Function] = {
                 on("Conversations", "GetItem", "PutItem", "UpdateItem"),
                 on("Members", "GetItem", "Query", "BatchWriteItem", "PutItem", "UpdateItem"),
                 on("Receipts", "PutItem"),  # the all-members ("*") move when a laggard leaves
+                *LOG_CHANGES,
             ),
             posts=True,
             memory_mb=512,

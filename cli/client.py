@@ -87,6 +87,9 @@ class ChatClient:
         self.oldest_shown: dict[str, int] = {}  # conversation -> oldest seq /history printed
         self.syncing = False
         self.synced = asyncio.Event()
+        # The last `synced`'s syncToken: a reconnect lists only what changed. Not kept between runs, as
+        # the conversations it leaves out are not: each run's first sync lists them all.
+        self.sync_token = ""
         self.sync_buffer: list[Frame] = []
         self.jumps_allowed: set[str] = set()  # conversations whose next message may skip seqs
         self.unacked: dict[str, int] = {}  # conversation -> highest seq received during a sync
@@ -269,7 +272,7 @@ class ChatClient:
 
     async def _sync(self) -> None:
         self.syncing = True
-        await self._send({"action": "sync", "cursors": dict(self.state.cursors)})
+        await self._send({"action": "sync", "cursors": dict(self.state.cursors), "since": self.sync_token})
 
     # ------------------------------------------------------------------ server frames
 
@@ -353,6 +356,7 @@ class ChatClient:
         self.screen.receipt(self._label(frame["conversationId"]), who, kind, seq)
 
     async def _on_synced(self, frame: Frame) -> None:
+        self.sync_token = frame.get("syncToken", self.sync_token)
         for item in frame.get("conversations", []):
             conversation = self.conversations.setdefault(item["conversationId"], Conversation(item["conversationId"]))
             conversation.kind = item.get("kind", "direct")
@@ -376,7 +380,7 @@ class ChatClient:
         for message in buffered:
             await self._show_message(message)
         if not frame.get("complete", True):
-            await self._send({"action": "sync", "cursors": dict(self.state.cursors)})
+            await self._sync()
             return
         self.syncing = False
         self.synced.set()
@@ -432,6 +436,10 @@ class ChatClient:
             task = asyncio.create_task(self._send_later(client_msg_id, delay_s))
             self.waiting.add(task)
             task.add_done_callback(self.waiting.discard)
+            return
+        if frame.get("action") == "sync" and frame.get("code") == "bad_request" and self.sync_token:
+            self.sync_token = ""  # a token the server does not take: every conversation again
+            await self._sync()
             return
         if client_msg_id:
             self.pending.pop(client_msg_id, None)

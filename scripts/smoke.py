@@ -12,7 +12,8 @@ come from `GET <url>/dev/token` and there is nothing to delete.
 Then, over the WebSocket URL: A, B and C connect; A sends B a direct message (`sent`); B gets the
 `message`; B acks `delivered`, then `read`, and A gets each `receipt`; A creates a group of A, B
 and C and sends into it; B and C get the `message`; a new device of B `sync`s and its `synced`
-lists both conversations, after their `message` frames.
+lists both conversations, after their `message` frames, with a `syncToken`; a `sync` with that token
+is answered too.
 
 Each step prints one line, `ok   <step> (<ms> ms)` or `FAIL <step>: <reason>`; the first failure
 ends the run with exit status 1. An `error` frame on any socket fails the step it came in.
@@ -452,8 +453,11 @@ async def run_steps(ws_url: str, users: list[User], reporter: Reporter, timeout:
 
         with reporter.step("a new device of B syncs both conversations"):
             laptop_b = await sockets.open(b, f"smoke-{run}-b2")
-            synced = await laptop_b.request({"action": "sync", "cursors": {}}, "synced")
+            synced = await laptop_b.request({"action": "sync", "cursors": {}, "since": ""}, "synced")
             expect(synced, "synced", complete=True)
+            token = synced.get("syncToken")
+            if not isinstance(token, str) or not token:
+                raise SmokeError(f"`synced` in answer to `since` holds no syncToken: {synced}")
             listed = {conv.get("conversationId"): conv for conv in synced.get("conversations") or []}
             for conversation_id, kind, seq, msg_id in (
                 (direct, "direct", direct_seq, direct_msg_id),
@@ -466,6 +470,15 @@ async def run_steps(ws_url: str, users: list[User], reporter: Reporter, timeout:
                 synced_message = is_frame("message", conversationId=conversation_id, seq=seq, clientMsgId=msg_id)
                 if not any(synced_message(f) for f in laptop_b.frames):
                     raise SmokeError(f"no `message` {conversation_id} #{seq} before `synced`")
+
+        with reporter.step("B's new device syncs again with its token"):
+            cursors = {direct: direct_seq, group: group_seq}
+            again = await laptop_b.request({"action": "sync", "cursors": cursors, "since": token}, "synced")
+            expect(again, "synced", complete=True)
+            # Changes of the last minutes may be listed again; nothing else is.
+            relisted = {conv.get("conversationId") for conv in again.get("conversations") or []}
+            if not relisted <= {direct, group} or not again.get("syncToken"):
+                raise SmokeError(f"`synced` with a token: {again}")
     finally:
         await sockets.close()
 

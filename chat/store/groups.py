@@ -21,25 +21,35 @@ def _in_transactions(user_ids: Sequence[str]) -> list[list[str]]:
     return [list(user_ids[i : i + MEMBERS_PER_TRANSACTION]) for i in range(0, len(user_ids), MEMBERS_PER_TRANSACTION)]
 
 
-def create_group(conversation_id: str, name: str, creator: str, member_ids: Sequence[str], now: str) -> None:
-    """Members first, the conversation last: the group exists only once everything is stored."""
+def create_group(
+    conversation_id: str, name: str, creator: str, member_ids: Sequence[str], now: str, logged_at: int
+) -> None:
+    """Members first, the conversation last: the group exists only once everything is stored. The rows
+    are marked as logged at `logged_at` (chat/change_log.py)."""
     with MemberModel.batch_write() as batch:
         for user_id in member_ids:
-            batch.save(members.joining(conversation_id, user_id, 0, now).row)
+            batch.save(members.joining(conversation_id, user_id, 0, now, marked_at=logged_at).row)
     conversations.new_group(conversation_id, name, creator, member_ids, now).run()
 
 
 def add_members(
-    conversation: Conversation, user_ids: Sequence[str], max_members: int, now: str, holding: Collection[ReceiptKind]
+    conversation: Conversation,
+    user_ids: Sequence[str],
+    max_members: int,
+    now: str,
+    holding: Collection[ReceiptKind],
+    logged_at: int,
 ) -> None:
     """Adds members who join at the current lastSeq (they see only what comes after), as holding the
-    group minimums of the `holding` kinds; only while lastSeq and the minimums are as in `conversation`."""
+    group minimums of the `holding` kinds; only while lastSeq and the minimums are as in `conversation`.
+    Their rows are marked as logged at `logged_at` (chat/change_log.py)."""
+    conversation_id, last_seq = conversation.conversation_id, conversation.last_seq
     for chunk in _in_transactions(user_ids):
         try:
             transact(
                 [
                     conversations.members_joining(conversation, chunk, max_members, holding),
-                    *(members.joining(conversation.conversation_id, u, conversation.last_seq, now) for u in chunk),
+                    *(members.joining(conversation_id, u, last_seq, now, marked_at=logged_at) for u in chunk),
                 ]
             )
         except Cancelled as exc:

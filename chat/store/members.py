@@ -10,7 +10,7 @@ from pynamodb.expressions.update import Action
 from chat.concurrency import ContextPool
 from chat.domain import Conversation, Member, ReceiptKind, WatermarkMove, active
 from chat.store.models import MemberModel
-from chat.store.writes import Put, Update
+from chat.store.writes import Put, Update, applied
 
 # Membership look-ups of up to 100 users run side by side.
 _pool = ContextPool(max_workers=16, name="members")
@@ -29,6 +29,7 @@ def member_to_domain(row: MemberModel) -> Member:
         left_at=row.left_at,
         all_delivered_at_leave=None if row.all_delivered_at_leave is None else int(row.all_delivered_at_leave),
         all_read_at_leave=None if row.all_read_at_leave is None else int(row.all_read_at_leave),
+        marked=row.marked_at is not None,
     )
 
 
@@ -94,9 +95,11 @@ def joining(
     *,
     moved: WatermarkMove | None = None,
     only_if_new: bool = False,
+    marked_at: int | None = None,
 ) -> Put:
     """A member whose watermarks start where it joined (it holds nothing before), or where `moved`
-    raises them. A former member joining again replaces its old row unless `only_if_new`."""
+    raises them. A former member joining again replaces its old row unless `only_if_new`. `marked_at`:
+    its joining is in its change log already, at that time (chat/change_log.py)."""
     row = MemberModel(
         conversation_id=conversation_id,
         user_id=user_id,
@@ -104,6 +107,7 @@ def joining(
         joined_at=joined_at,
         delivered_seq=joined_seq,
         read_seq=joined_seq,
+        marked_at=marked_at,
     )
     if moved is not None:
         for kind in moved.raises:
@@ -126,6 +130,28 @@ def raising(move: WatermarkMove, expected: Member | None = None) -> Update:
             condition &= seq == expected.watermark(kind).seq
     return Update(
         MemberModel(conversation_id=receipt.conversation_id, user_id=receipt.user_id), actions, condition, "member"
+    )
+
+
+def marking(conversation_id: str, user_id: str, at_ms: int) -> Update:
+    """Notes on the row that a change here was logged for the member at `at_ms` (only on an existing row)."""
+    return Update(
+        MemberModel(conversation_id=conversation_id, user_id=user_id),
+        [MemberModel.marked_at.set(at_ms)],
+        MemberModel.user_id.exists(),
+        role="member",
+    )
+
+
+def unmark(conversation_id: str, user_id: str) -> bool:
+    """A sync is about to read the conversation for the member: changes from now on are logged again.
+    False when there is no such member."""
+    return applied(
+        Update(
+            MemberModel(conversation_id=conversation_id, user_id=user_id),
+            [MemberModel.marked_at.remove()],
+            MemberModel.user_id.exists(),
+        )
     )
 
 

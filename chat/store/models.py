@@ -140,6 +140,9 @@ class MemberModel(Model):
     read_seq = NumberAttribute(attr_name="readSeq", default=0)
     delivered_at = UnicodeAttribute(attr_name="deliveredAt", null=True)
     read_at = UnicodeAttribute(attr_name="readAt", null=True)
+    # Set when a change here was logged in the member's Changes (epoch ms), removed when a sync reads the
+    # conversation for it: while set, later changes need not be logged again (chat/change_log.py).
+    marked_at = NumberAttribute(attr_name="markedAt", null=True)
     by_user = MembersByUser()
 
 
@@ -210,6 +213,18 @@ class LimitModel(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
+class ChangeModel(Model):
+    """One entry of a user's change log: the conversation changed for the user at `changeKey`'s time."""
+
+    class Meta(_Meta):
+        table_name = _table(topology.CHANGES)
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    change_key = UnicodeAttribute(range_key=True, attr_name="changeKey")
+    conversation_id = UnicodeAttribute(attr_name="conversationId")
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     ConnectionModel,
     UserModel,
@@ -220,4 +235,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ReceiptModel,
     PresenceSubscriptionModel,
     LimitModel,
+    ChangeModel,
 )

@@ -21,6 +21,7 @@ STEPS = [
     "A sends into the group: sent",
     "B and C receive the group message",
     "a new device of B syncs both conversations",
+    "B's new device syncs again with its token",
 ]
 
 

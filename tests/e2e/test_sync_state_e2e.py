@@ -80,3 +80,35 @@ async def test_sync_with_current_cursors_sends_no_messages(ws_connect) -> None:
     [summary] = synced["conversations"]
     assert (summary["lastSeq"], summary["firstSeqSent"], synced["complete"]) == (1, None, True)
     assert [m["seq"] for m in bob_phone.received(is_message(conversation))] == [1]
+
+
+async def test_a_device_back_with_its_sync_token_gets_what_it_missed(ws_connect) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    alice_phone, bob_phone = await ws_connect(alice), await ws_connect(bob, "phone")
+    conversation = await send_many(alice_phone, 2, to=bob)
+    await bob_phone.messages(conversation, 2)
+    tablet = await ws_connect(bob, "tablet")
+    first = await tablet.request({"action": "sync", "cursors": {}, "since": ""})
+    assert (first["type"], first["complete"]) == ("synced", True), first
+    assert [c["conversationId"] for c in first["conversations"]] == [conversation]
+    token = first["syncToken"]
+    await tablet.close()
+
+    await send_many(alice_phone, 1, conversation_id=conversation)  # while the tablet is away
+    await bob_phone.messages(conversation, 3)  # fanned out (and so logged for bob)
+    tablet = await ws_connect(bob, "tablet")
+    back = await tablet.request({"action": "sync", "cursors": {conversation: 2}, "since": token})
+
+    assert (back["type"], back["complete"]) == ("synced", True), back
+    [summary] = back["conversations"]
+    assert (summary["conversationId"], summary["lastSeq"], summary["firstSeqSent"]) == (conversation, 3, 3)
+    assert [m["seq"] for m in tablet.received(is_message(conversation))] == [3]
+    assert back["syncToken"] not in ("", token)
+
+
+async def test_a_since_the_server_did_not_give_is_one_error_frame(ws_connect) -> None:
+    bob = unique("bob")
+    phone = await ws_connect(bob)
+    reply = await phone.request({"action": "sync", "cursors": {}, "since": "made-up"})
+    assert (reply["type"], reply["code"], reply["action"]) == ("error", "bad_request", "sync"), reply
+    assert phone.received(of_type("synced")) == [] and phone.received(of_type("message")) == []

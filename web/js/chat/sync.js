@@ -5,6 +5,9 @@
 // has (the contiguous watermark): it is the sync cursor and the seq acknowledged as delivered / read.
 // On every (re)connect the client sends `sync` with its cursors and repeats it while `complete` is
 // false; a live message that skips a seq (or names an unknown conversation) triggers another one.
+// Each `sync` also sends the `syncToken` of the last `synced` as `since`, so only the conversations
+// that changed since are listed. The token lives as long as the conversations it describes (this
+// page): a reload starts again with "" and gets every conversation.
 
 import { maxTime, num } from "./conversations.js";
 
@@ -21,6 +24,7 @@ export class Sync {
     this.timer = null; // no `synced` in time
     this.retryTimer = null;
     this.failures = 0;
+    this.token = ""; // the last `synced`'s syncToken
   }
 
   destroy() {
@@ -69,7 +73,7 @@ export class Sync {
     clearTimeout(this.retryTimer);
     const requestId = chat.conn.nextRequestId("s");
     this.requestId = requestId;
-    if (!chat.send({ action: "sync", cursors: this.cursors(), requestId })) {
+    if (!chat.send({ action: "sync", cursors: this.cursors(), since: this.token, requestId })) {
       this.syncing = false;
       return;
     }
@@ -98,6 +102,7 @@ export class Sync {
     const chat = this.chat;
     clearTimeout(this.timer);
     this.failures = 0;
+    if (typeof frame.syncToken === "string") this.token = frame.syncToken;
     for (const item of frame.conversations || []) this.applyConversationInfo(item);
     for (const conv of chat.conversations.all()) this.recomputeHeld(conv);
     this.syncing = false;
@@ -116,6 +121,12 @@ export class Sync {
     if (action === "sync") {
       clearTimeout(this.timer);
       this.syncing = false;
+      // A token the server does not take: start again from every conversation, at once.
+      if (frame.code === "bad_request" && this.token !== "") {
+        this.token = "";
+        this.run();
+        return;
+      }
       this.retryLater(frame.code === "rate_limited" ? Number(frame.retryAfterMs) : 0);
     }
     if (action === "history") {
