@@ -25,13 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-MAX_FRAME_BYTES = 32 * 1024
+# Limits checked outside these models: chat/protocol_limits.py.
 MAX_TEXT_CHARS = 4096
 MAX_GROUP_NAME_CHARS = 100
-MAX_GROUP_MEMBERS = 500
-MAX_PRESENCE_USERS = 100
-# Open connections per user; the handshake of one more is refused (chat/sessions.py).
-MAX_CONNECTIONS_PER_USER = 10
 HISTORY_DEFAULT_LIMIT = 50
 
 ClientMsgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
