@@ -76,6 +76,13 @@ def test_no_function_imports_the_xray_sdk(function: str) -> None:
 
 
 @pytest.mark.parametrize("function", topology.FUNCTIONS)
+def test_no_function_imports_boto3(function: str) -> None:
+    # botocore clients only (PynamoDB's, chat/push.py's): boto3 adds its resource layer and s3transfer,
+    # which imports multiprocessing.
+    assert not {"boto3", "s3transfer"} & tops(loaded_by(function)[0])
+
+
+@pytest.mark.parametrize("function", topology.FUNCTIONS)
 def test_no_protocol_model_is_built_at_import(function: str) -> None:
     # Each is built when first used (defer_build): a function uses a few of them.
     assert loaded_by(function)[1] == []
