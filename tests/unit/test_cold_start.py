@@ -35,8 +35,8 @@ if protocol is not None:
 print(json.dumps({{"modules": modules, "built": built}}))
 """
 
-# Functions that neither parse nor send a frame: no pydantic at all.
-NO_FRAMES = ("authorizer", "signup", "connect", "disconnect")
+# Functions that neither parse nor send a frame (the sweep closes sockets): no pydantic at all.
+NO_FRAMES = ("authorizer", "signup", "connect", "disconnect", "sweep")
 # Only the authorizer verifies tokens.
 NO_JWT = tuple(name for name in topology.FUNCTIONS if name != topology.AUTHORIZER)
 # Each stream function's domain module, which the other stream functions do not import.
