@@ -6,10 +6,11 @@ route function's handler (`chat.api.route_handler`), frame parsing (`parse_clien
 AsyncAPI document (scripts/generate_asyncapi.py). Adding an action is one entry here, its frame
 model in chat/protocol.py, and its domain callable (see docs/ARCHITECTURE.md).
 
-This module imports no domain code and no pydantic: the CDK app, the settings and the functions
-that parse no frame (the authorizer, $connect, the stream functions) read it, each route function
-imports only the callables it serves (`Action.load`), and a frame model is imported with
-chat/protocol.py when an action's `frame` is first asked for.
+This module imports no domain code and no pydantic: the CDK app and every function's settings read
+it, and the functions that handle no frame (the authorizer, sign-up, $connect, $disconnect, the
+sweep) never import pydantic. Each route function imports only the callables it serves
+(`Action.load`); a frame model is imported, with chat/protocol.py, when an action's `frame` is
+first asked for.
 """
 
 from __future__ import annotations
