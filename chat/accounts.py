@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.auth.tokens import is_valid_user_id
 from chat.clock import now_iso
 from chat.observability import logger
 from chat.store import users
+from chat.user_ids import is_valid_user_id
 
 
 class InvalidConfirmation(Exception):

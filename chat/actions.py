@@ -6,49 +6,36 @@ route function's handler (`chat.api.route_handler`), frame parsing (`parse_clien
 AsyncAPI document (scripts/generate_asyncapi.py). Adding an action is one entry here, its frame
 model in chat/protocol.py, and its domain callable (see docs/ARCHITECTURE.md).
 
-This module imports no domain code: the CDK app reads it, and each function imports only the
-callables it serves (`Action.load`).
+This module imports no domain code and no pydantic: the CDK app and every function's settings read
+it, and the functions that handle no frame (the authorizer, sign-up, $connect, $disconnect, the
+sweep) never import pydantic. Each route function imports only the callables it serves
+(`Action.load`); a frame model is imported, with chat/protocol.py, when an action's `frame` is
+first asked for.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import Field, TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from chat.errors import BadRequest, TooLarge, UnknownAction
-from chat.protocol import (
-    MAX_FRAME_BYTES,
-    MAX_GROUP_MEMBERS,
-    MAX_PRESENCE_USERS,
-    AddMembersFrame,
-    ClientFrame,
-    CreateGroupFrame,
-    DeliveredFrame,
-    HistoryFrame,
-    LeaveGroupFrame,
-    PingFrame,
-    ReadFrame,
-    ReceiptsFrame,
-    RemoveMembersFrame,
-    SendFrame,
-    SubscribePresenceFrame,
-    SyncFrame,
-    TypingFrame,
-)
+from chat.protocol_limits import MAX_FRAME_BYTES, MAX_GROUP_MEMBERS, MAX_PRESENCE_USERS
 from chat.token_bucket import RateLimit
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from chat.protocol import ClientFrame
 
 
 @dataclass(frozen=True)
 class Action:
     name: str
-    frame: type[ClientFrame]
+    # Its frame model's name in chat/protocol.py (`frame` imports it).
+    frame_model: str
     # The topology function (and so the API Gateway route integration) that serves it.
     function: str
     # "module:callable", called as callable(caller, frame) -> the direct reply frame or None.
@@ -62,6 +49,11 @@ class Action:
     # it (chat/token_bucket.py); the defaults are far above what a person does (docs/PROTOCOL.md).
     limit: RateLimit | None = None
 
+    @property
+    def frame(self) -> type[ClientFrame]:
+        frame: type[ClientFrame] = getattr(importlib.import_module("chat.protocol"), self.frame_model)
+        return frame
+
     def load(self) -> Callable[..., Any]:
         module, _, attribute = self.serves.partition(":")
         served: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
@@ -71,7 +63,7 @@ class Action:
 ACTIONS: tuple[Action, ...] = (
     Action(
         "send",
-        SendFrame,
+        "SendFrame",
         "send",
         "chat.messages:send",
         ("sent",),
@@ -84,7 +76,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "delivered",
-        DeliveredFrame,
+        "DeliveredFrame",
         "receipts",
         "chat.receipts:acknowledge",
         (),
@@ -93,7 +85,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "read",
-        ReadFrame,
+        "ReadFrame",
         "receipts",
         "chat.receipts:acknowledge",
         (),
@@ -102,7 +94,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "receipts",
-        ReceiptsFrame,
+        "ReceiptsFrame",
         "receipts",
         "chat.receipts:message_info",
         ("receipts",),
@@ -111,7 +103,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "sync",
-        SyncFrame,
+        "SyncFrame",
         "sync",
         "chat.sync:sync",
         ("message", "synced"),
@@ -124,7 +116,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "history",
-        HistoryFrame,
+        "HistoryFrame",
         "sync",
         "chat.sync:history",
         ("history",),
@@ -133,7 +125,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "createGroup",
-        CreateGroupFrame,
+        "CreateGroupFrame",
         "groups",
         "chat.groups:create_group",
         ("group",),
@@ -145,7 +137,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "addMembers",
-        AddMembersFrame,
+        "AddMembersFrame",
         "groups",
         "chat.groups:add_members",
         ("group",),
@@ -156,7 +148,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "removeMembers",
-        RemoveMembersFrame,
+        "RemoveMembersFrame",
         "groups",
         "chat.groups:remove_members",
         ("group",),
@@ -165,7 +157,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "leaveGroup",
-        LeaveGroupFrame,
+        "LeaveGroupFrame",
         "groups",
         "chat.groups:leave_group",
         ("group",),
@@ -174,7 +166,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "subscribePresence",
-        SubscribePresenceFrame,
+        "SubscribePresenceFrame",
         "presence",
         "chat.presence:subscribe",
         ("presence",),
@@ -186,7 +178,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "typing",
-        TypingFrame,
+        "TypingFrame",
         "typing",
         "chat.typing_indicators:typing",
         (),
@@ -195,7 +187,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "ping",
-        PingFrame,
+        "PingFrame",
         "ping",
         "chat.sessions:pong",
         ("pong",),
@@ -207,16 +199,11 @@ ACTIONS: tuple[Action, ...] = (
 BY_NAME: dict[str, Action] = {action.name: action for action in ACTIONS}
 # The limit each action declares (None: none).
 DECLARED_LIMITS: dict[str, RateLimit | None] = {action.name: action.limit for action in ACTIONS}
-CLIENT_FRAMES: dict[str, type[ClientFrame]] = {action.name: action.frame for action in ACTIONS}
 
 
-def _action_of(frame: type[ClientFrame]) -> str:
-    return str(frame.model_fields["action"].annotation.__args__[0])  # type: ignore[union-attr]
-
-
-for _action in ACTIONS:
-    if _action_of(_action.frame) != _action.name:
-        raise ValueError(f"action {_action.name!r} has the frame of {_action_of(_action.frame)!r}")
+def frame_models() -> dict[str, type[ClientFrame]]:
+    """action -> its frame model (imports chat/protocol.py)."""
+    return {action.name: action.frame for action in ACTIONS}
 
 
 def served_by(function: str) -> dict[str, Callable[..., Any]]:
@@ -225,9 +212,6 @@ def served_by(function: str) -> dict[str, Callable[..., Any]]:
 
 
 # ---- parsing ----------------------------------------------------------------------------------------
-
-_EVERY_FRAME: Any = Annotated[functools.reduce(operator.or_, (a.frame for a in ACTIONS)), Field(discriminator="action")]
-_any_frame: TypeAdapter[ClientFrame] = TypeAdapter(_EVERY_FRAME)
 
 
 def parse_client_frame(raw: str | None) -> ClientFrame:
@@ -252,8 +236,13 @@ def parse_client_frame(raw: str | None) -> ClientFrame:
         raise UnknownAction(f"unknown action {action!r}")
     if holds_lone_surrogate(data):
         raise BadRequest("frame holds a lone surrogate (an escape in \\ud800-\\udfff not in a pair): not text")
+    # The action's own model, not a union of every frame: a function builds only the models of the
+    # frames it is sent (chat/protocol.py defers building them to their first use).
+    model = BY_NAME[action].frame
+    from pydantic import ValidationError  # imported with the model: pydantic stays out of the registry
+
     try:
-        return _any_frame.validate_python(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(_describe(exc)) from None
 
@@ -280,7 +269,7 @@ def holds_lone_surrogate(data: Any) -> bool:
 
 def _describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+    where = ".".join(str(part) for part in first["loc"]) or "frame"
     if first["type"] == "extra_forbidden":
         return f"unknown field {where!r}"
     if first["type"] == "missing":

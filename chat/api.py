@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import config, rate_limits
 from chat.actions import parse_client_frame, served_by
+from chat.callers import caller_from
 from chat.domain import Caller
 from chat.errors import ChatError, Internal, UnknownAction
 from chat.observability import instrumented, logger
@@ -17,23 +18,6 @@ from chat.protocol import ClientFrame, ErrorOut, ServerFrame, frame_context
 
 Serve = Callable[[Caller, Any], ServerFrame | None]
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-
-
-def caller_from(event: dict[str, Any]) -> Caller:
-    """The authenticated caller, as the authorizer stored it for this connection."""
-    context = event["requestContext"]
-    authorizer = context.get("authorizer") or {}
-    return Caller(user_id=authorizer["userId"], device_id=authorizer["deviceId"], connection_id=context["connectionId"])
-
-
-def token_expiry_from(event: dict[str, Any]) -> int | None:
-    """When the token the connection was opened with expires (epoch s), as the authorizer told API Gateway
-    (context values reach the integration as strings or numbers); None if it did not."""
-    value = (event["requestContext"].get("authorizer") or {}).get("tokenExpiresAt")
-    try:
-        return None if value is None else int(float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def reply(frame: ServerFrame | None) -> dict[str, Any]:

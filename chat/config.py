@@ -12,9 +12,8 @@ every function, so tests can point a function at a table of their own.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chat.actions import DECLARED_LIMITS
 from chat.token_bucket import RateLimit, effective_limits, parse_overrides
@@ -37,14 +36,17 @@ class ConfigurationError(RuntimeError):
     """The function's environment lacks a setting it needs."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+# A dataclass, not a pydantic model: building a model at cold start costs pydantic's schema machinery
+# (scripts/cold_start.py), and only the lease needs checking.
+@dataclass(frozen=True)
+class Settings:
     region: str
     # topology logical name -> the table's name
     table_names: dict[str, str]
     # topology.CONNECTION_LEASE_S in AWS; shorter in some local stacks for tests.
-    connection_lease_s: int = Field(gt=0)
+    connection_lease_s: int
+    # action -> its per-user token bucket; an action not listed is not limited.
+    rate_limits: dict[str, RateLimit]
     # Where `@connections` is (only functions that post have it).
     callback_url: str | None = None
     # A local DynamoDB (moto); None in AWS.
@@ -53,8 +55,6 @@ class Settings(BaseModel):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwks_url: str | None = None
-    # action -> its per-user token bucket; an action not listed is not limited.
-    rate_limits: dict[str, RateLimit]
 
 
 def _required(name: str) -> str:
@@ -64,22 +64,30 @@ def _required(name: str) -> str:
     return value
 
 
+def _positive_int(name: str) -> int:
+    value = _required(name)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
+    if number <= 0:
+        raise ConfigurationError(f"{name} must be greater than 0, not {number}")
+    return number
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    try:
-        return Settings(
-            region=region(),
-            table_names={table.logical_name: table_name(table) for table in TABLES.values()},
-            connection_lease_s=_required(ENV_CONNECTION_LEASE_S),
-            callback_url=os.environ.get(ENV_CALLBACK_URL) or None,
-            dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
-            jwt_issuer=os.environ.get(ENV_JWT_ISSUER) or None,
-            jwt_audience=os.environ.get(ENV_JWT_AUDIENCE) or None,
-            jwks_url=os.environ.get(ENV_JWKS_URL) or None,
-            rate_limits=rate_limits(),
-        )
-    except ValidationError as exc:
-        raise ConfigurationError(str(exc)) from exc
+    return Settings(
+        region=region(),
+        table_names={table.logical_name: table_name(table) for table in TABLES.values()},
+        connection_lease_s=_positive_int(ENV_CONNECTION_LEASE_S),
+        callback_url=os.environ.get(ENV_CALLBACK_URL) or None,
+        dynamodb_endpoint=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+        jwt_issuer=os.environ.get(ENV_JWT_ISSUER) or None,
+        jwt_audience=os.environ.get(ENV_JWT_AUDIENCE) or None,
+        jwks_url=os.environ.get(ENV_JWKS_URL) or None,
+        rate_limits=rate_limits(),
+    )
 
 
 def rate_limits() -> dict[str, RateLimit]:

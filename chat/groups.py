@@ -13,13 +13,13 @@ from chat.clock import now_iso
 from chat.domain import RECEIPT_KINDS, Caller, Conversation
 from chat.errors import BadRequest, Internal, LimitExceeded, NotFound
 from chat.protocol import (
-    MAX_GROUP_MEMBERS,
     AddMembersFrame,
     CreateGroupFrame,
     GroupOut,
     LeaveGroupFrame,
     RemoveMembersFrame,
 )
+from chat.protocol_limits import MAX_GROUP_MEMBERS
 from chat.push import push_to_users
 from chat.receipts import recompute_group_minimum
 from chat.retry import retrying

@@ -37,7 +37,8 @@ SENDS_QUEUE = "Sends"
 class QueuedSend(BaseModel):
     """A send waiting in the conversation's queue for the sequencer (chat/sequencer.py) to store it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use, not at import (a cold start pays for it only when a send is queued).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     conversationId: str
     senderId: str

@@ -29,7 +29,8 @@ from chat import clock
 from chat.domain import Caller, Connection, Endpoint
 from chat.errors import Forbidden, Internal, LimitExceeded
 from chat.observability import metrics
-from chat.protocol import MAX_PRESENCE_USERS, PresenceOut, SubscribePresenceFrame
+from chat.protocol import PresenceOut, SubscribePresenceFrame
+from chat.protocol_limits import MAX_PRESENCE_USERS
 from chat.push import live_connections_of, push
 from chat.store import connections, conversations, members, users
 from chat.store import presence as store

@@ -2,6 +2,10 @@
 
 Client frames are strict: unknown fields, wrong types and out-of-range values are `bad_request`
 (chat/actions.py parses them and knows which action each frame is for).
+
+Every model is built (its validator and serializer) when first used, not when this module is
+imported (`defer_build`): a function uses a few of these frames, and building all of them was most
+of its cold start (scripts/cold_start.py).
 """
 
 from __future__ import annotations
@@ -23,13 +27,9 @@ from pydantic import (
 
 from chat import sync_token
 
-MAX_FRAME_BYTES = 32 * 1024
+# Limits checked outside these models: chat/protocol_limits.py.
 MAX_TEXT_CHARS = 4096
 MAX_GROUP_NAME_CHARS = 100
-MAX_GROUP_MEMBERS = 500
-MAX_PRESENCE_USERS = 100
-# Open connections per user; the handshake of one more is refused (chat/sessions.py).
-MAX_CONNECTIONS_PER_USER = 10
 HISTORY_DEFAULT_LIMIT = 50
 MAX_SYNC_TOKEN_CHARS = 256
 
@@ -65,7 +65,7 @@ DisplayText = Annotated[str, AfterValidator(_no_control_characters), Field(json_
 class ClientFrame(BaseModel):
     """A frame a client sends; chat/actions.py lists every one and parses them."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     requestId: RequestId | None = None
 
@@ -81,7 +81,7 @@ class ClientFrame(BaseModel):
 
 
 class MessageBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     text: Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
@@ -216,7 +216,7 @@ def _is_text(value: str) -> bool:
 class ServerFrame(BaseModel):
     """A frame the server sends."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     # Fields omitted from the wire while None (everything else is sent, null included).
     _optional: frozenset[str] = frozenset({"requestId"})
 
@@ -283,6 +283,8 @@ class GroupOut(ServerFrame):
 
 
 class ConversationReceipt(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     userId: str
     kind: Literal["delivered", "read"]
     seq: int
@@ -292,6 +294,8 @@ class ConversationReceipt(BaseModel):
 class ConversationSummary(BaseModel):
     """One conversation in `synced`. `members` and `admins` are left out (not null) for a conversation the
     caller is no longer a member of (it left or was removed): who belongs to it since then is not shown."""
+
+    model_config = ConfigDict(defer_build=True)
 
     _optional: frozenset[str] = frozenset({"members", "admins"})
 
@@ -336,6 +340,8 @@ class HistoryOut(ServerFrame):
 
 
 class MemberReceipt(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     userId: str
     deliveredAt: Timestamp | None
     readAt: Timestamp | None

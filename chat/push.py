@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -54,10 +54,14 @@ class ConnectionCloser(Protocol):
 
 
 class ApiGatewayPoster:
-    """Posts through boto3's apigatewaymanagementapi client (API Gateway in AWS, the local gateway locally)."""
+    """Posts through the apigatewaymanagementapi client (API Gateway in AWS, the local gateway locally).
+
+    A botocore client, as PynamoDB's are: importing boto3 would add its resource layer and s3transfer
+    (which imports multiprocessing) to the cold start of every function that posts, and none uses them.
+    """
 
     def __init__(self, endpoint_url: str | None = None, client: Any = None) -> None:
-        self._client = client or boto3.client(
+        self._client: Any = client or botocore.session.get_session().create_client(
             "apigatewaymanagementapi",
             endpoint_url=endpoint_url or config.callback_url(),
             region_name=config.region(),

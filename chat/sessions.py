@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chat import liveness
 from chat.clock import now_iso
 from chat.domain import Caller, Connection
-from chat.protocol import MAX_CONNECTIONS_PER_USER, PingFrame, PongOut
+from chat.protocol_limits import MAX_CONNECTIONS_PER_USER
 from chat.store import connections as connection_store
 from chat.store.errors import ConnectionLimitReached
+
+if TYPE_CHECKING:
+    from chat.protocol import PingFrame, PongOut
 
 # MAX_CONNECTIONS_PER_USER open sockets per user: each one is a POST for every message to the user, and
 # all of them are listed on the user's item. 10 is more than a person uses at once (phone, tablet,
@@ -43,5 +48,9 @@ def disconnect(caller: Caller) -> None:
 def pong(caller: Caller, frame: PingFrame) -> PongOut:
     """ping keeps the connection from idling out (API Gateway closes it after 10 silent minutes) and
     renews its lease when that nears its end."""
+    # Imported here: $connect and $disconnect use this module and never a frame model (the ping
+    # function has chat/protocol.py loaded since its cold start, by chat/api.py).
+    from chat.protocol import PongOut
+
     liveness.renew(caller)
     return PongOut()

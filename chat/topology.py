@@ -449,10 +449,10 @@ SIGNUP = "signup"
 AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request.querystring.deviceId")
 
 STREAMS: tuple[Stream, ...] = (
-    Stream("Messages", "fanout", "chat.changes:message_changed"),
-    Stream("Receipts", "receipt_push", "chat.changes:receipt_logged"),
+    Stream("Messages", "fanout", "chat.changes.messages:message_changed"),
+    Stream("Receipts", "receipt_push", "chat.changes.receipts:receipt_logged"),
     # A MODIFY (a renewed lease, a new watched set) changes no one's presence: never invoked for one.
-    Stream("Connections", "presence_push", "chat.changes:connection_changed", events=("INSERT", "REMOVE")),
+    Stream("Connections", "presence_push", "chat.changes.connections:connection_changed", events=("INSERT", "REMOVE")),
 )
 
 # Sends into a busy conversation, grouped by conversation: its one writer (chat/sequencer.py).

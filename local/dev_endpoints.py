@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from chat import faults
-from chat.auth.tokens import MAX_USER_ID_LENGTH, is_valid_user_id
 from chat.topology import SIGNUP
+from chat.user_ids import MAX_USER_ID_LENGTH, is_valid_user_id
 from local import costs
 from local.events import post_confirmation_event
 from local.http import HttpRequest, HttpResponse

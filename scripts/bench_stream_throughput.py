@@ -48,7 +48,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chat import push, streams  # noqa: E402
-from chat.changes import message_changed  # noqa: E402
+from chat.changes.messages import message_changed  # noqa: E402
 from chat.concurrency import ContextPool  # noqa: E402
 from chat.domain import Caller  # noqa: E402
 from chat.messages import send_message  # noqa: E402

@@ -41,13 +41,8 @@ from pydantic_core import CoreSchema  # noqa: E402
 from chat import protocol  # noqa: E402
 from chat.actions import ACTIONS  # noqa: E402
 from chat.auth.tokens import DEVICE_ID  # noqa: E402
-from chat.protocol import (  # noqa: E402
-    MAX_CONNECTIONS_PER_USER,
-    MAX_FRAME_BYTES,
-    SERVER_FRAMES,
-    ErrorOut,
-    SendFrame,
-)
+from chat.protocol import SERVER_FRAMES, ErrorOut, SendFrame  # noqa: E402
+from chat.protocol_limits import MAX_CONNECTIONS_PER_USER, MAX_FRAME_BYTES  # noqa: E402
 from infrastructure.config import STAGE_NAME  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "asyncapi.yaml"

@@ -19,8 +19,9 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from chat.actions import ACTIONS, CLIENT_FRAMES
-from chat.protocol import MAX_FRAME_BYTES, SERVER_FRAMES
+from chat.actions import ACTIONS, frame_models
+from chat.protocol import SERVER_FRAMES
+from chat.protocol_limits import MAX_FRAME_BYTES
 from tests.asyncapi import schema_validator
 
 ACTION_NAMES = [action.name for action in ACTIONS]
@@ -267,7 +268,7 @@ def schema_blind_spot(value: Any) -> bool:
 
 
 def schema_accepts(action: str, frame: dict[str, Any]) -> bool:
-    return bool(schema_validator(CLIENT_FRAMES[action].__name__).is_valid(frame))
+    return bool(schema_validator(frame_models()[action].__name__).is_valid(frame))
 
 
 Check = Callable[[str, str], None]

@@ -16,12 +16,11 @@ from urllib.request import url2pathname
 import jwt
 
 from chat.topology import ENV_JWKS_URL, ENV_JWT_AUDIENCE, ENV_JWT_ISSUER
+from chat.user_ids import is_valid_user_id
 
 # The pattern as the AsyncAPI document states it; always used with fullmatch, since `$` alone also
 # matches before a trailing newline ("laptop\n").
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# A user id is the token's `sub`: Cognito's are UUIDs; anything longer than this is refused.
-MAX_USER_ID_LENGTH = 128
 # Cognito user pools sign with RS256; nothing else is accepted (no "none", no HMAC confusion).
 ALGORITHMS = ["RS256"]
 
@@ -85,11 +84,6 @@ class TokenVerifier:
         if not is_valid_user_id(subject):
             raise InvalidHandshake("invalid subject")
         return Verified(user_id=subject, expires_at=int(claims["exp"]))
-
-
-def is_valid_user_id(value: object) -> bool:
-    """Whether `value` can be a user id (a token's subject): a string of 1-128 characters."""
-    return isinstance(value, str) and 0 < len(value) <= MAX_USER_ID_LENGTH
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import sessions
-from chat.api import caller_from, token_expiry_from
+from chat.callers import caller_from, token_expiry_from
 from chat.observability import instrumented, logger
 
 # What the function answers when the user has too many connections: any status but 2xx refuses the

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat import sessions
-from chat.api import caller_from
+from chat.callers import caller_from
 from chat.observability import instrumented
 
 

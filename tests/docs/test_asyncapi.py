@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from chat.actions import CLIENT_FRAMES, parse_client_frame
+from chat.actions import frame_models, parse_client_frame
 from chat.errors import BadRequest
 from chat.protocol import SERVER_FRAMES, ErrorOut
 from tests.asyncapi import DOCUMENT, document, schema_validator
@@ -57,8 +57,6 @@ def generator() -> ModuleType:
     return module
 
 
-
-
 def server_type(model: type[BaseModel]) -> str:
     return str(get_args(model.model_fields["type"].annotation)[0])
 
@@ -96,7 +94,7 @@ def test_generation_is_deterministic() -> None:
 
 def test_every_client_action_has_a_message_and_a_receive_operation() -> None:
     doc = document()
-    for action, model in CLIENT_FRAMES.items():
+    for action, model in frame_models().items():
         message = doc["components"]["messages"][f"client.{action}"]
         assert message["name"] == action
         assert message["payload"] == {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -119,11 +117,11 @@ def test_every_server_frame_type_has_a_message_and_a_send_operation() -> None:
         assert operation["action"] == "send"
         assert operation["messages"] == [{"$ref": f"#/channels/socket/messages/server.{frame_type}"}]
     names = {message["name"] for message in doc["components"]["messages"].values()}
-    assert names == set(CLIENT_FRAMES) | {server_type(model) for model in SERVER_FRAMES}
+    assert names == set(frame_models()) | {server_type(model) for model in SERVER_FRAMES}
 
 
 def test_replies_are_the_protocols_direct_replies_and_error() -> None:
-    assert set(PROTOCOL_REPLIES) == set(CLIENT_FRAMES)
+    assert set(PROTOCOL_REPLIES) == set(frame_models())
     for action, replies in PROTOCOL_REPLIES.items():
         reply = document()["operations"][f"receive.{action}"]["reply"]
         assert reply["messages"] == [
@@ -226,7 +224,7 @@ INVALID_CLIENT_FRAMES: list[dict[str, Any]] = [
 @pytest.mark.parametrize("frame", VALID_CLIENT_FRAMES, ids=lambda frame: frame["action"])
 def test_a_frame_the_server_accepts_matches_its_schema(frame: dict[str, Any]) -> None:
     parse_client_frame(json.dumps(frame))
-    errors = [error.message for error in payload_validator(CLIENT_FRAMES[frame["action"]]).iter_errors(frame)]
+    errors = [error.message for error in payload_validator(frame_models()[frame["action"]]).iter_errors(frame)]
     assert errors == []
 
 
@@ -234,7 +232,7 @@ def test_a_frame_the_server_accepts_matches_its_schema(frame: dict[str, Any]) ->
 def test_a_frame_the_server_refuses_does_not_match_its_schema(frame: dict[str, Any]) -> None:
     with pytest.raises(BadRequest):
         parse_client_frame(json.dumps(frame))
-    assert not payload_validator(CLIENT_FRAMES[frame["action"]]).is_valid(frame)
+    assert not payload_validator(frame_models()[frame["action"]]).is_valid(frame)
 
 
 def _server_frames() -> list[Any]:

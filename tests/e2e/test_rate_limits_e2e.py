@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.protocol import MAX_CONNECTIONS_PER_USER
+from chat.protocol_limits import MAX_CONNECTIONS_PER_USER
 from local.process import LocalStackProcess
 from tests.conftest import ARTIFACTS, WsClient, refused_status, unique
 from tests.e2e.support import send_to

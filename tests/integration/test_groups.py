@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chat import protocol
+from chat import protocol_limits
 from chat.store import members as member_store
 from chat.store import users
 from local.streams import StreamReader
@@ -42,7 +42,7 @@ def test_create_group_makes_the_creator_admin_and_tells_every_member(device: Any
 
 
 def test_group_size_is_checked_before_anything_is_stored(device: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr(protocol, "MAX_GROUP_MEMBERS", 3)
+    monkeypatch.setattr(protocol_limits, "MAX_GROUP_MEMBERS", 3)
     from chat import groups
 
     monkeypatch.setattr(groups, "MAX_GROUP_MEMBERS", 3)

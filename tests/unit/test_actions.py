@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
@@ -36,6 +37,13 @@ def test_each_action_is_served_by_its_function_handler(action: Action) -> None:
     reply = json.loads(handler(event, LambdaContext.of(action.function))["body"])
     assert (reply["type"], reply["code"], reply["action"]) == ("error", "bad_request", action.name)
     assert callable(action.load())
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+def test_each_action_names_the_frame_model_of_that_action(action: Action) -> None:
+    # The registry names its models (chat/protocol.py is imported when one is first used): a model
+    # whose `action` literal is another action's would parse the wrong frames.
+    assert get_args(action.frame.model_fields["action"].annotation) == (action.name,)
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)

@@ -8,7 +8,8 @@ from chat.clock import iso
 from chat.domain import Connection
 from chat.errors import LimitExceeded
 from chat.presence import presence_change, removal_time, watch_list
-from chat.protocol import MAX_PRESENCE_USERS, PresenceOut
+from chat.protocol import PresenceOut
+from chat.protocol_limits import MAX_PRESENCE_USERS
 from chat.typing_indicators import TYPING_WINDOW_S, limit_key, window_of
 
 EARLIER = "2026-11-27T19:00:00.000Z"
