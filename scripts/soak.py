@@ -104,9 +104,9 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--seed", type=int, default=1, help="seeds the faults, the plan and the drops")
     parser.add_argument("--drop-every", dest="drop_every_s", type=float, default=120.0, help="mean s between drops")
     parser.add_argument("--send-timeout", dest="send_timeout_s", type=float, default=20.0)
-    parser.add_argument("--rate", type=float, default=9.5, help="messages per second in all (0: as fast as served)")
+    parser.add_argument("--rate", type=float, default=8.0, help="messages per second in all (0: as fast as served)")
     parser.add_argument("--settle", dest="settle_s", type=float, default=300.0, help="s for check marks to settle")
-    parser.add_argument("--max-seconds", type=float, default=1500.0, help="fail if the run takes longer")
+    parser.add_argument("--max-seconds", type=float, default=2100.0, help="fail if the run takes longer")
     parser.add_argument("--log", type=Path, default=ROOT / "test-artifacts" / "local-stack-soak.log")
     args = parser.parse_args(argv)
     if not 2 <= args.users <= args.devices <= 2 * args.users:
