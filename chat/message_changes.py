@@ -25,7 +25,7 @@ from chat.push import push_to_users
 from chat.retry import retrying
 from chat.store import members as member_store
 from chat.store import messages as message_store
-from chat.store.errors import StoreConflict
+from chat.store.errors import NotAMember, StoreConflict
 
 EDIT_WINDOW_S = 15 * 60
 DELETE_WINDOW_S = 48 * 3600
@@ -118,7 +118,10 @@ def _change(
         # Logged before it is stored: nothing retries a route that stops between storing and pushing.
         log_ahead(conversation_id, [m.user_id for m in told], told)
         changed = replace(changed, last_change=number)
-        message_store.store_change(changed, change, expected_last_change=conversation.last_change)
+        try:
+            message_store.store_change(changed, change, expected_last_change=conversation.last_change)
+        except NotAMember:
+            raise Forbidden("you are not a member of this conversation") from None
         return changed, change
 
     message, change = retrying(

@@ -395,7 +395,7 @@ FUNCTIONS: dict[str, Function] = {
             "edit, delete and react: a message changed, numbered in its conversation, pushed to its members",
             access=(
                 on("Conversations", "GetItem", "UpdateItem"),
-                on("Members", "GetItem", "Query"),
+                on("Members", "GetItem", "Query", "ConditionCheckItem"),  # the author is still a member
                 on("Messages", "GetItem", "UpdateItem"),
                 on("MessageChanges", "PutItem"),
                 *LOG_CHANGES,

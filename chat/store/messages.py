@@ -175,7 +175,8 @@ def store_change(changed: Message, change: MessageChange, expected_last_change: 
     """Stores the message in its changed state as the conversation's change number
     expected_last_change + 1, with the change's record: only while the conversation's lastChange is as
     read (StoreConflict otherwise: read again and decide again), so changes are numbered without gaps,
-    in the order they were stored, and each one starts from the message's state as the one before left it."""
+    in the order they were stored, and each one starts from the message's state as the one before left it;
+    and only while its author is still a member (NotAMember: it left or was removed meanwhile)."""
     assert change.change == expected_last_change + 1 == changed.last_change
     message_row = MessageModel(conversation_id=changed.conversation_id, seq=changed.seq)
     try:
@@ -184,9 +185,12 @@ def store_change(changed: Message, change: MessageChange, expected_last_change: 
                 conversations.next_change(changed.conversation_id, expected_last_change),
                 Update(message_row, _state(changed), MessageModel.seq.exists(), role="message"),
                 change_store.recording(change),
+                members.still_active(changed.conversation_id, change.by),
             ]
         )
     except Cancelled as exc:
+        if "member" in exc.failed:
+            raise NotAMember() from exc
         if exc.failed & {"conversation", "change"} or exc.conflicted:
             raise StoreConflict() from exc
         raise

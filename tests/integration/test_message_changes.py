@@ -393,3 +393,22 @@ def test_a_change_pushed_to_a_socket_that_is_gone_drops_its_connection(club: Any
 
     assert ConnectionModel.count("ben") == 0
     assert ben.connection_id not in (UserModel.get("ben", consistent_read=True).connection_ids or set())
+
+
+def test_a_change_by_a_member_removed_while_it_was_being_stored_is_refused_and_stores_nothing(
+    club: Any, poster: FakePoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat.store import messages as message_store
+
+    ann, _laptop, ben, _cat, group = club
+    store_change = message_store.store_change
+
+    def removed_first(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(message_store, "store_change", store_change)
+        assert ann.do({"action": "removeMembers", "conversationId": group, "userIds": ["ben"]})["type"] == "group"  # type: ignore[index]
+        store_change(*args, **kwargs)
+
+    monkeypatch.setattr(message_store, "store_change", removed_first)
+
+    assert react(ben, group, 1, THUMBS)["code"] == "forbidden"  # type: ignore[index]
+    assert stored_changes(group) == 0 and "reactions" not in history(ann, group)[1]
