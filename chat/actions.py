@@ -75,6 +75,39 @@ ACTIONS: tuple[Action, ...] = (
         limit=RateLimit(per_second=20, burst=60),
     ),
     Action(
+        "edit",
+        "EditFrame",
+        "message_changes",
+        "chat.message_changes:edit",
+        ("messageChanged",),
+        "Change the text of one's own message, within 15 minutes of its `sentAt` (at most 10 times).",
+        "Answered with `messageChanged` (kind `edited`), which every member's other devices also receive.",
+        # Fixing typos; each frame is pushed to every member.
+        limit=RateLimit(per_second=1, burst=20),
+    ),
+    Action(
+        "delete",
+        "DeleteFrame",
+        "message_changes",
+        "chat.message_changes:delete",
+        ("messageChanged",),
+        "Delete one's own message for everyone, within 48 hours of its `sentAt`: its text is gone from storage.",
+        "Answered with `messageChanged` (kind `deleted`), which every member's other devices also receive.",
+        # Taking back a few messages; each frame is pushed to every member.
+        limit=RateLimit(per_second=1, burst=20),
+    ),
+    Action(
+        "react",
+        "ReactFrame",
+        "message_changes",
+        "chat.message_changes:react",
+        ("messageChanged",),
+        'Set the caller\'s one reaction to a message (`emoji`), replacing any earlier one; `""` removes it.',
+        "Answered with `messageChanged` (kind `reacted`), which every member's other devices also receive.",
+        # Tapping reactions on a screenful of messages; each frame is pushed to every member.
+        limit=RateLimit(per_second=2, burst=30),
+    ),
+    Action(
         "delivered",
         "DeliveredFrame",
         "receipts",

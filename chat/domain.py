@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ConversationKind = Literal["direct", "group"]
@@ -56,6 +56,24 @@ class Subscription:
     expires_at: int
 
 
+ChangeKind = Literal["edited", "deleted", "reacted"]
+
+
+@dataclass(frozen=True)
+class PriorText:
+    """A text an edit replaced, and when: what a member who left before that edit still sees."""
+
+    text: str
+    until: str
+
+
+@dataclass(frozen=True)
+class Reaction:
+    user_id: str
+    emoji: str
+    at: str
+
+
 @dataclass(frozen=True)
 class Message:
     conversation_id: str
@@ -66,6 +84,47 @@ class Message:
     client_msg_id: str
     text: str
     sent_at: str
+    reply_to: int | None = None
+    edited_at: str | None = None
+    # Once deleted for everyone: the text, the texts edits replaced and the reactions are gone.
+    deleted_at: str | None = None
+    prior_texts: tuple[PriorText, ...] = ()
+    reactions: tuple[Reaction, ...] = ()
+    # The conversation's change number of its last edit, deletion or reaction (0: none).
+    last_change: int = 0
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def as_seen_by(self, member: Member) -> Message:
+        """The message as this member may see it: as it is for a member; for a former member, as it was
+        when it left (the text then, the reactions made by then), except that a deletion takes the text
+        away from everyone."""
+        if member.active or self.deleted:
+            return self
+        left_at = member.left_at or ""
+        text, edited_at = self.text, self.edited_at
+        # prior_texts are oldest first: the first one replaced after the leaving is the text it saw.
+        later = [prior for prior in self.prior_texts if prior.until > left_at]
+        if later:
+            text = later[0].text
+            earlier = [prior.until for prior in self.prior_texts if prior.until <= left_at]
+            edited_at = earlier[-1] if earlier else None
+        reactions = tuple(r for r in self.reactions if r.at <= left_at)
+        return replace(self, text=text, edited_at=edited_at, reactions=reactions)
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """One edit, deletion or reaction, numbered in its conversation (`change`: 1, 2, 3, ...)."""
+
+    conversation_id: str
+    change: int
+    seq: int
+    kind: ChangeKind
+    by: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +141,8 @@ class Conversation:
     at_min_read: frozenset[str] = field(default_factory=frozenset)
     # Until when (epoch s) its sends go straight to the sequencer's queue (chat/messages.py).
     busy_until: int = 0
+    # The number of its last edit, deletion or reaction (chat/message_changes.py).
+    last_change: int = 0
 
     def minimum(self, kind: ReceiptKind) -> GroupMinimum:
         """The group's all-members watermark of one kind, as stored."""

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from chat.change_log import log_change
-from chat.domain import Message
+from chat.domain import Member, Message
 from chat.faults import fault_point
 from chat.observability import metrics
-from chat.protocol import MessageBody, MessageOut
+from chat.protocol import MessageOut, MessageText
 from chat.push import ConnectionPoster, PushResult, push_to_users
 from chat.store import members as member_store
 
 
-def message_frame(message: Message) -> MessageOut:
+def message_frame(message: Message, viewer: Member | None = None) -> MessageOut:
+    """The message in its current state, or as the (former) member `viewer` may see it."""
+    if viewer is not None:
+        message = message.as_seen_by(viewer)
     return MessageOut(
         conversationId=message.conversation_id,
         seq=message.seq,
@@ -19,8 +22,12 @@ def message_frame(message: Message) -> MessageOut:
         senderDeviceId=message.sender_device_id,
         clientMsgId=message.client_msg_id,
         # As stored: validated when it was sent (a message stored before a rule existed is still delivered).
-        body=MessageBody.model_construct(text=message.text),
+        body=MessageText(text=message.text),
         sentAt=message.sent_at,
+        replyTo=message.reply_to,
+        editedAt=message.edited_at,
+        deleted=True if message.deleted else None,
+        reactions={r.user_id: r.emoji for r in message.reactions} or None,
     )
 
 

@@ -47,6 +47,7 @@ class QueuedSend(BaseModel):
     clientMsgId: str
     text: str
     requestId: str | None = None
+    replyTo: int | None = None
 
     @property
     def caller(self) -> Caller:
@@ -55,7 +56,9 @@ class QueuedSend(BaseModel):
 
 def send(caller: Caller, frame: SendFrame) -> SentOut | None:
     """`sent` now, or nothing when the send was queued: the sequencer answers it on the same socket."""
-    sent = send_message(caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text, frame.requestId)
+    sent = send_message(
+        caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text, frame.requestId, frame.replyTo
+    )
     if sent is None:
         return None
     fault_point("send.crash_after_store")  # tests only (chat/faults.py): dies stored but unanswered
@@ -79,28 +82,33 @@ def send_message(
     client_msg_id: str,
     text: str,
     request_id: str | None = None,
+    reply_to: int | None = None,
 ) -> SentMessage | None:
     """The stored message, or None when the send was queued for the conversation's sequencer."""
     if to is None:
         assert conversation_id is not None
-        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id)
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id, reply_to)
     return retrying(
-        lambda: _send_direct(caller, to, client_msg_id, text, request_id),
+        lambda: _send_direct(caller, to, client_msg_id, text, request_id, reply_to),
         retry_on=StoreConflict,
         attempts=CREATE_ATTEMPTS,
         gave_up=Internal("the conversation could not be created; please retry"),
     )
 
 
-def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str, request_id: str | None) -> SentMessage | None:
+def _send_direct(
+    caller: Caller, to: str, client_msg_id: str, text: str, request_id: str | None, reply_to: int | None
+) -> SentMessage | None:
     if to == caller.user_id:
         raise BadRequest("cannot send a direct message to yourself")
     conversation_id = conversations.find_direct(caller.user_id, to)
     if conversation_id is not None:
-        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id)
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id, reply_to)
     if not users.user_exists(to):
         raise NotFound(f"no user {to!r}")
-    message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text)
+    if reply_to is not None:
+        raise BadRequest(f"no message {reply_to} that you can see in this conversation")
+    message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text, None)
     try:
         message_store.create_direct_with_message(message, recipient_id=to, sender_move=watermarks.sending(message))
     except AlreadyExists:
@@ -110,12 +118,21 @@ def _send_direct(caller: Caller, to: str, client_msg_id: str, text: str, request
 
 
 def _send_to_conversation(
-    caller: Caller, conversation_id: str, client_msg_id: str, text: str, request_id: str | None
+    caller: Caller,
+    conversation_id: str,
+    client_msg_id: str,
+    text: str,
+    request_id: str | None,
+    reply_to: int | None,
 ) -> SentMessage | None:
     earlier = client_msg_ids.find_sent(conversation_id, caller.user_id, client_msg_id)
     if earlier is not None:
         return earlier
-    conversation, _member = membership(caller.user_id, conversation_id)
+    conversation, member = membership(caller.user_id, conversation_id)
+    # Messages are gapless: a seq up to lastSeq that the sender can see is a stored message (deleted ones
+    # too: the quote shows as deleted).
+    if reply_to is not None and not (reply_to <= conversation.last_seq and member.can_see(reply_to)):
+        raise BadRequest(f"no message {reply_to} that you can see in this conversation")
     queued = QueuedSend(
         conversationId=conversation_id,
         senderId=caller.user_id,
@@ -124,6 +141,7 @@ def _send_to_conversation(
         clientMsgId=client_msg_id,
         text=text,
         requestId=request_id,
+        replyTo=reply_to,
     )
     if conversation.busy_until <= clock.epoch_s():
         try:
@@ -145,7 +163,7 @@ def store_next(conversation: Conversation, send: QueuedSend, busy_until: int | N
     """Stores the send as the conversation's next seq: lastSeq must still be as read (StoreConflict
     otherwise). `busy_until` marks the conversation busy (the sequencer's writes)."""
     message = _new_message(
-        send.caller, conversation.conversation_id, conversation.last_seq + 1, send.clientMsgId, send.text
+        send.caller, conversation.conversation_id, conversation.last_seq + 1, send.clientMsgId, send.text, send.replyTo
     )
     try:
         message_store.append_message(
@@ -167,7 +185,9 @@ def store_next(conversation: Conversation, send: QueuedSend, busy_until: int | N
     return SentMessage(conversation.conversation_id, send.clientMsgId, message.seq, message.sent_at)
 
 
-def _new_message(caller: Caller, conversation_id: str, seq: int, client_msg_id: str, text: str) -> Message:
+def _new_message(
+    caller: Caller, conversation_id: str, seq: int, client_msg_id: str, text: str, reply_to: int | None
+) -> Message:
     return Message(
         conversation_id=conversation_id,
         seq=seq,
@@ -177,4 +197,5 @@ def _new_message(caller: Caller, conversation_id: str, seq: int, client_msg_id: 
         client_msg_id=client_msg_id,
         text=text,
         sent_at=now_iso(),
+        reply_to=reply_to,
     )

@@ -92,12 +92,56 @@ class SendFrame(ClientFrame):
     to: UserId | None = None
     clientMsgId: ClientMsgId
     body: MessageBody
+    # The seq of the message this one answers, in the same conversation (one the sender can see).
+    replyTo: Seq | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> SendFrame:
         if (self.conversationId is None) == (self.to is None):
             raise ValueError("exactly one of conversationId and to is required")
         return self
+
+
+# An emoji as people pick it: a short run of symbols (skin tones, joiners, flags and keycaps are
+# several code points), no whitespace, no control characters and no ASCII letters, so words and
+# markup are refused. "" (react) takes the caller's reaction away.
+MAX_EMOJI_CHARS = 16
+EMOJI_PATTERN = r"^[^\x00-\x20\x7F-\x9FA-Za-z\s]{1,16}$"
+_EMOJI = re.compile(EMOJI_PATTERN)
+# How often one message may be edited: each edit keeps the text it replaces for former members
+# (chat/message_changes.py), and an item holds at most 400 KB.
+MAX_EDITS = 10
+
+
+def _an_emoji_or_nothing(text: str) -> str:
+    if text and not _EMOJI.match(text):
+        raise ValueError(f"must be one emoji (1-{MAX_EMOJI_CHARS} characters, no letters or spaces), or empty")
+    return text
+
+
+Emoji = Annotated[
+    str, AfterValidator(_an_emoji_or_nothing), Field(json_schema_extra={"pattern": "^$|" + EMOJI_PATTERN})
+]
+
+
+class EditFrame(ClientFrame):
+    action: Literal["edit"]
+    conversationId: ConversationId
+    seq: Seq
+    body: MessageBody
+
+
+class DeleteFrame(ClientFrame):
+    action: Literal["delete"]
+    conversationId: ConversationId
+    seq: Seq
+
+
+class ReactFrame(ClientFrame):
+    action: Literal["react"]
+    conversationId: ConversationId
+    seq: Seq
+    emoji: Emoji
 
 
 class DeliveredFrame(ClientFrame):
@@ -136,6 +180,10 @@ class SyncFrame(ClientFrame):
     # The `syncToken` of the last `synced` this device got ("" for its first): only what changed since is
     # listed. Left out: every conversation, as before tokens existed.
     since: SyncSince | None = None
+    # conversationId -> the `lastChange` of the last `synced` that listed it: edits, deletions and
+    # reactions after it come as `messageChanged`. A conversation left out gets none (its messages come
+    # in their current state).
+    changeCursors: dict[ConversationId, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
 
 
 class HistoryFrame(ClientFrame):
@@ -228,15 +276,57 @@ class ServerFrame(BaseModel):
         return json.dumps(self.wire(), separators=(",", ":"), ensure_ascii=False)
 
 
+class MessageText(BaseModel):
+    """A message's body as it goes out: as stored (validated when sent), "" once deleted."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    text: str
+
+
 class MessageOut(ServerFrame):
+    """A message in its current state (as of its leaving, for a former member). The additions are
+    left out while they do not apply: `replyTo` (not a reply), `editedAt` (never edited), `deleted`
+    (not deleted), `reactions` (none)."""
+
+    _optional = frozenset({"replyTo", "editedAt", "deleted", "reactions"})
+
     type: Literal["message"] = "message"
     conversationId: str
     seq: int
     senderId: str
     senderDeviceId: str
     clientMsgId: str
-    body: MessageBody
+    body: MessageText
     sentAt: Timestamp
+    replyTo: int | None = None
+    editedAt: Timestamp | None = None
+    deleted: bool | None = None
+    # userId -> the emoji that user reacted with.
+    reactions: dict[str, str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # Also where it is nested (`history`, `messageChanged`), which `wire()` does not reach.
+        data = handler(self)
+        for name in self._optional:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
+class MessageChangedOut(ServerFrame):
+    """An edit, deletion or reaction: the message in its new state, and the conversation's change number
+    (what `sync` takes as its change cursor)."""
+
+    type: Literal["messageChanged"] = "messageChanged"
+    conversationId: str
+    change: int
+    kind: Literal["edited", "deleted", "reacted"]
+    by: str
+    at: Timestamp
+    message: MessageOut
+    requestId: str | None = None
 
 
 class SentOut(ServerFrame):
@@ -308,6 +398,8 @@ class ConversationSummary(BaseModel):
     lastSeq: int
     firstSeqSent: int | None
     receipts: list[ConversationReceipt]
+    # The change cursor to send back in `changeCursors` (the last edit, deletion or reaction told).
+    lastChange: int = 0
 
     @model_serializer(mode="wrap")
     def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -390,6 +482,7 @@ class ErrorOut(ServerFrame):
 
 SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     MessageOut,
+    MessageChangedOut,
     SentOut,
     ReceiptOut,
     PresenceOut,

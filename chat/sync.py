@@ -11,9 +11,10 @@ from dataclasses import replace
 
 from chat import change_log, clock, push, sync_token, watermarks
 from chat.access import membership
-from chat.domain import Caller, Conversation, Endpoint, Member, active
+from chat.domain import Caller, Conversation, Endpoint, Member, Message, MessageChange, active
 from chat.errors import Internal
 from chat.fanout import message_frame
+from chat.message_changes import changed_frame
 from chat.protocol import (
     ConversationReceipt,
     ConversationSummary,
@@ -25,6 +26,7 @@ from chat.protocol import (
 from chat.store import changes as change_store
 from chat.store import conversations as conversation_store
 from chat.store import members as member_store
+from chat.store import message_changes as message_change_store
 from chat.store import messages as message_store
 
 NEWEST_FOR_UNKNOWN = 50
@@ -43,7 +45,7 @@ def _receipts(conversation: Conversation, members: list[Member], me: Member) -> 
 
 
 def summary_of(
-    conversation: Conversation, me: Member, members: list[Member], first_seq_sent: int | None
+    conversation: Conversation, me: Member, members: list[Member], first_seq_sent: int | None, last_change: int = 0
 ) -> ConversationSummary:
     """What `synced` says of one conversation. A former member sees it as of its leaving: lastSeq and the
     watermarks stop there, and who is in it now (members, admins) is left out."""
@@ -56,6 +58,7 @@ def summary_of(
         lastSeq=me.visible_top(conversation.last_seq),
         firstSeqSent=first_seq_sent,
         receipts=_receipts(conversation, members, me),
+        lastChange=last_change,
     )
 
 
@@ -63,9 +66,10 @@ class _Reply:
     """One `synced` being filled: each conversation's messages are posted as it is added, within the
     reply's message budget and size."""
 
-    def __init__(self, caller: Caller, cursors: dict[str, int]) -> None:
+    def __init__(self, caller: Caller, cursors: dict[str, int], change_cursors: dict[str, int]) -> None:
         self.caller = caller
         self.cursors = cursors
+        self.change_cursors = change_cursors
         self.summaries: list[ConversationSummary] = []
         self.budget = MAX_MESSAGES_PER_SYNC
         self.size = 200
@@ -85,22 +89,59 @@ class _Reply:
         messages = (
             message_store.messages_after(conversation.conversation_id, after, up_to=top, limit=take) if take else []
         )
-        summary = summary_of(conversation, me, members, messages[0].seq if messages else None)
+        changed, last_change, changes_complete = self._changes(
+            conversation, me, held_up_to=after, all_sent=take == wanted, budget=self.budget - len(messages)
+        )
+        summary = summary_of(conversation, me, members, messages[0].seq if messages else None, last_change)
         size = len(summary.model_dump_json().encode("utf-8"))
         if self.size + size > MAX_REPLY_BYTES and self.summaries:
             return None
-        # One connection, one message at a time: the device sees them in seq order.
-        frames = (message_frame(m).json_text().encode("utf-8") for m in messages)
+        # One connection, one frame at a time: the device sees the messages in seq order, then the changes
+        # to messages it held in change order.
+        frames = [message_frame(m, me).json_text().encode("utf-8") for m in messages]
+        frames += [changed_frame(m, change, me).json_text().encode("utf-8") for m, change in changed]
         posted = push.post_in_order(Endpoint(self.caller.user_id, self.caller.connection_id), frames)
         if posted.gone:
             self.gone = True
             return None
         if not posted.ok:
             raise Internal("messages could not be delivered; please sync again")
-        self.budget -= len(messages)
+        self.budget -= len(frames)
         self.summaries.append(summary)
         self.size += size
-        return take == wanted
+        return take == wanted and changes_complete
+
+    def _changes(
+        self, conversation: Conversation, me: Member, held_up_to: int, all_sent: bool, budget: int
+    ) -> tuple[list[tuple[Message, MessageChange]], int, bool]:
+        """The messages the device holds (seq <= held_up_to) that changed after its change cursor, each in its
+        current state with its last change, within what is left of the budget; the change cursor to hand
+        back; and whether every change was sent. Changes made after a member left are never sent to it."""
+        cursor = self.change_cursors.get(conversation.conversation_id)
+        if cursor is None:
+            # Its messages come in their current state: from now on, the changes after the last one.
+            return [], conversation.last_change if me.active else 0, True
+        if not all_sent or conversation.last_change <= cursor:
+            return [], min(cursor, conversation.last_change), True
+        changes = message_change_store.changes_between(conversation.conversation_id, cursor, conversation.last_change)
+        if not me.active:
+            changes = [c for c in changes if me.left_at is not None and c.at <= me.left_at]
+        latest: dict[int, MessageChange] = {}
+        told_up_to = changes[-1].change if changes else (conversation.last_change if me.active else cursor)
+        for change in changes:
+            if not (me.can_see(change.seq) and change.seq <= held_up_to):
+                continue
+            if change.seq not in latest and len(latest) == budget:
+                # The budget is spent: the next sync starts at this change.
+                told_up_to = change.change - 1
+                break
+            latest.pop(change.seq, None)
+            latest[change.seq] = change
+        else:
+            told_up_to = max(told_up_to, cursor)
+        current = {m.seq: m for m in message_store.messages_at(conversation.conversation_id, latest)}
+        changed = [(current[seq], change) for seq, change in latest.items() if seq in current]
+        return changed, told_up_to, told_up_to >= (changes[-1].change if changes else cursor)
 
 
 def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
@@ -116,7 +157,7 @@ def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
 def _sync_everything(caller: Caller, frame: SyncFrame) -> SyncedOut:
     mine = _memberships(caller.user_id)
     conversations = conversation_store.get_conversations(mine) if mine else {}
-    reply = _Reply(caller, frame.cursors)
+    reply = _Reply(caller, frame.cursors, frame.changeCursors)
     complete = True
 
     # Conversations with the newest activity the caller may see first, so a cut-off reply carries what
@@ -169,7 +210,7 @@ def _sync_round(caller: Caller, frame: SyncFrame, token: sync_token.SyncToken) -
     ranked = sorted(listed, key=lambda rank: rank.key)
     if token.after is not None:
         ranked = [rank for rank in ranked if rank.comes_after(token.after)]
-    reply = _Reply(caller, frame.cursors)
+    reply = _Reply(caller, frame.cursors, frame.changeCursors)
     last_sent = token.after if token.round_ms is not None else None
     complete = True
     for rank in ranked:
@@ -224,7 +265,7 @@ def history(caller: Caller, frame: HistoryFrame) -> HistoryOut:
     top = member.visible_top(conversation.last_seq)
     before = top + 1 if frame.beforeSeq is None else min(frame.beforeSeq, top + 1)
     messages = message_store.messages_before(frame.conversationId, before, member.joined_seq, frame.limit)
-    frames = [message_frame(m) for m in messages]
+    frames = [message_frame(m, member) for m in messages]
     # Keep the newest that fit in one frame; the client asks again from the oldest it got.
     while frames and sum(len(f.json_text().encode("utf-8")) for f in frames) > MAX_REPLY_BYTES:
         frames.pop(0)

@@ -191,6 +191,15 @@ MESSAGES = Table(
     stream="NEW_IMAGE",
     retain=True,
 )
+# Edits, deletions and reactions, numbered per conversation (change 1, 2, 3, ...): `sync` sends those after a
+# device's change cursor (chat/message_changes.py). Each message item holds its current state.
+MESSAGE_CHANGES = Table(
+    logical_name="MessageChanges",
+    env="MESSAGE_CHANGES_TABLE",
+    partition=Key("conversationId"),
+    sort=Key("change", "N"),
+    retain=True,
+)
 # (conversation, sender, clientMsgId) -> the original seq: what makes `send` idempotent.
 CLIENT_MSG_IDS = Table(
     logical_name="ClientMsgIds", env="CLIENT_MSG_IDS_TABLE", partition=Key("dedupKey"), ttl_attribute="expiresAt"
@@ -235,6 +244,7 @@ TABLES: dict[str, Table] = {
         CONVERSATIONS,
         MEMBERS,
         MESSAGES,
+        MESSAGE_CHANGES,
         CLIENT_MSG_IDS,
         RECEIPTS,
         PRESENCE_SUBSCRIPTIONS,
@@ -357,7 +367,8 @@ FUNCTIONS: dict[str, Function] = {
                 on("Conversations", "GetItem", "BatchGetItem"),
                 on("Members", "GetItem", "Query", "UpdateItem"),  # UpdateItem: the caller's mark cleared
                 on("Members", "Query", index="byUser"),
-                on("Messages", "Query"),
+                on("Messages", "Query", "BatchGetItem"),  # BatchGetItem: messages changed after a change cursor
+                on("MessageChanges", "Query"),
                 on("Changes", "Query"),
             ),
             posts=True,
@@ -376,6 +387,21 @@ FUNCTIONS: dict[str, Function] = {
             ),
             posts=True,
             memory_mb=512,
+            timeout_s=29,
+        ),
+        Function(
+            "message_changes",
+            "functions.message_changes.handler.handler",
+            "edit, delete and react: a message changed, numbered in its conversation, pushed to its members",
+            access=(
+                on("Conversations", "GetItem", "UpdateItem"),
+                on("Members", "GetItem", "Query", "ConditionCheckItem"),  # the author is still a member
+                on("Messages", "GetItem", "UpdateItem"),
+                on("MessageChanges", "PutItem"),
+                *LOG_CHANGES,
+                FIND_SOCKETS,
+            ),
+            posts=True,
             timeout_s=29,
         ),
         Function(
@@ -449,7 +475,8 @@ SIGNUP = "signup"
 AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request.querystring.deviceId")
 
 STREAMS: tuple[Stream, ...] = (
-    Stream("Messages", "fanout", "chat.changes.messages:message_changed"),
+    # An edit, deletion or reaction updates the item in place (MODIFY): pushed by its own function instead.
+    Stream("Messages", "fanout", "chat.changes.messages:message_changed", events=("INSERT",)),
     Stream("Receipts", "receipt_push", "chat.changes.receipts:receipt_logged"),
     # A MODIFY (a renewed lease, a new watched set) changes no one's presence: never invoked for one.
     Stream("Connections", "presence_push", "chat.changes.connections:connection_changed", events=("INSERT", "REMOVE")),

@@ -27,6 +27,8 @@ from cli.commands import (
     ChangeMembers,
     Command,
     CreateGroup,
+    Delete,
+    Edit,
     FollowPresence,
     Help,
     History,
@@ -34,6 +36,8 @@ from cli.commands import (
     Leave,
     Open,
     Quit,
+    React,
+    Reply,
     Say,
     To,
     Unknown,
@@ -233,6 +237,15 @@ class ChatClient:
                 await self._request(
                     {"action": "receipts", "conversationId": self.current, "seq": last if seq is None else seq}
                 )
+            case Reply(seq, text):
+                await self._send_text(text, reply_to=seq)
+            case Edit(seq, text):
+                body = {"text": text}
+                await self._request({"action": "edit", "conversationId": self.current, "seq": seq, "body": body})
+            case Delete(seq):
+                await self._request({"action": "delete", "conversationId": self.current, "seq": seq})
+            case React(seq, emoji):
+                await self._request({"action": "react", "conversationId": self.current, "seq": seq, "emoji": emoji})
             case FollowPresence(users):
                 await self._request({"action": "subscribePresence", "userIds": list(users)}, wait=False)
             case _:
@@ -247,7 +260,7 @@ class ChatClient:
                 return
         self.screen.note(f"no conversation {wanted!r}; /who lists them")
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_text(self, text: str, reply_to: int | None = None) -> None:
         target: Frame
         if self.current:
             target = {"conversationId": self.current}
@@ -257,6 +270,8 @@ class ChatClient:
             self.screen.note("open a conversation first: /to USER or /open ID")
             return
         frame = {"action": "send", **target, "clientMsgId": uuid.uuid4().hex[:16], "body": {"text": text}}
+        if reply_to is not None:
+            frame["replyTo"] = reply_to
         self.pending[frame["clientMsgId"]] = frame
         await self._send(frame)
 
@@ -272,7 +287,14 @@ class ChatClient:
 
     async def _sync(self) -> None:
         self.syncing = True
-        await self._send({"action": "sync", "cursors": dict(self.state.cursors), "since": self.sync_token})
+        await self._send(
+            {
+                "action": "sync",
+                "cursors": dict(self.state.cursors),
+                "changeCursors": dict(self.state.change_cursors),
+                "since": self.sync_token,
+            }
+        )
 
     # ------------------------------------------------------------------ server frames
 
@@ -315,7 +337,7 @@ class ChatClient:
         if mine and frame.get("clientMsgId") in self.pending:
             return  # its `sent` prints it, with its check mark
         who = "you" if sender == self.options.user else sender
-        self.screen.message(frame["sentAt"], self._label(conversation_id), who, frame["body"]["text"])
+        self.screen.message(frame["sentAt"], self._label(conversation_id), who, as_shown(frame))
         if sender != self.options.user:
             if self.syncing:  # acknowledged once per conversation when the sync is complete
                 self.unacked[conversation_id] = seq
@@ -341,7 +363,7 @@ class ChatClient:
             self.state.save()
         conversation = self.conversations.setdefault(conversation_id, Conversation(conversation_id))
         conversation.last_seq = max(conversation.last_seq, seq)
-        text = sent["body"]["text"] if sent else ""
+        text = as_shown(sent) if sent else ""
         self.screen.sent(frame["sentAt"], self._label(conversation_id), text, frame["seq"])
 
     async def _on_receipt(self, frame: Frame) -> None:
@@ -364,6 +386,8 @@ class ChatClient:
             # Left out for a group one is no longer in: keep the members as last known.
             conversation.members = list(item.get("members", conversation.members))
             conversation.last_seq = int(item.get("lastSeq", 0))
+            # Edits, deletions and reactions after it come with the next sync (`changeCursors`).
+            self.state.change_cursors[conversation.conversation_id] = int(item.get("lastChange", 0))
             if conversation.kind == "direct":
                 for member in conversation.members:
                     if member != self.options.user:
@@ -374,11 +398,15 @@ class ChatClient:
                     self.shown_receipts[key] = max(self.shown_receipts.get(key, 0), int(receipt["seq"]))
             if item.get("firstSeqSent"):  # older ones are left to /history: not a gap
                 self.jumps_allowed.add(conversation.conversation_id)
+        self.state.save()
         if self.current_user and not self.current:
             self.current = self.direct.get(self.current_user)
         buffered, self.sync_buffer = self.sync_buffer, []
-        for message in buffered:
-            await self._show_message(message)
+        for buffered_frame in buffered:
+            if buffered_frame.get("type") == "messageChanged":
+                self._show_change(buffered_frame)
+            else:
+                await self._show_message(buffered_frame)
         if not frame.get("complete", True):
             await self._sync()
             return
@@ -418,9 +446,28 @@ class ChatClient:
             self.oldest_shown[frame["conversationId"]] = int(messages[0]["seq"])
         for message in messages:
             sender = "you" if message["senderId"] == self.options.user else message["senderId"]
-            self.screen.history_message(message["seq"], message["sentAt"], sender, message["body"]["text"])
+            self.screen.history_message(message["seq"], message["sentAt"], sender, as_shown(message))
         if frame.get("hasMore"):
             self.screen.note("older messages: /history again")
+
+    async def _on_messageChanged(self, frame: Frame) -> None:  # named after the frame's type
+        if self.syncing:
+            self.sync_buffer.append(frame)  # shown once `synced` has said what the conversations are
+            return
+        self._show_change(frame)
+
+    def _show_change(self, frame: Frame) -> None:
+        message = frame.get("message") or {}
+        who = "you" if frame.get("by") == self.options.user else frame.get("by")
+        if frame.get("kind") == "deleted":
+            what = f"deleted by {who}"
+        elif frame.get("kind") == "edited":
+            what = f"edited by {who}: {as_shown(message)}"
+        else:
+            reactions = message.get("reactions") or {}
+            shown = ", ".join(f"{emoji} {user}" for user, emoji in sorted(reactions.items())) or "none"
+            what = f"reactions: {shown}"
+        self.screen.changed(self._label(frame["conversationId"]), message.get("seq"), what)
 
     async def _on_receipts(self, frame: Frame) -> None:
         self.screen.note(f"message #{frame['seq']}:")
@@ -461,3 +508,15 @@ class ChatClient:
             return f"#{conversation.name}"
         others = [m for m in conversation.members if m != self.options.user]
         return others[0] if others else conversation_id[:10]
+
+
+def as_shown(message: Frame) -> str:
+    """A message's text as the screen shows it: the quote it answers, deleted, edited."""
+    if message.get("deleted"):
+        return "(this message was deleted)"
+    text = str((message.get("body") or {}).get("text", ""))
+    if message.get("editedAt"):
+        text += " (edited)"
+    if message.get("replyTo"):
+        text = f"↪ #{message['replyTo']} {text}"
+    return text

@@ -14,6 +14,10 @@ commands:
   /add USER... | /remove USER... | /leave     manage the open group
   /history [N]           N older messages of the open conversation
   /info [SEQ]            who received and read a message (default: the last)
+  /reply SEQ TEXT        answer message #SEQ of the open conversation
+  /edit SEQ TEXT         change the text of your message #SEQ (for 15 minutes)
+  /delete SEQ            delete your message #SEQ for everyone (for 48 hours)
+  /react SEQ [EMOJI]     react to message #SEQ; without an emoji, take your reaction back
   /presence USER...      follow who is online
   /quit                  leave (Ctrl-D too)"""
 
@@ -84,6 +88,31 @@ class Info:
 
 
 @dataclass(frozen=True)
+class Reply:
+    seq: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    seq: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    seq: int
+
+
+@dataclass(frozen=True)
+class React:
+    """`emoji` "" takes the reaction back."""
+
+    seq: int
+    emoji: str
+
+
+@dataclass(frozen=True)
 class FollowPresence:
     users: tuple[str, ...]
 
@@ -96,9 +125,24 @@ class Unknown:
 Command = (
     Say | Quit | Help | To | Open | Who
     | CreateGroup | ChangeMembers | Leave | History | Info | FollowPresence | Unknown
+    | Reply | Edit | Delete | React
 )
 # Commands about the open conversation: without one, they are Unknown too.
-IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info)
+IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info, Reply, Edit, Delete, React)
+
+
+def _about_a_message(name: str, rest: list[str]) -> Command:
+    """/reply, /edit, /delete or /react: a seq, then the text (as typed, inner spaces kept) or emoji."""
+    if not rest or not rest[0].isdigit() or int(rest[0]) < 1:
+        return Unknown()
+    seq, after = int(rest[0]), rest[1] if len(rest) > 1 else ""
+    if name == "/delete":
+        return Delete(seq) if not after else Unknown()
+    if name == "/react":
+        return React(seq, after) if " " not in after else Unknown()
+    if not after:
+        return Unknown()
+    return Reply(seq, after) if name == "/reply" else Edit(seq, after)
 
 
 def parse(line: str) -> Command | None:
@@ -108,6 +152,8 @@ def parse(line: str) -> Command | None:
     if not line.startswith("/"):
         return Say(line)
     name, *args = line.split()
+    if name in ("/reply", "/edit", "/delete", "/react"):
+        return _about_a_message(name, line.split(maxsplit=2)[1:])
     if name in ("/quit", "/exit"):
         return Quit()
     if name == "/help":

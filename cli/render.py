@@ -56,6 +56,10 @@ class Screen:
     def history_message(self, seq: Any, sent_at: str, who: str, text: str) -> None:
         self.print(f"{self.dim}#{seq} {clock(sent_at)}{self.reset} {who}: {text}")
 
+    def changed(self, label: str, seq: Any, what: str) -> None:
+        """Message #seq was edited, deleted or reacted to: how it reads now."""
+        self.print(f"{self.dim}~{self.reset} [{label}] #{seq} {what}")
+
     def member_receipt(self, user_id: str, read_at: str | None, delivered_at: str | None) -> None:
         """Where one member is with a message (/info): read, received, or only sent."""
         if read_at:

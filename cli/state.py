@@ -1,4 +1,5 @@
-"""What the client keeps between runs: its device id and, per conversation, the last seq it holds."""
+"""What the client keeps between runs: its device id and, per conversation, the last seq it holds and
+its change cursor (the `lastChange` of the last `synced`)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ class State:
         host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:24] or "host"
         self.device_id: str = data.get("deviceId") or f"cli-{host}-{uuid.uuid4().hex[:6]}"
         self.cursors: dict[str, int] = {k: int(v) for k, v in data.get("cursors", {}).items()}
+        self.change_cursors: dict[str, int] = {k: int(v) for k, v in data.get("changeCursors", {}).items()}
 
     def save(self) -> None:
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"deviceId": self.device_id, "cursors": self.cursors}))
+            tmp.write_text(
+                json.dumps({"deviceId": self.device_id, "cursors": self.cursors, "changeCursors": self.change_cursors})
+            )
             tmp.replace(self.path)

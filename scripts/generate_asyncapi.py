@@ -57,6 +57,12 @@ Json = dict[str, Any]
 SERVER_TYPES: dict[str, str] = {
     "message": "A message of a conversation: pushed to every connected device of every member, and sent by `sync`. "
     "Delivery is at-least-once: drop a (`conversationId`, `seq`) already held.",
+    "messageChanged": "A message was edited, deleted for everyone or reacted to: the message in its new state (a "
+    "deleted one with empty text and `deleted: true`) and `change`, the number of the conversation's changes it "
+    "includes. "
+    "The direct reply to `edit`, `delete` and `react`, pushed to every other device of every member who can see the "
+    "message, and sent by `sync` after a `changeCursors` entry. Keep the highest `change` applied per message and "
+    "drop a frame with a lower one.",
     "sent": "Reply to `send`: the message is durably stored under `seq` (the single check mark).",
     "receipt": "A delivered or read watermark moved: a user's (direct chats) or `*`, the lowest over all members "
     "(groups).",

@@ -121,12 +121,28 @@ def valid_frames(
     message = {"clientMsgId": client_msg_id, "body": st.fixed_dictionaries({"text": text})}
     return {
         "send": st.one_of(
-            st.fixed_dictionaries({"to": users, **message}), st.fixed_dictionaries({**conversation, **message})
+            st.fixed_dictionaries({"to": users, **message}),
+            st.fixed_dictionaries({**conversation, **message}, optional={"replyTo": seq}),
+        ),
+        "edit": st.fixed_dictionaries({**conversation, "seq": seq, "body": st.fixed_dictionaries({"text": text})}),
+        "delete": st.fixed_dictionaries({**conversation, "seq": seq}),
+        "react": st.fixed_dictionaries(
+            {
+                **conversation,
+                "seq": seq,
+                "emoji": st.one_of(st.sampled_from(["", "\U0001f44d", "1\ufe0f\u20e3"]), strings),
+            }
         ),
         "delivered": st.fixed_dictionaries({**conversation, "seq": seq}),
         "read": st.fixed_dictionaries({**conversation, "seq": seq}),
         "receipts": st.fixed_dictionaries({**conversation, "seq": seq}),
-        "sync": st.fixed_dictionaries({}, optional={"cursors": st.dictionaries(ids, st.integers(0, 60), max_size=3)}),
+        "sync": st.fixed_dictionaries(
+            {},
+            optional={
+                "cursors": st.dictionaries(ids, st.integers(0, 60), max_size=3),
+                "changeCursors": st.dictionaries(ids, st.integers(0, 60), max_size=3),
+            },
+        ),
         "history": st.fixed_dictionaries(
             conversation, optional={"beforeSeq": seq, "limit": st.integers(min_value=1, max_value=100)}
         ),

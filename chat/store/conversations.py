@@ -33,6 +33,7 @@ def conversation_to_domain(row: ConversationModel) -> Conversation:
         at_min_delivered=frozenset(row.at_min_delivered or ()),
         at_min_read=frozenset(row.at_min_read or ()),
         busy_until=int(row.busy_until or 0),
+        last_change=int(row.last_change or 0),
     )
 
 
@@ -100,6 +101,20 @@ def next_seq(conversation_id: str, expected_last_seq: int, busy_until: int | Non
         ConversationModel(conversation_id=conversation_id),
         actions,
         ConversationModel.last_seq == expected_last_seq,
+        role="conversation",
+    )
+
+
+def next_change(conversation_id: str, expected_last_change: int) -> Update:
+    """Moves lastChange from expected_last_change to the next change number, only if it still is that."""
+    last_change = ConversationModel.last_change
+    unchanged = last_change == expected_last_change
+    if expected_last_change == 0:
+        unchanged = last_change.does_not_exist() | unchanged
+    return Update(
+        ConversationModel(conversation_id=conversation_id),
+        [last_change.set(expected_last_change + 1)],
+        ConversationModel.conversation_id.exists() & unchanged,
         role="conversation",
     )
 

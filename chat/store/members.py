@@ -10,7 +10,7 @@ from pynamodb.expressions.update import Action
 from chat.concurrency import ContextPool
 from chat.domain import Conversation, Member, ReceiptKind, WatermarkMove, active
 from chat.store.models import MemberModel
-from chat.store.writes import Put, Update, applied
+from chat.store.writes import Check, Put, Update, applied
 
 # Membership look-ups of up to 100 users run side by side.
 _pool = ContextPool(max_workers=16, name="members")
@@ -153,6 +153,12 @@ def unmark(conversation_id: str, user_id: str) -> bool:
             MemberModel.user_id.exists(),
         )
     )
+
+
+def still_active(conversation_id: str, user_id: str) -> Check:
+    """A transaction's condition that the user is a member of the conversation now (not gone)."""
+    condition = MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist()
+    return Check(MemberModel, conversation_id, user_id, condition, role="member")
 
 
 def leaving(conversation: Conversation, user_id: str, left_at: str) -> Update:

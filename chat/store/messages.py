@@ -9,16 +9,21 @@ seq can be neither skipped nor reused, and a retried send finds its clientMsgId 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from chat.domain import Message, WatermarkMove
+from pynamodb.exceptions import DoesNotExist
+
+from chat.domain import Message, MessageChange, PriorText, Reaction, WatermarkMove
 from chat.store import client_msg_ids, conversations, members, receipts
+from chat.store import message_changes as change_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 from chat.store.models import MessageModel
-from chat.store.writes import Cancelled, Put, transact
+from chat.store.writes import Cancelled, Put, Update, transact
 
 
 def message_to_domain(row: MessageModel) -> Message:
+    reactions = row.reactions.as_dict() if row.reactions is not None else {}
     return Message(
         conversation_id=row.conversation_id,
         seq=int(row.seq),
@@ -28,7 +33,29 @@ def message_to_domain(row: MessageModel) -> Message:
         client_msg_id=row.client_msg_id,
         text=row.body.text,
         sent_at=row.sent_at,
+        reply_to=None if row.reply_to is None else int(row.reply_to),
+        edited_at=row.edited_at,
+        deleted_at=row.deleted_at,
+        prior_texts=tuple(PriorText(p["text"], p["until"]) for p in row.prior_texts or ()),
+        reactions=tuple(
+            sorted((Reaction(user, r["emoji"], r["at"]) for user, r in reactions.items()), key=lambda r: r.user_id)
+        ),
+        last_change=int(row.last_change or 0),
     )
+
+
+def get_message(conversation_id: str, seq: int) -> Message | None:
+    try:
+        return message_to_domain(MessageModel.get(conversation_id, seq, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def messages_at(conversation_id: str, seqs: Iterable[int]) -> list[Message]:
+    """These messages, in seq order (one BatchGetItem per 100, strongly consistent)."""
+    keys = [(conversation_id, seq) for seq in sorted(set(seqs))]
+    rows = MessageModel.batch_get(keys, consistent_read=True) if keys else []
+    return sorted((message_to_domain(row) for row in rows), key=lambda m: m.seq)
 
 
 def messages_after(conversation_id: str, after_seq: int, up_to: int | None = None, limit: int = 100) -> list[Message]:
@@ -67,6 +94,7 @@ def _storing(message: Message) -> list[Put]:
         client_msg_id=message.client_msg_id,
         body={"text": message.text},
         sent_at=message.sent_at,
+        reply_to=message.reply_to,
     )
     return [Put(row, MessageModel.seq.does_not_exist(), role="message"), client_msg_ids.recording(message)]
 
@@ -121,3 +149,48 @@ def create_direct_with_message(message: Message, recipient_id: str, sender_move:
         if "pair" in exc.failed:
             raise AlreadyExists() from exc  # the other user created it first
         _raise_for(exc)
+
+
+def _state(message: Message) -> list[Any]:
+    """SET / REMOVE actions that make the stored item hold this message's changeable state."""
+    row = MessageModel
+    actions: list[Any] = [
+        row.body.set({"text": message.text}),
+        row.last_change.set(message.last_change),
+        row.edited_at.set(message.edited_at) if message.edited_at else row.edited_at.remove(),
+        row.deleted_at.set(message.deleted_at) if message.deleted_at else row.deleted_at.remove(),
+    ]
+    if message.prior_texts:
+        actions.append(row.prior_texts.set([{"text": p.text, "until": p.until} for p in message.prior_texts]))
+    else:
+        actions.append(row.prior_texts.remove())
+    if message.reactions:
+        actions.append(row.reactions.set({r.user_id: {"emoji": r.emoji, "at": r.at} for r in message.reactions}))
+    else:
+        actions.append(row.reactions.remove())
+    return actions
+
+
+def store_change(changed: Message, change: MessageChange, expected_last_change: int) -> None:
+    """Stores the message in its changed state as the conversation's change number
+    expected_last_change + 1, with the change's record: only while the conversation's lastChange is as
+    read (StoreConflict otherwise: read again and decide again), so changes are numbered without gaps,
+    in the order they were stored, and each one starts from the message's state as the one before left it;
+    and only while its author is still a member (NotAMember: it left or was removed meanwhile)."""
+    assert change.change == expected_last_change + 1 == changed.last_change
+    message_row = MessageModel(conversation_id=changed.conversation_id, seq=changed.seq)
+    try:
+        transact(
+            [
+                conversations.next_change(changed.conversation_id, expected_last_change),
+                Update(message_row, _state(changed), MessageModel.seq.exists(), role="message"),
+                change_store.recording(change),
+                members.still_active(changed.conversation_id, change.by),
+            ]
+        )
+    except Cancelled as exc:
+        if "member" in exc.failed:
+            raise NotAMember() from exc
+        if exc.failed & {"conversation", "change"} or exc.conflicted:
+            raise StoreConflict() from exc
+        raise

@@ -105,6 +105,7 @@ class ConversationModel(Model):
     created_by = UnicodeAttribute(attr_name="createdBy", null=True)
     last_seq = NumberAttribute(attr_name="lastSeq", default=0)
     busy_until = NumberAttribute(attr_name="busyUntil", null=True)
+    last_change = NumberAttribute(attr_name="lastChange", null=True)
     admins: Any = ListAttribute(of=UnicodeAttribute, attr_name="admins", null=True)
     member_count = NumberAttribute(attr_name="memberCount", default=0)
     all_delivered = NumberAttribute(attr_name="allDelivered", default=0)
@@ -162,6 +163,28 @@ class MessageModel(Model):
     client_msg_id = UnicodeAttribute(attr_name="clientMsgId")
     body = MessageBody(attr_name="body")
     sent_at = UnicodeAttribute(attr_name="sentAt")
+    reply_to = NumberAttribute(attr_name="replyTo", null=True)
+    edited_at = UnicodeAttribute(attr_name="editedAt", null=True)
+    deleted_at = UnicodeAttribute(attr_name="deletedAt", null=True)
+    # [{"text", "until"}], oldest first: the texts edits replaced (chat/domain.py `Message.as_seen_by`).
+    prior_texts: Any = ListAttribute(attr_name="priorTexts", null=True)
+    # userId -> {"emoji", "at"}.
+    reactions: Any = MapAttribute(attr_name="reactions", null=True)
+    last_change = NumberAttribute(attr_name="lastChange", null=True)
+
+
+class MessageChangeModel(Model):
+    """One edit, deletion or reaction: which message, numbered in its conversation (chat/message_changes.py)."""
+
+    class Meta(_Meta):
+        table_name = _table(topology.MESSAGE_CHANGES)
+
+    conversation_id = UnicodeAttribute(hash_key=True, attr_name="conversationId")
+    change = NumberAttribute(range_key=True, attr_name="change")
+    seq = NumberAttribute(attr_name="seq")
+    kind = UnicodeAttribute(attr_name="kind")
+    by = UnicodeAttribute(attr_name="by")
+    at = UnicodeAttribute(attr_name="at")
 
 
 class ClientMsgIdModel(Model):
@@ -231,6 +254,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ConversationModel,
     MemberModel,
     MessageModel,
+    MessageChangeModel,
     ClientMsgIdModel,
     ReceiptModel,
     PresenceSubscriptionModel,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -61,7 +62,24 @@ class Delete:
         tx.delete(self.row, condition=self.condition)
 
 
-Write = Put | Update | Delete
+@dataclass(frozen=True)
+class Check:
+    """A condition on an item the transaction writes nothing to (a ConditionCheck)."""
+
+    model: type[Model]
+    hash_key: Any
+    range_key: Any
+    condition: Condition
+    role: str = ""
+
+    def run(self) -> None:
+        raise TypeError("a condition check only exists in a transaction")
+
+    def add_to(self, tx: TransactWrite) -> None:
+        tx.condition_check(self.model, self.hash_key, self.range_key, condition=self.condition)
+
+
+Write = Put | Update | Delete | Check
 
 
 def applied(write: Write) -> bool:
@@ -88,7 +106,7 @@ class Cancelled(Exception):
 def sent_order(writes: Sequence[Write]) -> list[Write]:
     """The order the items go out in: PynamoDB's TransactWrite sends its condition checks, then the
     deletes, then the puts, then the updates, whatever order they were added in."""
-    return [w for kind in (Delete, Put, Update) for w in writes if isinstance(w, kind)]
+    return [w for kind in (Check, Delete, Put, Update) for w in writes if isinstance(w, kind)]
 
 
 def transact(writes: Sequence[Write]) -> None:

@@ -41,6 +41,9 @@ PROTOCOL_REPLIES = {
     "typing": [],
     "receipts": ["receipts"],
     "ping": ["pong"],
+    "edit": ["messageChanged"],
+    "delete": ["messageChanged"],
+    "react": ["messageChanged"],
 }
 PROTOCOL_ERROR_CODES = [
     "bad_request", "unknown_action", "too_large", "not_found",
@@ -242,8 +245,9 @@ def _server_frames() -> list[Any]:
         GroupOut,
         HistoryOut,
         MemberReceipt,
-        MessageBody,
+        MessageChangedOut,
         MessageOut,
+        MessageText,
         PongOut,
         PresenceOut,
         ReceiptOut,
@@ -260,11 +264,19 @@ def _server_frames() -> list[Any]:
         senderId="alice",
         senderDeviceId="phone",
         clientMsgId="m1",
-        body=MessageBody(text="hi"),
+        body=MessageText(text="hi"),
         sentAt=at,
     )
+    # A reply, edited, with reactions; and one deleted for everyone.
+    changed = message.model_copy(update={"replyTo": 1, "seq": 2, "editedAt": at, "reactions": {"bob": "👍"}})
+    deleted = message.model_copy(update={"body": MessageText(text=""), "deleted": True})
     return [
         message,
+        changed,
+        MessageChangedOut(conversationId="c1", change=3, kind="edited", by="alice", at=at, message=changed),
+        MessageChangedOut(
+            conversationId="c1", change=4, kind="deleted", by="alice", at=at, message=deleted, requestId="r3"
+        ),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at, requestId="r1"),
         ReceiptOut(conversationId="g1", userId="*", kind="read", seq=4, at=at),
@@ -283,6 +295,7 @@ def _server_frames() -> list[Any]:
                     lastSeq=1,
                     firstSeqSent=None,
                     receipts=[ConversationReceipt(userId="bob", kind="delivered", seq=1, at=None)],
+                    lastChange=4,
                 )
             ],
             complete=True,

@@ -65,3 +65,26 @@ def test_a_refused_connection_is_one_clear_line(local_stack, tmp_path: Path) -> 
     assert result.stderr.strip() == (
         "chat: the server refused the connection: HTTP 401 (bad or expired token, or bad device id)"
     )
+
+
+def test_reply_edit_delete_and_react_from_the_command_line(local_stack, tmp_path: Path) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    chat(local_stack, tmp_path, bob, "")
+    assert "you: helo  ✓ #1" in chat(local_stack, tmp_path, alice, f"/to {bob}\nhelo\n").stdout
+    replied = chat(local_stack, tmp_path, bob, f"/to {alice}\n/reply 1 hi!\n")
+    assert "you: ↪ #1 hi!  ✓ #2" in replied.stdout, replied.stdout + replied.stderr
+
+    changed = chat(local_stack, tmp_path, alice, f"/to {bob}\n/edit 1 hello\n/react 2 \U0001f44d\noops\n")
+    assert f"[{bob}] {bob}: ↪ #1 hi!" in changed.stdout
+    assert f"[{bob}] #1 edited by you: hello (edited)" in changed.stdout, changed.stdout + changed.stderr
+    assert f"[{bob}] #2 reactions: \U0001f44d {alice}" in changed.stdout
+    deleted = chat(local_stack, tmp_path, alice, f"/to {bob}\n/delete 3\n/edit 2 not mine\n")
+    assert f"[{bob}] #3 deleted by you" in deleted.stdout, deleted.stdout + deleted.stderr
+    assert "error: forbidden: only its sender can edit a message (edit)" in deleted.stderr
+
+    # bob was away for all of it: his next start catches up through sync, his change cursor kept.
+    back = chat(local_stack, tmp_path, bob, "")
+    assert f"[{alice}] #1 edited by {alice}: hello (edited)" in back.stdout, back.stdout + back.stderr
+    assert f"[{alice}] #2 reactions: \U0001f44d {alice}" in back.stdout
+    assert f"[{alice}] {alice}: (this message was deleted)" in back.stdout
+    assert "oops" not in back.stdout

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chat.actions import BY_NAME
-from chat.store.models import MessageModel, ReceiptModel
+from chat.store.models import MessageChangeModel, MessageModel, ReceiptModel
 
 # action -> the frame (with {cid} for the group's id) and what a member, a non-admin member and an
 # outsider get: "ok" for a normal answer, otherwise the error code.
@@ -23,6 +23,10 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("addMembers", {"userIds": ["dan"]}, "group", "forbidden", "forbidden"),
     ("removeMembers", {"userIds": ["cat"]}, "group", "forbidden", "forbidden"),
     ("leaveGroup", {}, "group", "group", "forbidden"),
+    # seq 1 is the admin's message: only its sender may edit or delete it; any member may react.
+    ("edit", {"seq": 1, "body": {"text": "fixed"}}, "messageChanged", "forbidden", "forbidden"),
+    ("delete", {"seq": 1}, "messageChanged", "forbidden", "forbidden"),
+    ("react", {"seq": 1, "emoji": "\U0001f44d"}, "messageChanged", "messageChanged", "forbidden"),
 ]
 
 
@@ -48,14 +52,14 @@ def test_each_action_answers_by_role(
     world: Any, who: str, action: str, frame: dict[str, Any], as_admin: str, as_member: str, as_outsider: str
 ) -> None:
     devices, group = world
-    stored_before = (MessageModel.count(group), ReceiptModel.count(group))
+    stored_before = (MessageModel.count(group), ReceiptModel.count(group), MessageChangeModel.count(group))
 
     reply = devices[who].do({"action": action, "conversationId": group, **frame})
 
     expected = {"admin": as_admin, "member": as_member, "outsider": as_outsider}[who]
     assert outcome(reply) == expected, reply
     if expected in ("forbidden", "not_found"):
-        assert (MessageModel.count(group), ReceiptModel.count(group)) == stored_before
+        assert (MessageModel.count(group), ReceiptModel.count(group), MessageChangeModel.count(group)) == stored_before
 
 
 @pytest.mark.parametrize("action, frame", [(c[0], c[1]) for c in CASES])
@@ -100,9 +104,9 @@ def test_an_empty_bucket_refuses_before_the_role_is_asked_and_every_frame_takes_
     expected = {"admin": as_admin, "member": as_member, "outsider": as_outsider}[who]
 
     assert outcome(devices[who].do({"action": action, "conversationId": group, **frame})) == expected
-    stored_before = (MessageModel.count(group), ReceiptModel.count(group))
+    stored_before = (MessageModel.count(group), ReceiptModel.count(group), MessageChangeModel.count(group))
     reply = devices[who].do({"action": action, "conversationId": group, **frame})
 
     # A refused frame took its token too: whoever sends it, the next one is rate_limited and does nothing.
     assert outcome(reply) == "rate_limited"
-    assert (MessageModel.count(group), ReceiptModel.count(group)) == stored_before
+    assert (MessageModel.count(group), ReceiptModel.count(group), MessageChangeModel.count(group)) == stored_before

@@ -15,6 +15,7 @@ from chat.actions import ACTIONS, BY_NAME
 from chat.config import ConfigurationError
 from chat.rate_limits import bucket_key
 from chat.store import limits
+from chat.store.models import LimitModel
 from chat.token_bucket import RateLimit, admit
 from tests.integration.conftest import Device
 from tests.integration.support import FakePoster, table_contents
@@ -37,6 +38,9 @@ def world(device: Any) -> dict[str, Any]:
     alice, bob, _carol, _dave = device("alice"), device("bob"), device("carol"), device("dave")
     created = alice.do({"action": "createGroup", "name": "club", "members": ["bob"]})
     assert created is not None and created["type"] == "group"
+    alice.send("seq 1, to edit, delete and react to", conversationId=created["conversationId"])
+    for bucket in LimitModel.scan():  # every bucket full again: the tests set their own limits
+        bucket.delete()
     return {"alice": alice, "bob": bob, "group": created["conversationId"]}
 
 
@@ -48,12 +52,15 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
         "createGroup": {"name": "more", "members": ["bob"]},
         "addMembers": {"conversationId": group, "userIds": ["carol"]},
         "subscribePresence": {"userIds": ["bob"]},
+        "edit": {"conversationId": group, "seq": 1, "body": {"text": uuid.uuid4().hex}},
+        "delete": {"conversationId": group, "seq": 1},  # again and again: the first deletes, the others find it deleted
+        "react": {"conversationId": group, "seq": 1, "emoji": "\U0001f44d"},
     }
     return {"action": action, "requestId": uuid.uuid4().hex, **frames[action]}
 
 
 def test_the_limited_actions_are_the_ones_the_issue_names() -> None:
-    assert set(LIMITED) == {"send", "createGroup", "addMembers", "sync", "subscribePresence"}
+    assert set(LIMITED) == {"send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react"}
 
 
 def test_the_declared_limits_apply_unless_overridden(rate_limits: Callable[[str], None]) -> None:

@@ -16,6 +16,8 @@ from cli.client import ChatClient, Conversation, Options
 from cli.commands import (
     ChangeMembers,
     CreateGroup,
+    Delete,
+    Edit,
     FollowPresence,
     Help,
     History,
@@ -23,6 +25,8 @@ from cli.commands import (
     Leave,
     Open,
     Quit,
+    React,
+    Reply,
     Say,
     To,
     Unknown,
@@ -58,6 +62,17 @@ from cli.commands import (
         ("/presence bob carol", FollowPresence(("bob", "carol"))),
         ("/presence", Unknown()),
         ("/fly", Unknown()),
+        ("/reply 3 sure,  see you", Reply(3, "sure,  see you")),
+        ("/reply 3", Unknown()),
+        ("/reply x hi", Unknown()),
+        ("/edit 2 fixed text", Edit(2, "fixed text")),
+        ("/edit 0 fixed", Unknown()),
+        ("/delete 4", Delete(4)),
+        ("/delete", Unknown()),
+        ("/delete 4 5", Unknown()),
+        ("/react 1 \U0001f44d", React(1, "\U0001f44d")),
+        ("/react 1", React(1, "")),
+        ("/react 1 a b", Unknown()),
     ],
 )
 def test_each_line_means_one_command(line: str, command: commands.Command | None) -> None:
@@ -104,14 +119,16 @@ def typed(lines: list[str], current: str | None, tmp_path: Path, monkeypatch: py
 
 
 def test_commands_about_the_open_conversation_need_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    frames, notes = typed(["/add bob", "/leave", "/history", "/info", "hi"], None, tmp_path, monkeypatch)
+    lines = ["/add bob", "/leave", "/history", "/info", "/reply 1 hi", "/edit 1 x", "/delete 1", "/react 1", "hi"]
+    frames, notes = typed(lines, None, tmp_path, monkeypatch)
     assert frames == []
     unknown = "-- unknown command or missing argument (or no open conversation); /help"
-    assert notes == [unknown] * 4 + ["-- open a conversation first: /to USER or /open ID"]
+    assert notes == [unknown] * 8 + ["-- open a conversation first: /to USER or /open ID"]
 
 
 def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ["hi", "/add dan", "/remove bob", "/history 5", "/info", "/info 2", "/leave", "/presence bob"]
+    lines += ["/reply 2 yes", "/edit 4 fixed", "/delete 4", "/react 2 \U0001f44d", "/react 2"]
     frames, notes = typed([*lines, "/group pals bob carol"], "c1", tmp_path, monkeypatch)
     assert notes == []
     assert frames == [
@@ -123,6 +140,11 @@ def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, mon
         {"action": "receipts", "conversationId": "c1", "seq": 2},
         {"action": "leaveGroup", "conversationId": "c1"},
         {"action": "subscribePresence", "userIds": ["bob"]},
+        {"action": "send", "conversationId": "c1", "body": {"text": "yes"}, "replyTo": 2},
+        {"action": "edit", "conversationId": "c1", "seq": 4, "body": {"text": "fixed"}},
+        {"action": "delete", "conversationId": "c1", "seq": 4},
+        {"action": "react", "conversationId": "c1", "seq": 2, "emoji": "\U0001f44d"},
+        {"action": "react", "conversationId": "c1", "seq": 2, "emoji": ""},
         {"action": "createGroup", "name": "pals", "members": ["bob", "carol"]},
     ]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from chat.clock import iso
-from chat.domain import Member
+from chat.domain import Member, Message, PriorText, Reaction
 from chat.store.models import ALL_MODELS
 from chat.topology import AUTHORIZER, FUNCTIONS, QUEUES, ROUTES, SCHEDULES, SIGNUP, STREAMS, TABLES, route_for
 
@@ -57,6 +58,8 @@ def test_dynamodb_grants_name_real_api_actions() -> None:
     import botocore.session
 
     operations = set(botocore.session.get_session().get_service_model("dynamodb").operation_names)
+    # IAM actions with no API operation of their own: a transaction's ConditionCheck is authorized by it.
+    operations |= {"ConditionCheckItem"}
     for function in FUNCTIONS.values():
         for (table, index), actions in function.grants.items():
             assert set(actions) <= operations, (function.name, table, actions)
@@ -94,3 +97,46 @@ def test_data_access_models_match_the_topology_keys_and_indexes() -> None:
         assert indexes == {index.name for index in table.indexes}
         if table.ttl_attribute:
             assert table.ttl_attribute in {a.attr_name for a in attributes.values()}
+
+
+def _message(**changes: object) -> Message:
+    base = Message("g1", 1, "ann", "phone", "c1", "m1", "third", "2026-11-30T10:00:00.000Z")
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _gone(left_at: str) -> Member:
+    return Member("g1", "cat", 0, 5, 5, 5, None, None, left_at=left_at)
+
+
+EDITED = _message(
+    edited_at="2026-11-30T10:02:00.000Z",
+    prior_texts=(PriorText("first", "2026-11-30T10:01:00.000Z"), PriorText("second", "2026-11-30T10:02:00.000Z")),
+    reactions=(
+        Reaction("ben", "\U0001f44d", "2026-11-30T10:00:30.000Z"),
+        Reaction("dan", "!", "2026-11-30T10:03:00.000Z"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("left_at", "text", "edited_at", "reactors"),
+    [
+        ("2026-11-30T10:00:10.000Z", "first", None, []),
+        ("2026-11-30T10:00:30.000Z", "first", None, ["ben"]),
+        ("2026-11-30T10:01:30.000Z", "second", "2026-11-30T10:01:00.000Z", ["ben"]),
+        ("2026-11-30T10:02:00.000Z", "third", "2026-11-30T10:02:00.000Z", ["ben"]),
+        ("2026-11-30T10:05:00.000Z", "third", "2026-11-30T10:02:00.000Z", ["ben", "dan"]),
+    ],
+)
+def test_a_former_member_sees_a_message_as_it_was_when_it_left(
+    left_at: str, text: str, edited_at: str | None, reactors: list[str]
+) -> None:
+    seen = EDITED.as_seen_by(_gone(left_at))
+    assert (seen.text, seen.edited_at, [r.user_id for r in seen.reactions]) == (text, edited_at, reactors)
+
+
+def test_a_member_sees_a_message_as_it_is_and_a_deletion_hides_it_from_everyone() -> None:
+    member = Member("g1", "ben", 0, None, 5, 5, None, None)
+    assert EDITED.as_seen_by(member) == EDITED
+    deleted = _message(text="", deleted_at="2026-11-30T10:04:00.000Z")
+    assert deleted.as_seen_by(_gone("2026-11-30T10:03:00.000Z")).text == ""
