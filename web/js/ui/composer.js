@@ -39,7 +39,8 @@ export class Composer {
     });
     on(input, "input", () => {
       this.autoGrow();
-      if (this.openId) this.client.presence.userTyping(this.openId, input.value.trim().length > 0);
+      const editing = this.context && this.context.mode === "edit"; // an edit is not typing a message
+      if (this.openId && !editing) this.client.presence.userTyping(this.openId, input.value.trim().length > 0);
       this.saveDraft();
     });
   }
