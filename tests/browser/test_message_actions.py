@@ -3,6 +3,7 @@
 alice writes from a desktop window and from a second device (another browser context: its own
 localStorage, so its own deviceId); bob from a phone-sized window, and from a second device that is
 offline while everything happens and catches up through `sync` (its change cursors) when it is back.
+Last, a reply written offline waits in the outbox and keeps its `replyTo` when it is sent.
 Screenshots land in test-artifacts/browser/ (message-actions-*.png).
 """
 
@@ -20,8 +21,10 @@ DELETED = "This message was deleted"
 class Device(Person):
     """A Person whose window is named `label` in the screenshots (one user may have two devices)."""
 
-    def __init__(self, browser: Browser, base_url: str, user_id: str, viewport: dict[str, int], shots: Shots, label: str):
-        super().__init__(browser, base_url, user_id, viewport, shots)
+    def __init__(
+        self, chromium: Browser, base_url: str, user_id: str, viewport: dict[str, int], shots: Shots, label: str
+    ):
+        super().__init__(chromium, base_url, user_id, viewport, shots)
         self.label = label
 
     def open(self):
@@ -196,6 +199,20 @@ def test_reply_edit_delete_and_react_across_devices(browser: Browser, local_stac
         expect(chip(bob2, 1, "👍")).to_have_count(0)
         expect(chip(bob2, 5, "🙏")).to_have_attribute("data-mine", "true")
         expect(bob2.at(1).get_by_test_id("reaction")).to_have_count(2)
+
+        # A reply written offline waits in the outbox with its replyTo and keeps it when sent.
+        alice2.go_offline()
+        alice2.menu(1).get_by_test_id("menu-reply").click()
+        alice2.send("Or somewhere new?")
+        pending = alice2.message("Or somewhere new?")
+        expect(pending).to_have_attribute("data-status", "pending")
+        expect(pending.get_by_test_id("quote-text")).to_have_text("Lunch at noon?")
+        alice2.context.set_offline(False)
+        alice2.wait_connected()
+        expect(pending).to_have_attribute("data-seq", "6")
+        for device in (bob, bob2, alice):
+            expect(device.at(6).get_by_test_id("message-quote")).to_have_attribute("data-reply-to", "1")
+            expect(device.at(6).get_by_test_id("quote-text")).to_have_text("Lunch at noon?")
         shots.all("message-actions-final")
     except BaseException:
         shots.all("message-actions-failure")
