@@ -11,6 +11,7 @@ import { ConnectionBanner } from "./ui/connection-banner.js";
 import { ConversationList } from "./ui/conversation-list.js";
 import { Drawers } from "./ui/drawers.js";
 import { InfoPanel } from "./ui/info-panel.js";
+import { MessageMenu } from "./ui/message-menu.js";
 import { MessageView } from "./ui/message-view.js";
 import { Toasts } from "./ui/toasts.js";
 import { fillAvatar } from "./ui/widgets.js";
@@ -55,7 +56,14 @@ export class App {
       requestRender: () => this.queueRender(),
     });
     this.header = new ChatHeader({ client });
-    this.messages = new MessageView({ client, on, onMessageInfo: (id, seq) => this.panel.openInfo(id, seq) });
+    this.menu = new MessageMenu({
+      client,
+      on,
+      toast,
+      onReply: (conv, msg) => this.composer.replyTo(conv, msg),
+      onEdit: (conv, msg) => this.composer.edit(conv, msg),
+    });
+    this.messages = new MessageView({ client, on, menu: this.menu, onMessageInfo: (id, seq) => this.panel.openInfo(id, seq) });
     this.composer = new Composer({ client, on, toast, onSent: () => this.messages.followNext() });
     this.panel = new InfoPanel({ client, on, toast });
     this.drawers = new Drawers({
@@ -85,7 +93,8 @@ export class App {
     this.on(window, "popstate", () => this.fromLocation());
     this.on(window, "keydown", (e) => {
       if (e.key === "Escape") {
-        if (this.panel.isOpen) this.panel.close();
+        if (this.menu.isOpen) this.menu.close();
+        else if (this.panel.isOpen) this.panel.close();
         else if (this.drawers.isOpen) this.drawers.toggle(null);
       }
     });
@@ -100,6 +109,7 @@ export class App {
     this.client.destroy();
     this.banner.destroy();
     this.panel.destroy();
+    this.menu.close();
     $("app").hidden = true;
     this.list.clear();
     this.messages.clear();
@@ -113,6 +123,7 @@ export class App {
     put("btn-back", "back");
     put("btn-chat-info", "info");
     put("panel-close", "close");
+    put("composer-context-cancel", "close");
     put("composer-send", "send");
     $("scroll-down").prepend(icon("down"));
   }

@@ -2,12 +2,13 @@
 //
 // ChatClient joins the parts, each owning one concern: `conversations` (the model, drafts,
 // groups), `sync` (cursors, gaps, history), `outbox` (unsent messages), `watermarks` (check
-// marks, acks), `presence` (presence and typing), `requests` (frames awaiting a reply). It routes
+// marks, acks), `presence` (presence and typing), `requests` (frames awaiting a reply), `changes` (reply, edit, delete, reactions). It routes
 // the connection's frames to them and tells the UI what changed.
 //
 // Events: "change" (anything the UI shows may have changed), "notice" {kind, text, code?, quiet?},
 // "synced", "receipt" {frame}, "opened" {conversationId, replaced} (a draft became real).
 
+import { Changes } from "./changes.js";
 import { Conversations } from "./conversations.js";
 import { humanError } from "./errors.js";
 import { Outbox } from "./outbox.js";
@@ -32,6 +33,7 @@ export class ChatClient extends EventTarget {
     this.sync = new Sync(this);
     this.presence = new Presence(this);
     this.outbox = new Outbox(this);
+    this.changes = new Changes(this);
     this.onFrame = (e) => this.handleFrame(e.detail.frame);
     this.onOpen = () => this.connected();
     this.onClose = () => this.disconnected();
@@ -102,6 +104,9 @@ export class ChatClient extends EventTarget {
     switch (frame.type) {
       case "message":
         this.sync.onMessage(frame);
+        break;
+      case "messageChanged":
+        this.changes.onMessageChanged(frame);
         break;
       case "sent":
         this.outbox.onSent(frame);

@@ -2,7 +2,7 @@
 // and group membership changes (`group` frames and the requests that cause them).
 //
 // A conversation keeps its messages by seq; the fields below are owned by the module named:
-// sync.js (messages, minSeq, held, lastSeq, hasMore, loadingHistory), watermarks.js (watermarks,
+// sync.js (messages, minSeq, held, lastSeq, hasMore, loadingHistory, lastChange), watermarks.js (watermarks,
 // myDelivered, myRead, deliveredSent, readSent), presence.js (typing).
 
 const DRAFT_PREFIX = "draft:";
@@ -38,6 +38,7 @@ export class Conversations {
       minSeq: 0,
       held: 0,
       hasMore: null, // null: unknown, ask history when needed
+      lastChange: null, // the change cursor, from `synced` (changes.js)
       loadingHistory: false,
       watermarks: new Map(),
       myDelivered: 0,

@@ -13,6 +13,9 @@ const ERROR_TEXT = {
 
 const ACTION_TEXT = {
   send: "Message not sent",
+  edit: "Could not edit the message",
+  delete: "Could not delete the message",
+  react: "Could not react",
   createGroup: "Could not create the group",
   addMembers: "Could not add members",
   removeMembers: "Could not remove members",

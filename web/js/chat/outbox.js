@@ -52,11 +52,12 @@ export class Outbox {
   save() {
     this.chat.storage.save(
       "outbox",
-      this.entries.map(({ clientMsgId, conversationId, to, text, createdAt, status, error }) => ({
+      this.entries.map(({ clientMsgId, conversationId, to, text, replyTo, createdAt, status, error }) => ({
         clientMsgId,
         conversationId,
         to,
         text,
+        replyTo,
         createdAt,
         status,
         error,
@@ -71,8 +72,9 @@ export class Outbox {
     );
   }
 
-  /** The user sends text in conversationId; returns the entry, or null when that is not possible. */
-  add(conversationId, text) {
+  /** The user sends text in conversationId (answering the message replyTo, a seq, if given);
+   * returns the entry, or null when that is not possible. */
+  add(conversationId, text, replyTo = null) {
     const chat = this.chat;
     const conv = chat.conversations.get(conversationId);
     if (!conv || conv.left) return null;
@@ -81,6 +83,7 @@ export class Outbox {
       conversationId: conv.draftFor ? null : conv.id,
       to: conv.draftFor || null,
       text,
+      replyTo: replyTo && !conv.draftFor ? replyTo : null,
       createdAt: new Date().toISOString(),
       status: "pending",
       lastAttempt: 0,
@@ -110,6 +113,7 @@ export class Outbox {
   transmit(entry) {
     if (entry.status === "failed" || !this.mayTransmit(entry)) return;
     const frame = { action: "send", clientMsgId: entry.clientMsgId, body: { text: entry.text } };
+    if (entry.replyTo) frame.replyTo = entry.replyTo;
     if (entry.conversationId) frame.conversationId = entry.conversationId;
     else frame.to = entry.to;
     entry.lastAttempt = Date.now();
@@ -182,6 +186,7 @@ export class Outbox {
     const conv = chat.conversations.ensure(frame.conversationId);
     const entry = this.entries.find((e) => e.clientMsgId === frame.clientMsgId);
     const text = entry ? entry.text : null;
+    const replyTo = entry ? entry.replyTo || null : null;
     if (entry) this.resolve(frame.clientMsgId, conv);
     this.next();
     conv.known = true;
@@ -196,6 +201,11 @@ export class Outbox {
         clientMsgId: frame.clientMsgId,
         body: { text },
         sentAt: frame.sentAt,
+        replyTo,
+        editedAt: null,
+        deleted: false,
+        reactions: {},
+        change: 0,
       });
       conv.activity = maxTime(conv.activity, frame.sentAt);
       chat.sync.recomputeHeld(conv);

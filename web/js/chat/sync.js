@@ -9,6 +9,7 @@
 // that changed since are listed. The token lives as long as the conversations it describes (this
 // page): a reload starts again with "" and gets every conversation.
 
+import { messageFields } from "./changes.js";
 import { maxTime, num } from "./conversations.js";
 
 const SYNC_TIMEOUT_MS = 12000;
@@ -61,6 +62,16 @@ export class Sync {
     return cursors;
   }
 
+  /** The change cursor of each conversation this client has a `synced.lastChange` for. */
+  changeCursors() {
+    const cursors = {};
+    for (const conv of this.chat.conversations.all()) {
+      if (conv.draftFor || conv.left || conv.lastChange === null || conv.lastChange === undefined) continue;
+      cursors[conv.id] = conv.lastChange;
+    }
+    return cursors;
+  }
+
   run() {
     const chat = this.chat;
     if (!chat.conn.isOpen) return;
@@ -73,7 +84,10 @@ export class Sync {
     clearTimeout(this.retryTimer);
     const requestId = chat.conn.nextRequestId("s");
     this.requestId = requestId;
-    if (!chat.send({ action: "sync", cursors: this.cursors(), since: this.token, requestId })) {
+    const frame = { action: "sync", cursors: this.cursors(), since: this.token, requestId };
+    const changeCursors = this.changeCursors();
+    if (Object.keys(changeCursors).length) frame.changeCursors = changeCursors;
+    if (!chat.send(frame)) {
       this.syncing = false;
       return;
     }
@@ -150,6 +164,8 @@ export class Sync {
     if (Array.isArray(item.members)) conv.members = item.members;
     if (Array.isArray(item.admins)) conv.admins = item.admins;
     conv.lastSeq = Math.max(conv.lastSeq, num(item.lastSeq));
+    // The change cursor: `messageChanged` frames up to it were sent before this `synced`.
+    if (item.lastChange !== undefined && item.lastChange !== null) conv.lastChange = num(item.lastChange);
     if (item.firstSeqSent !== undefined && item.firstSeqSent !== null && !hadMessages) {
       if (num(item.firstSeqSent) <= 1) conv.hasMore = false;
     }
@@ -195,15 +211,7 @@ export class Sync {
       const jump = hadMessages ? seq > conv.held + 1 : conv.lastSeq > 0 && seq > conv.lastSeq + 1;
       if (jump || unknown) this.run();
     }
-    conv.messages.set(seq, {
-      conversationId: id,
-      seq,
-      senderId: msg.senderId,
-      senderDeviceId: msg.senderDeviceId,
-      clientMsgId: msg.clientMsgId,
-      body: msg.body || {},
-      sentAt: msg.sentAt,
-    });
+    conv.messages.set(seq, { conversationId: id, seq, ...messageFields(msg), change: 0 });
     if (msg.senderId === chat.me) chat.watermarks.sentByMe(conv, seq);
     else chat.presence.clearTyping(conv, msg.senderId);
     conv.activity = maxTime(conv.activity, msg.sentAt);

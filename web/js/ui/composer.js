@@ -1,6 +1,12 @@
 // The message field of the open chat: Enter sends (Shift+Enter: new line), typing is reported, the
 // text not sent yet is kept per chat while you switch between chats, and a group you left shows
 // why you cannot write.
+//
+// Above the field, the message being answered (Reply) or edited (Edit) is shown until it is sent
+// or canceled (the x, or Escape). An edit puts the message's text in the field; sending it edits
+// the message instead of sending a new one.
+
+import { DELETED_TEXT } from "./message-view.js";
 
 const MAX_HEIGHT_PX = 160;
 const MAX_CHARS = 4096;
@@ -15,7 +21,9 @@ export class Composer {
     this.onSent = onSent;
     this.openId = null;
     this.drafts = new Map(); // conversationId -> text typed and not sent
+    this.context = null; // {mode: "reply" | "edit", conversationId, seq}
     const input = $("composer-input");
+    on($("composer-context-cancel"), "click", () => this.cancelContext(true));
     on($("composer"), "submit", (e) => {
       e.preventDefault();
       this.send();
@@ -24,17 +32,24 @@ export class Composer {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.send();
+      } else if (e.key === "Escape" && this.context) {
+        e.stopPropagation();
+        this.cancelContext(true);
       }
     });
     on(input, "input", () => {
       this.autoGrow();
-      if (this.openId) this.client.presence.userTyping(this.openId, input.value.trim().length > 0);
+      const editing = this.context && this.context.mode === "edit"; // an edit is not typing a message
+      if (this.openId && !editing) this.client.presence.userTyping(this.openId, input.value.trim().length > 0);
       this.saveDraft();
     });
   }
 
   /** Another chat opened: keep what was typed in the previous one, show what was typed in this one. */
   switchTo(conversationId) {
+    if (this.context && this.context.conversationId !== conversationId) {
+      this.cancelContext(this.context.mode === "edit", false);
+    }
     this.saveDraft();
     this.openId = conversationId;
     const input = $("composer-input");
@@ -53,6 +68,60 @@ export class Composer {
   render(conv) {
     $("composer").hidden = conv.left;
     $("composer-disabled").hidden = !conv.left;
+    this.renderContext(conv);
+  }
+
+  // ---- reply and edit ----------------------------------------------------------------------------
+
+  /** Answer msg of conv: its quote shows above the field. */
+  replyTo(conv, msg) {
+    if (this.context && this.context.mode === "edit") this.cancelContext(true);
+    this.context = { mode: "reply", conversationId: conv.id, seq: msg.seq };
+    this.renderContext(conv);
+    this.focus();
+  }
+
+  /** Edit msg (your own) of conv: its text goes into the field. */
+  edit(conv, msg) {
+    if (!this.context || this.context.mode !== "edit") this.saveDraft();
+    this.context = { mode: "edit", conversationId: conv.id, seq: msg.seq, draft: $("composer-input").value };
+    const input = $("composer-input");
+    input.value = (msg.body && msg.body.text) || "";
+    this.autoGrow();
+    this.renderContext(conv);
+    this.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  /** Stop replying or editing (an edit gives the field back what was typed before it). */
+  cancelContext(restore, focus = restore) {
+    const ctx = this.context;
+    this.context = null;
+    if (ctx && ctx.mode === "edit" && restore) {
+      $("composer-input").value = ctx.draft || "";
+      this.autoGrow();
+      this.saveDraft();
+    }
+    $("composer-context").hidden = true;
+    if (focus) this.focus();
+  }
+
+  renderContext(conv) {
+    const box = $("composer-context");
+    const ctx = this.context;
+    const msg = ctx && conv && ctx.conversationId === conv.id ? conv.messages.get(ctx.seq) : null;
+    if (!ctx || !msg || conv.left || (ctx.mode === "edit" && msg.deleted)) {
+      if (ctx && conv && ctx.conversationId === conv.id) this.cancelContext(ctx.mode === "edit", false);
+      box.hidden = true;
+      return;
+    }
+    const title = ctx.mode === "edit" ? "Edit message" : `Replying to ${msg.senderId === this.client.me ? "yourself" : msg.senderId}`;
+    const text = msg.deleted ? DELETED_TEXT : (msg.body && msg.body.text) || "";
+    box.hidden = false;
+    box.dataset.mode = ctx.mode;
+    box.dataset.seq = String(ctx.seq);
+    if ($("composer-context-title").textContent !== title) $("composer-context-title").textContent = title;
+    if ($("composer-context-text").textContent !== text) $("composer-context-text").textContent = text;
   }
 
   focus() {
@@ -77,12 +146,32 @@ export class Composer {
       this.toast(`Messages can be at most ${MAX_CHARS} characters.`, "error");
       return;
     }
-    const entry = this.client.outbox.add(this.openId, text);
+    const ctx = this.context && this.context.conversationId === this.openId ? this.context : null;
+    if (ctx && ctx.mode === "edit") {
+      this.sendEdit(ctx, text);
+      return;
+    }
+    const entry = this.client.outbox.add(this.openId, text, ctx ? ctx.seq : null);
     if (!entry) return;
+    if (ctx) this.cancelContext(false);
     input.value = "";
     this.drafts.delete(this.openId);
     this.autoGrow();
     this.onSent();
     input.focus();
+  }
+
+  sendEdit(ctx, text) {
+    const conv = this.client.conversations.get(ctx.conversationId);
+    const msg = conv ? conv.messages.get(ctx.seq) : null;
+    if (!msg) return;
+    if (text !== ((msg.body && msg.body.text) || "")) {
+      if (!this.client.changes.canEdit(msg)) {
+        this.toast("Messages can be edited for 15 minutes after they were sent.", "error");
+        return;
+      }
+      this.client.changes.edit(ctx.conversationId, ctx.seq, text).catch(() => {});
+    }
+    this.cancelContext(true);
   }
 }

@@ -191,7 +191,7 @@ export class ConversationList {
       const msg = last.message;
       const mine = msg.senderId === c.me;
       const prefix = conv.kind === "group" && !mine ? `${msg.senderId}: ` : "";
-      const text = prefix + (msg.body && msg.body.text ? msg.body.text : "");
+      const text = msg.deleted ? "This message was deleted" : prefix + (msg.body && msg.body.text ? msg.body.text : "");
       const status = mine ? c.watermarks.statusOf(conv, msg.seq) : null;
       return {
         time: msg.sentAt,

@@ -151,7 +151,9 @@ export class InfoPanel {
             h(
               "div",
               { class: "bubble" },
-              h("div", { class: "text" }, richText(msg.body.text || "")),
+              msg.deleted
+                ? h("div", { class: "text deleted" }, "This message was deleted")
+                : h("div", { class: "text" }, richText(msg.body.text || "")),
               h("div", { class: "meta" }, h("time", {}, formatTime(msg.sentAt)), statusIcon(c.watermarks.statusOf(conv, msg.seq))),
             ),
           ),

@@ -5,8 +5,12 @@
 // fires `click` only on an element that stayed in place from the button going down to it coming
 // up). The scroll position follows new messages at the bottom and otherwise stays anchored. Older
 // messages load when the top comes into sight.
+//
+// A message also shows the message it answers (a quote), "edited", the placeholder of a message
+// deleted for everyone, and its reactions as chips (emoji and count; yours highlighted, and a
+// click on one sets or removes yours). Its menu (message-menu.js) opens from a small button.
 
-import { clear, h } from "../dom.js";
+import { clear, h, icon } from "../dom.js";
 import { dayKey, formatDay, formatFull, formatTime } from "../format.js";
 import { colorFor, richText, setStatus, statusIcon } from "./widgets.js";
 
@@ -16,6 +20,36 @@ const NEAR_TOP_PX = 150;
 
 const $ = (id) => document.getElementById(id);
 
+export const DELETED_TEXT = "This message was deleted";
+
+/** What the quote of the message seq shows: {seq, senderId, text, deleted}, or null when not held. */
+export function quoteOf(client, conv, seq) {
+  if (!seq) return null;
+  const msg = conv.messages.get(seq);
+  if (!msg) return null;
+  return {
+    seq,
+    senderId: msg.senderId,
+    sender: msg.senderId === client.me ? "You" : msg.senderId,
+    text: msg.deleted ? DELETED_TEXT : (msg.body && msg.body.text) || "",
+    deleted: Boolean(msg.deleted),
+  };
+}
+
+/** The reactions as chips: [{emoji, count, mine}], the most given first, then by emoji. */
+function reactionChips(reactions, me) {
+  const byEmoji = new Map();
+  for (const [userId, emoji] of Object.entries(reactions || {})) {
+    if (!emoji) continue;
+    const chip = byEmoji.get(emoji) || { emoji, count: 0, mine: false, users: [] };
+    chip.count += 1;
+    chip.users.push(userId === me ? "You" : userId);
+    if (userId === me) chip.mine = true;
+    byEmoji.set(emoji, chip);
+  }
+  return [...byEmoji.values()].sort((a, b) => b.count - a.count || (a.emoji < b.emoji ? -1 : 1));
+}
+
 function senderLabel(userId) {
   const el = h("div", { class: "sender" }, userId);
   el.style.color = colorFor(userId);
@@ -24,8 +58,9 @@ function senderLabel(userId) {
 
 export class MessageView {
   /** onMessageInfo(conversationId, seq): the user clicked one of their messages. */
-  constructor({ client, on, onMessageInfo }) {
+  constructor({ client, on, onMessageInfo, menu }) {
     this.client = client;
+    this.menu = menu;
     this.onMessageInfo = onMessageInfo;
     this.elements = new Map(); // item key -> element
     this.renderedConvId = null;
@@ -173,16 +208,23 @@ export class MessageView {
         prev = null;
       }
       const status = mine ? c.watermarks.statusOf(conv, msg.seq) : null;
+      const deleted = Boolean(msg.deleted);
       items.push({
         key: msg.clientMsgId ? `c:${msg.senderId}:${msg.clientMsgId}` : `m:${msg.seq}`,
         kind: "message",
         mine,
         seq: msg.seq,
         senderId: msg.senderId,
-        text: msg.body && typeof msg.body.text === "string" ? msg.body.text : "",
+        text: !deleted && msg.body && typeof msg.body.text === "string" ? msg.body.text : "",
         at: msg.sentAt,
         status,
         first: !prev || prev.senderId !== msg.senderId,
+        deleted,
+        edited: !deleted && Boolean(msg.editedAt),
+        editedAt: msg.editedAt || null,
+        quote: quoteOf(c, conv, msg.replyTo),
+        reactions: deleted ? [] : reactionChips(msg.reactions, c.me),
+        menu: !conv.left && !deleted,
       });
       prev = items[items.length - 1];
     }
@@ -201,6 +243,7 @@ export class MessageView {
         status: entry.status === "failed" ? "failed" : "pending",
         error: entry.error,
         first: !prev || prev.senderId !== c.me,
+        quote: quoteOf(c, conv, entry.replyTo),
       });
       prev = items[items.length - 1];
     }
@@ -208,7 +251,20 @@ export class MessageView {
   }
 
   signature(item) {
-    return JSON.stringify([item.kind, item.text, item.seq, item.status, item.first, item.at, item.error]);
+    return JSON.stringify([
+      item.kind,
+      item.text,
+      item.seq,
+      item.status,
+      item.first,
+      item.at,
+      item.error,
+      item.deleted,
+      item.editedAt,
+      item.quote,
+      item.reactions,
+      item.menu,
+    ]);
   }
 
   /** Updates el in place when only its check marks moved (sent, delivered, read); false if not. */
@@ -227,18 +283,74 @@ export class MessageView {
     if (item.kind === "notice") return h("div", { class: "notice", "data-testid": "notice" }, h("span", {}, item.text));
     if (item.kind === "unread") return h("div", { class: "unread-sep", "data-testid": "unread-separator" }, h("span", {}, item.text));
     const isGroup = conv.kind === "group";
+    const hasMenu = Boolean(item.menu && item.seq !== null && this.menu);
     const bubble = h(
       "div",
       { class: "bubble" },
+      hasMenu
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "msg-menu-btn",
+              "data-testid": "message-menu-button",
+              "aria-label": "Message actions",
+              "aria-haspopup": "menu",
+              title: "Message actions",
+              onclick: (e) => {
+                e.stopPropagation();
+                this.menu.toggle(conv.id, item.seq, e.currentTarget.closest(".bubble"));
+              },
+              onkeydown: (e) => e.stopPropagation(),
+            },
+            icon("down"),
+          )
+        : null,
       isGroup && !item.mine && item.first ? senderLabel(item.senderId) : null,
-      h("div", { class: "text", "data-testid": "message-text" }, richText(item.text)),
+      item.quote ? this.quote(item.quote) : null,
+      item.deleted
+        ? h("div", { class: "text deleted", "data-testid": "message-deleted" }, DELETED_TEXT)
+        : h("div", { class: "text", "data-testid": "message-text" }, richText(item.text)),
       h(
         "div",
         { class: "meta" },
+        item.edited
+          ? h("span", { class: "edited", "data-testid": "message-edited", title: `Edited ${formatFull(item.editedAt)}` }, "edited")
+          : null,
         h("time", { datetime: item.at || "", title: formatFull(item.at) }, formatTime(item.at)),
         item.mine ? statusIcon(item.status) : null,
       ),
     );
+    const chips =
+      item.reactions && item.reactions.length
+        ? h(
+            "div",
+            { class: "reactions", "data-testid": "reactions" },
+            item.reactions.map((chip) =>
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: `reaction${chip.mine ? " mine" : ""}`,
+                  "data-testid": "reaction",
+                  "data-emoji": chip.emoji,
+                  "data-count": String(chip.count),
+                  "data-mine": String(chip.mine),
+                  "aria-pressed": String(chip.mine),
+                  "aria-label": `${chip.emoji} ${chip.count}: ${chip.users.join(", ")}${chip.mine ? " (click to remove yours)" : ""}`,
+                  title: chip.users.join(", "),
+                  disabled: conv.left,
+                  onclick: (e) => {
+                    e.stopPropagation();
+                    this.client.changes.react(conv.id, item.seq, chip.emoji).catch(() => {});
+                  },
+                },
+                h("span", { class: "reaction-emoji" }, chip.emoji),
+                chip.count > 1 ? h("span", { class: "reaction-count" }, String(chip.count)) : null,
+              ),
+            ),
+          )
+        : null;
     const el = h(
       "div",
       {
@@ -248,16 +360,20 @@ export class MessageView {
         "data-status": item.mine ? item.status : "received",
         "data-mine": String(item.mine),
         "data-sender": item.senderId,
+        "data-deleted": item.deleted ? "true" : null,
+        "data-edited": item.edited ? "true" : null,
       },
       bubble,
+      chips,
     );
+    if (hasMenu) this.menu.attach(el, conv.id, item.seq);
     if (item.mine && item.seq !== null) {
       el.classList.add("clickable");
       el.title = "Message info";
       el.tabIndex = 0;
       const show = () => this.onMessageInfo(conv.id, item.seq);
       el.addEventListener("click", (e) => {
-        if (e.target.closest("a")) return;
+        if (e.target.closest("a, button, [data-testid=message-quote]")) return;
         show();
       });
       el.addEventListener("keydown", (e) => {
@@ -277,6 +393,38 @@ export class MessageView {
       );
     }
     return el;
+  }
+
+  /** The quoted message above a message's text; a click shows it. */
+  quote(q) {
+    const el = h(
+      "div",
+      {
+        class: `quote${q.deleted ? " deleted" : ""}`,
+        "data-testid": "message-quote",
+        "data-reply-to": String(q.seq),
+        title: "Show the message",
+        onclick: (e) => {
+          e.stopPropagation();
+          this.reveal(q.seq);
+        },
+      },
+      h("div", { class: "quote-sender", "data-testid": "quote-sender" }, q.sender),
+      h("div", { class: "quote-text", "data-testid": "quote-text" }, q.text),
+    );
+    el.style.borderColor = colorFor(q.senderId);
+    el.firstChild.style.color = colorFor(q.senderId);
+    return el;
+  }
+
+  /** Scrolls to the message seq of the open chat and flashes it. */
+  reveal(seq) {
+    const target = $("message-list").querySelector(`[data-testid=message][data-seq="${seq}"]`);
+    if (!target) return;
+    target.scrollIntoView({ block: "center", behavior: "smooth" });
+    target.classList.remove("flash");
+    void target.offsetWidth;
+    target.classList.add("flash");
   }
 
   firstVisible(box, list) {
