@@ -190,6 +190,11 @@ class Member:
         """The newest seq the member can see in a conversation at `last_seq` (see `can_see`)."""
         return last_seq if self.left_seq is None else min(last_seq, self.left_seq)
 
+    def unread(self, last_seq: int) -> int:
+        """How many messages it can see after its read watermark. None of them is its own: sending moves
+        the sender's read watermark to the message it sent."""
+        return max(0, self.visible_top(last_seq) - max(self.read_seq, self.joined_seq))
+
     def watermark(self, kind: ReceiptKind) -> Watermark:
         if kind == "delivered":
             return Watermark(self.user_id, kind, self.delivered_seq, self.delivered_at)

@@ -400,6 +400,8 @@ class ConversationSummary(BaseModel):
     receipts: list[ConversationReceipt]
     # The change cursor to send back in `changeCursors` (the last edit, deletion or reaction told).
     lastChange: int = 0
+    # Messages after the caller's read watermark (none of them its own): the badge a new device shows.
+    unread: int = 0
 
     @model_serializer(mode="wrap")
     def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]

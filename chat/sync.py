@@ -59,6 +59,7 @@ def summary_of(
         firstSeqSent=first_seq_sent,
         receipts=_receipts(conversation, members, me),
         lastChange=last_change,
+        unread=me.unread(conversation.last_seq),
     )
 
 
