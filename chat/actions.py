@@ -108,6 +108,28 @@ ACTIONS: tuple[Action, ...] = (
         limit=RateLimit(per_second=2, burst=30),
     ),
     Action(
+        "mute",
+        "MuteFrame",
+        "preferences",
+        "chat.preferences:mute",
+        ("muted",),
+        "Mute a conversation for the user (all its devices) until `until` (an ISO 8601 time), or until "
+        "`unmute` when `until` is absent or null.",
+        "Answered with `muted`, which the user's other devices also receive; `synced` carries it too.",
+        # A setting changed by hand; each frame is pushed to the user's devices.
+        limit=RateLimit(per_second=1, burst=20),
+    ),
+    Action(
+        "unmute",
+        "UnmuteFrame",
+        "preferences",
+        "chat.preferences:unmute",
+        ("muted",),
+        "Unmute a conversation for the user (all its devices).",
+        "Answered with `muted` (`muted: false`), which the user's other devices also receive.",
+        limit=RateLimit(per_second=1, burst=20),
+    ),
+    Action(
         "delivered",
         "DeliveredFrame",
         "receipts",

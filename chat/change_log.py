@@ -76,7 +76,7 @@ from chat.topology import FUNCTIONS
 # Entries live this long; a token older than that (less the margin) gets every conversation again.
 CHANGES_KEPT_S = 30 * 24 * 3600
 # The functions that log changes (each before it pushes them).
-LOGGING_FUNCTIONS = ("fanout", "receipt_push", "groups", "message_changes")
+LOGGING_FUNCTIONS = ("fanout", "receipt_push", "groups", "message_changes", "preferences")
 # How much earlier than it lands an entry's mark may be timed: the longest a logging invocation runs,
 # plus a minute for clock skew between functions and requests still in flight at a time limit.
 MARGIN_MS = (max(FUNCTIONS[name].timeout_s for name in LOGGING_FUNCTIONS) + 60) * 1000

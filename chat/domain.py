@@ -159,6 +159,10 @@ class GroupMinimum:
     holding: frozenset[str]
 
 
+# Stored as a member's mutedUntil for "until unmuted": later than any time, so one comparison answers.
+MUTED_FOREVER = "9999-12-31T23:59:59.999Z"
+
+
 @dataclass(frozen=True)
 class Member:
     conversation_id: str
@@ -177,6 +181,15 @@ class Member:
     # A change here was logged for the member and no sync has read the conversation for it since
     # (chat/change_log.py): later changes need not be logged again until one does.
     marked: bool = False
+    # Notifications off for the user until then (an ISO time; MUTED_FOREVER: until unmuted); None: not muted.
+    muted_until: str | None = None
+
+    def muted(self, now: str) -> bool:
+        return self.muted_until is not None and self.muted_until > now
+
+    def muted_until_shown(self, now: str) -> str | None:
+        """`until` on the wire: the time a mute ends, None when not muted or muted until unmuted."""
+        return self.muted_until if self.muted(now) and self.muted_until != MUTED_FOREVER else None
 
     @property
     def active(self) -> bool:
@@ -189,6 +202,11 @@ class Member:
     def visible_top(self, last_seq: int) -> int:
         """The newest seq the member can see in a conversation at `last_seq` (see `can_see`)."""
         return last_seq if self.left_seq is None else min(last_seq, self.left_seq)
+
+    def unread(self, last_seq: int) -> int:
+        """How many messages it can see after its read watermark. None of them is its own: sending moves
+        the sender's read watermark to the message it sent."""
+        return max(0, self.visible_top(last_seq) - max(self.read_seq, self.joined_seq))
 
     def watermark(self, kind: ReceiptKind) -> Watermark:
         if kind == "delivered":

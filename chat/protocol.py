@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -142,6 +143,37 @@ class ReactFrame(ClientFrame):
     conversationId: ConversationId
     seq: Seq
     emoji: Emoji
+
+
+def _an_instant(text: str) -> str:
+    """An ISO 8601 time with its zone (e.g. 2026-12-01T08:00:00Z), as the server writes it: UTC, ms."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time, e.g. 2026-12-01T08:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError("must say its time zone, e.g. 2026-12-01T08:00:00Z")
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# What `_an_instant` reads, as a pattern the AsyncAPI schema carries too (so both refuse the same texts).
+INSTANT_PATTERN = (
+    r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+Instant = Annotated[str, StringConstraints(max_length=40, pattern=INSTANT_PATTERN), AfterValidator(_an_instant)]
+
+
+class MuteFrame(ClientFrame):
+    action: Literal["mute"]
+    conversationId: ConversationId
+    # Until when; absent or null: until `unmute`. A time already past unmutes.
+    until: Instant | None = None
+
+
+class UnmuteFrame(ClientFrame):
+    action: Literal["unmute"]
+    conversationId: ConversationId
 
 
 class DeliveredFrame(ClientFrame):
@@ -329,6 +361,17 @@ class MessageChangedOut(ServerFrame):
     requestId: str | None = None
 
 
+class MutedOut(ServerFrame):
+    """Whether the user has a conversation muted, and until when (`until` null while `muted`: until
+    unmuted). The answer to `mute` and `unmute`, pushed to the user's other devices."""
+
+    type: Literal["muted"] = "muted"
+    conversationId: str
+    muted: bool
+    until: Timestamp | None
+    requestId: str | None = None
+
+
 class SentOut(ServerFrame):
     type: Literal["sent"] = "sent"
     conversationId: str
@@ -400,6 +443,11 @@ class ConversationSummary(BaseModel):
     receipts: list[ConversationReceipt]
     # The change cursor to send back in `changeCursors` (the last edit, deletion or reaction told).
     lastChange: int = 0
+    # Messages after the caller's read watermark (none of them its own): the badge a new device shows.
+    unread: int = 0
+    # The caller muted it (until `mutedUntil`; null while muted: until unmuted).
+    muted: bool = False
+    mutedUntil: str | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -483,6 +531,7 @@ class ErrorOut(ServerFrame):
 SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     MessageOut,
     MessageChangedOut,
+    MutedOut,
     SentOut,
     ReceiptOut,
     PresenceOut,

@@ -59,6 +59,9 @@ def summary_of(
         firstSeqSent=first_seq_sent,
         receipts=_receipts(conversation, members, me),
         lastChange=last_change,
+        unread=me.unread(conversation.last_seq),
+        muted=me.active and me.muted(clock.now_iso()),
+        mutedUntil=me.muted_until_shown(clock.now_iso()) if me.active else None,
     )
 
 

@@ -405,6 +405,18 @@ FUNCTIONS: dict[str, Function] = {
             timeout_s=29,
         ),
         Function(
+            "preferences",
+            "functions.preferences.handler.handler",
+            "mute and unmute: a user's own settings for a conversation, on its member row, told to its devices",
+            access=(
+                on("Conversations", "GetItem"),
+                on("Members", "GetItem", "UpdateItem"),
+                *LOG_CHANGES,
+                FIND_SOCKETS,
+            ),
+            posts=True,
+        ),
+        Function(
             "presence",
             "functions.presence.handler.handler",
             "subscribePresence",

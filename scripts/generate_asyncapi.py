@@ -63,6 +63,8 @@ SERVER_TYPES: dict[str, str] = {
     "The direct reply to `edit`, `delete` and `react`, pushed to every other device of every member who can see the "
     "message, and sent by `sync` after a `changeCursors` entry. Keep the highest `change` applied per message and "
     "drop a frame with a lower one.",
+    "muted": "Whether the user has the conversation muted, and until when (`until` null while muted: until "
+    "`unmute`): the reply to `mute` and `unmute`, pushed to the user's other devices.",
     "sent": "Reply to `send`: the message is durably stored under `seq` (the single check mark).",
     "receipt": "A delivered or read watermark moved: a user's (direct chats) or `*`, the lowest over all members "
     "(groups).",

@@ -133,6 +133,15 @@ def valid_frames(
                 "emoji": st.one_of(st.sampled_from(["", "\U0001f44d", "1\ufe0f\u20e3"]), strings),
             }
         ),
+        "mute": st.fixed_dictionaries(
+            {**conversation},
+            optional={
+                "until": st.one_of(
+                    st.none(), st.sampled_from(["2099-01-01T00:00:00Z", "2000-01-01T00:00:00Z"]), strings
+                )
+            },
+        ),
+        "unmute": st.fixed_dictionaries({**conversation}),
         "delivered": st.fixed_dictionaries({**conversation, "seq": seq}),
         "read": st.fixed_dictionaries({**conversation, "seq": seq}),
         "receipts": st.fixed_dictionaries({**conversation, "seq": seq}),

@@ -30,6 +30,7 @@ def member_to_domain(row: MemberModel) -> Member:
         all_delivered_at_leave=None if row.all_delivered_at_leave is None else int(row.all_delivered_at_leave),
         all_read_at_leave=None if row.all_read_at_leave is None else int(row.all_read_at_leave),
         marked=row.marked_at is not None,
+        muted_until=row.muted_until,
     )
 
 
@@ -176,3 +177,13 @@ def leaving(conversation: Conversation, user_id: str, left_at: str) -> Update:
         MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist(),
         role="member",
     )
+
+
+def set_muted(conversation_id: str, user_id: str, until: str | None) -> Member | None:
+    """Mutes the conversation for an active member until `until` (None: unmutes); the row as stored after
+    the write, or None when the user is not an active member."""
+    row = MemberModel(conversation_id=conversation_id, user_id=user_id)
+    action = MemberModel.muted_until.remove() if until is None else MemberModel.muted_until.set(until)
+    if not applied(Update(row, [action], MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist())):
+        return None
+    return member_to_domain(row)

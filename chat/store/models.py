@@ -144,6 +144,8 @@ class MemberModel(Model):
     # Set when a change here was logged in the member's Changes (epoch ms), removed when a sync reads the
     # conversation for it: while set, later changes need not be logged again (chat/change_log.py).
     marked_at = NumberAttribute(attr_name="markedAt", null=True)
+    # The user muted the conversation until then (chat/domain.py MUTED_FOREVER: until unmuted).
+    muted_until = UnicodeAttribute(attr_name="mutedUntil", null=True)
     by_user = MembersByUser()
 
 

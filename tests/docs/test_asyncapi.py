@@ -44,6 +44,8 @@ PROTOCOL_REPLIES = {
     "edit": ["messageChanged"],
     "delete": ["messageChanged"],
     "react": ["messageChanged"],
+    "mute": ["muted"],
+    "unmute": ["muted"],
 }
 PROTOCOL_ERROR_CODES = [
     "bad_request", "unknown_action", "too_large", "not_found",
@@ -248,6 +250,7 @@ def _server_frames() -> list[Any]:
         MessageChangedOut,
         MessageOut,
         MessageText,
+        MutedOut,
         PongOut,
         PresenceOut,
         ReceiptOut,
@@ -277,6 +280,9 @@ def _server_frames() -> list[Any]:
         MessageChangedOut(
             conversationId="c1", change=4, kind="deleted", by="alice", at=at, message=deleted, requestId="r3"
         ),
+        MutedOut(conversationId="c1", muted=True, until=None),
+        MutedOut(conversationId="c1", muted=True, until=at, requestId="r4"),
+        MutedOut(conversationId="c1", muted=False, until=None),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at, requestId="r1"),
         ReceiptOut(conversationId="g1", userId="*", kind="read", seq=4, at=at),

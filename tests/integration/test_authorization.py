@@ -27,6 +27,9 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("edit", {"seq": 1, "body": {"text": "fixed"}}, "messageChanged", "forbidden", "forbidden"),
     ("delete", {"seq": 1}, "messageChanged", "forbidden", "forbidden"),
     ("react", {"seq": 1, "emoji": "\U0001f44d"}, "messageChanged", "messageChanged", "forbidden"),
+    # Mute is the caller's own setting: any member, for itself.
+    ("mute", {"until": "2099-01-01T00:00:00Z"}, "muted", "muted", "forbidden"),
+    ("unmute", {}, "muted", "muted", "forbidden"),
 ]
 
 

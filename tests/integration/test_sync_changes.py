@@ -627,3 +627,14 @@ def test_a_since_the_server_did_not_give_is_bad_request_and_nothing_else(
     assert reply is not None and (reply["code"], reply["action"], reply["requestId"]) == ("bad_request", "sync", "s")
     assert poster.of_type(phone.dev.connection_id, "message") == []
     assert member_store.get_member(direct, "bob") == bob_before  # its mark not cleared
+
+
+def test_a_mute_on_another_device_is_listed_with_it(synced_pair: Any, later: Clock, settle: Any) -> None:
+    _alice, (phone, laptop), direct = synced_pair
+    assert laptop.listed() == []
+    later.wait()
+    muted = phone.dev.do({"action": "mute", "conversationId": direct})
+    assert muted is not None and muted["type"] == "muted"
+    later.wait()
+    [summary] = laptop.once()["conversations"]
+    assert (summary["conversationId"], summary["muted"], summary["mutedUntil"]) == (direct, True, None)

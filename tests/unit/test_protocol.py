@@ -21,7 +21,7 @@ from chat.protocol import (
 def test_every_protocol_action_has_a_model() -> None:
     assert set(frame_models()) == {
         "send", "delivered", "read", "sync", "history", "createGroup", "addMembers", "removeMembers",
-        "leaveGroup", "subscribePresence", "typing", "receipts", "ping", "edit", "delete", "react",
+        "leaveGroup", "subscribePresence", "typing", "receipts", "ping", "edit", "delete", "react", "mute", "unmute",
     }  # fmt: skip
 
 
