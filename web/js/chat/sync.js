@@ -166,6 +166,13 @@ export class Sync {
     conv.lastSeq = Math.max(conv.lastSeq, num(item.lastSeq));
     // The change cursor: `messageChanged` frames up to it were sent before this `synced`.
     if (item.lastChange !== undefined && item.lastChange !== null) conv.lastChange = num(item.lastChange);
+    // The server's unread count covers messages this device does not hold (a new device holds the
+    // newest 50): up to `lastSeq`, everything after `lastSeq - unread` was unread then.
+    if (typeof item.unread === "number") {
+      conv.syncTop = num(item.lastSeq);
+      conv.unreadFrom = num(item.lastSeq) - item.unread;
+    }
+    if (typeof item.muted === "boolean") conv.muted = item.muted;
     if (item.firstSeqSent !== undefined && item.firstSeqSent !== null && !hadMessages) {
       if (num(item.firstSeqSent) <= 1) conv.hasMore = false;
     }

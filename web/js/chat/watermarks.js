@@ -140,8 +140,13 @@ export class Watermarks {
 
   unreadCount(conv) {
     if (conv.draftFor) return 0;
-    let count = 0;
-    for (const msg of conv.messages.values()) if (msg.senderId !== this.chat.me && msg.seq > conv.myRead) count += 1;
+    // Up to the last `synced`, the server's count (messages held or not), less what was read since;
+    // after it, the held messages of others above the read watermark.
+    const top = conv.syncTop === undefined ? 0 : conv.syncTop;
+    let count = top ? Math.max(0, top - Math.max(conv.myRead, conv.unreadFrom)) : 0;
+    for (const msg of conv.messages.values()) {
+      if (msg.seq > top && msg.senderId !== this.chat.me && msg.seq > conv.myRead) count += 1;
+    }
     return count;
   }
 
