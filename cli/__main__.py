@@ -28,9 +28,7 @@ def parse(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if not args.user and not args.token:
         parser.error("--user is required (or --token)")
-    return Options(
-        url=args.url, user=args.user or "", device=args.device, token=args.token, to=args.to, json=args.json
-    )
+    return Options(url=args.url, user=args.user or "", device=args.device, token=args.token, to=args.to, json=args.json)
 
 
 def main(argv: list[str] | None = None) -> int:

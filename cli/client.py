@@ -34,6 +34,7 @@ from cli.commands import (
     History,
     Info,
     Leave,
+    Mute,
     Open,
     Quit,
     React,
@@ -41,6 +42,7 @@ from cli.commands import (
     Say,
     To,
     Unknown,
+    Unmute,
     Who,
     parse,
 )
@@ -71,6 +73,8 @@ class Conversation:
     name: str | None = None
     members: list[str] = field(default_factory=list)
     last_seq: int = 0
+    unread: int = 0  # as the last `synced` said
+    muted: bool = False
 
 
 class ChatClient:
@@ -215,8 +219,11 @@ class ChatClient:
             case Who():
                 for conversation in self.conversations.values():
                     mark = "*" if conversation.conversation_id == self.current else " "
+                    unread = f"  ({conversation.unread} unread)" if conversation.unread else ""
+                    muted = "  [muted]" if conversation.muted else ""
                     self.screen.print(
                         f"{mark} {self._label(conversation.conversation_id)}  {conversation.conversation_id}"
+                        f"{unread}{muted}"
                     )
             case CreateGroup(name, members):
                 await self._request({"action": "createGroup", "name": name, "members": list(members)})
@@ -246,6 +253,11 @@ class ChatClient:
                 await self._request({"action": "delete", "conversationId": self.current, "seq": seq})
             case React(seq, emoji):
                 await self._request({"action": "react", "conversationId": self.current, "seq": seq, "emoji": emoji})
+            case Mute(until):
+                when = {} if until is None else {"until": until}
+                await self._request({"action": "mute", "conversationId": self.current, **when})
+            case Unmute():
+                await self._request({"action": "unmute", "conversationId": self.current})
             case FollowPresence(users):
                 await self._request({"action": "subscribePresence", "userIds": list(users)}, wait=False)
             case _:
@@ -377,6 +389,15 @@ class ChatClient:
         who = "everyone" if user == "*" else user
         self.screen.receipt(self._label(frame["conversationId"]), who, kind, seq)
 
+    async def _on_muted(self, frame: Frame) -> None:
+        conversation = self.conversations.setdefault(frame["conversationId"], Conversation(frame["conversationId"]))
+        conversation.muted = bool(frame.get("muted"))
+        if not conversation.muted:
+            state = "unmuted"
+        else:
+            state = f"muted until {frame['until']}" if frame.get("until") else "muted until /unmute"
+        self.screen.note(f"{self._label(conversation.conversation_id)}: {state}")
+
     async def _on_synced(self, frame: Frame) -> None:
         self.sync_token = frame.get("syncToken", self.sync_token)
         for item in frame.get("conversations", []):
@@ -386,6 +407,8 @@ class ChatClient:
             # Left out for a group one is no longer in: keep the members as last known.
             conversation.members = list(item.get("members", conversation.members))
             conversation.last_seq = int(item.get("lastSeq", 0))
+            conversation.unread = int(item.get("unread", 0))
+            conversation.muted = bool(item.get("muted", False))
             # Edits, deletions and reactions after it come with the next sync (`changeCursors`).
             self.state.change_cursors[conversation.conversation_id] = int(item.get("lastChange", 0))
             if conversation.kind == "direct":
@@ -421,8 +444,12 @@ class ChatClient:
         conversation = self.conversations.setdefault(frame["conversationId"], Conversation(frame["conversationId"]))
         conversation.kind, conversation.name = "group", frame.get("name")
         conversation.members = list(frame.get("members", []))
-        change = {"created": "created the group", "membersAdded": "added members", "membersRemoved": "removed members",
-                  "left": "left"}.get(frame.get("change", ""), frame.get("change", ""))
+        change = {
+            "created": "created the group",
+            "membersAdded": "added members",
+            "membersRemoved": "removed members",
+            "left": "left",
+        }.get(frame.get("change", ""), frame.get("change", ""))
         self.screen.note(
             f"[#{conversation.name}] {frame.get('by')} {change}; members: {', '.join(conversation.members)}"
         )

@@ -18,6 +18,9 @@ commands:
   /edit SEQ TEXT         change the text of your message #SEQ (for 15 minutes)
   /delete SEQ            delete your message #SEQ for everyone (for 48 hours)
   /react SEQ [EMOJI]     react to message #SEQ; without an emoji, take your reaction back
+  /mute [UNTIL]          mute the open conversation on all your devices (until an ISO time, e.g.
+                         2026-12-01T08:00:00Z; without one, until /unmute)
+  /unmute                unmute it
   /presence USER...      follow who is online
   /quit                  leave (Ctrl-D too)"""
 
@@ -113,6 +116,18 @@ class React:
 
 
 @dataclass(frozen=True)
+class Mute:
+    """`until` None: until unmuted."""
+
+    until: str | None
+
+
+@dataclass(frozen=True)
+class Unmute:
+    pass
+
+
+@dataclass(frozen=True)
 class FollowPresence:
     users: tuple[str, ...]
 
@@ -123,12 +138,28 @@ class Unknown:
 
 
 Command = (
-    Say | Quit | Help | To | Open | Who
-    | CreateGroup | ChangeMembers | Leave | History | Info | FollowPresence | Unknown
-    | Reply | Edit | Delete | React
+    Say
+    | Quit
+    | Help
+    | To
+    | Open
+    | Who
+    | CreateGroup
+    | ChangeMembers
+    | Leave
+    | History
+    | Info
+    | FollowPresence
+    | Unknown
+    | Reply
+    | Edit
+    | Delete
+    | React
+    | Mute
+    | Unmute
 )
 # Commands about the open conversation: without one, they are Unknown too.
-IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info, Reply, Edit, Delete, React)
+IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info, Reply, Edit, Delete, React, Mute, Unmute)
 
 
 def _about_a_message(name: str, rest: list[str]) -> Command:
@@ -174,6 +205,10 @@ def parse(line: str) -> Command | None:
         return History(int(args[0]) if args and args[0].isdigit() else DEFAULT_HISTORY)
     if name == "/info":
         return Info(int(args[0]) if args and args[0].isdigit() else None)
+    if name == "/mute" and len(args) <= 1:
+        return Mute(args[0] if args else None)
+    if name == "/unmute" and not args:
+        return Unmute()
     if name == "/presence" and args:
         return FollowPresence(tuple(args))
     return Unknown()

@@ -88,3 +88,19 @@ def test_reply_edit_delete_and_react_from_the_command_line(local_stack, tmp_path
     assert f"[{alice}] #2 reactions: \U0001f44d {alice}" in back.stdout
     assert f"[{alice}] {alice}: (this message was deleted)" in back.stdout
     assert "oops" not in back.stdout
+
+
+def test_mute_from_the_command_line_shows_on_the_users_next_start(local_stack, tmp_path: Path) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    chat(local_stack, tmp_path, bob, "")
+    chat(local_stack, tmp_path, alice, f"/to {bob}\none\ntwo\n")
+
+    muted = chat(local_stack, tmp_path, bob, f"/to {alice}\n/mute\n")
+    assert "-- " + alice + ": muted until /unmute" in muted.stderr, muted.stdout + muted.stderr
+
+    # The next start lists the conversation as muted, with what alice wrote since bob last read
+    chat(local_stack, tmp_path, alice, f"/to {bob}\nthree\n")
+    listed = chat(local_stack, tmp_path, bob, "/who\n")
+    assert "[muted]" in listed.stdout, listed.stdout + listed.stderr
+    unmuted = chat(local_stack, tmp_path, bob, f"/to {alice}\n/unmute\n")
+    assert "-- " + alice + ": unmuted" in unmuted.stderr, unmuted.stdout + unmuted.stderr

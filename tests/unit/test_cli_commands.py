@@ -23,6 +23,7 @@ from cli.commands import (
     History,
     Info,
     Leave,
+    Mute,
     Open,
     Quit,
     React,
@@ -30,6 +31,7 @@ from cli.commands import (
     Say,
     To,
     Unknown,
+    Unmute,
     Who,
 )
 
@@ -73,6 +75,11 @@ from cli.commands import (
         ("/react 1 \U0001f44d", React(1, "\U0001f44d")),
         ("/react 1", React(1, "")),
         ("/react 1 a b", Unknown()),
+        ("/mute", Mute(None)),
+        ("/mute 2026-12-01T08:00:00Z", Mute("2026-12-01T08:00:00Z")),
+        ("/mute tomorrow morning", Unknown()),
+        ("/unmute", Unmute()),
+        ("/unmute now", Unknown()),
     ],
 )
 def test_each_line_means_one_command(line: str, command: commands.Command | None) -> None:
@@ -119,16 +126,18 @@ def typed(lines: list[str], current: str | None, tmp_path: Path, monkeypatch: py
 
 
 def test_commands_about_the_open_conversation_need_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    lines = ["/add bob", "/leave", "/history", "/info", "/reply 1 hi", "/edit 1 x", "/delete 1", "/react 1", "hi"]
+    lines = ["/add bob", "/leave", "/history", "/info", "/reply 1 hi", "/edit 1 x", "/delete 1", "/react 1"]
+    lines += ["/mute", "/unmute", "hi"]
     frames, notes = typed(lines, None, tmp_path, monkeypatch)
     assert frames == []
     unknown = "-- unknown command or missing argument (or no open conversation); /help"
-    assert notes == [unknown] * 8 + ["-- open a conversation first: /to USER or /open ID"]
+    assert notes == [unknown] * 10 + ["-- open a conversation first: /to USER or /open ID"]
 
 
 def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ["hi", "/add dan", "/remove bob", "/history 5", "/info", "/info 2", "/leave", "/presence bob"]
     lines += ["/reply 2 yes", "/edit 4 fixed", "/delete 4", "/react 2 \U0001f44d", "/react 2"]
+    lines += ["/mute", "/mute 2099-01-01T00:00:00Z", "/unmute"]
     frames, notes = typed([*lines, "/group pals bob carol"], "c1", tmp_path, monkeypatch)
     assert notes == []
     assert frames == [
@@ -145,6 +154,9 @@ def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, mon
         {"action": "delete", "conversationId": "c1", "seq": 4},
         {"action": "react", "conversationId": "c1", "seq": 2, "emoji": "\U0001f44d"},
         {"action": "react", "conversationId": "c1", "seq": 2, "emoji": ""},
+        {"action": "mute", "conversationId": "c1"},
+        {"action": "mute", "conversationId": "c1", "until": "2099-01-01T00:00:00Z"},
+        {"action": "unmute", "conversationId": "c1"},
         {"action": "createGroup", "name": "pals", "members": ["bob", "carol"]},
     ]
 
