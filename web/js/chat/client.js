@@ -129,6 +129,9 @@ export class ChatClient extends EventTarget {
       case "history":
         this.sync.onHistory(frame);
         break;
+      case "muted":
+        this.conversations.onMuted(frame);
+        break;
       case "receipts":
       case "pong":
         this.requests.settle(frame.requestId, true, frame);

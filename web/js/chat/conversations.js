@@ -211,6 +211,20 @@ export class Conversations {
     return this.chat.requests.send({ action: "removeMembers", conversationId, userIds }, { conversationId });
   }
 
+  /** Mute (until unmuted) or unmute a conversation for all of the user's devices. */
+  setMuted(conversationId, muted) {
+    const action = muted ? "mute" : "unmute";
+    return this.chat.requests.send({ action, conversationId }, { conversationId });
+  }
+
+  /** `muted`: the answer to mute/unmute, or another device of the user changed it. */
+  onMuted(frame) {
+    const conv = this.ensure(frame.conversationId);
+    conv.muted = Boolean(frame.muted);
+    this.chat.requests.settle(frame.requestId, true, frame);
+    this.chat.changed();
+  }
+
   leaveGroup(conversationId) {
     return this.chat.requests.send({ action: "leaveGroup", conversationId }, { conversationId });
   }

@@ -50,5 +50,16 @@ export class ChatHeader {
     presenceEl.hidden = typers.length > 0;
     presenceEl.classList.toggle("online", online);
     presenceEl.dataset.online = String(online);
+    const mute = $("btn-mute");
+    mute.hidden = Boolean(conv.draftFor || conv.left);
+    mute.textContent = conv.muted ? "🔕" : "🔔";
+    mute.title = conv.muted ? "Unmute" : "Mute";
+    mute.setAttribute("aria-label", mute.title);
+    mute.setAttribute("aria-pressed", String(Boolean(conv.muted)));
+    mute.onclick = () => {
+      c.conversations.setMuted(conv.id, !conv.muted).catch((err) => {
+        if (!err.code) c.notice("error", err.message); // offline or no answer (server errors were shown)
+      });
+    };
   }
 }

@@ -153,6 +153,9 @@ export class ConversationList {
       fillAvatar(row.avatar, title, isGroup);
     }
     row.title.textContent = title;
+    row.el.dataset.muted = String(Boolean(conv.muted));
+    row.title.title = conv.muted ? "Muted" : "";
+    if (conv.muted) row.title.textContent = `${title} 🔕`;
     const { time, key, make } = this.preview(conv);
     row.time.textContent = formatListTime(time);
     fill(row.preview, key, make);
