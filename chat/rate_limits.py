@@ -15,6 +15,9 @@ from chat.observability import logger, metrics
 from chat.store import limits
 from chat.store.errors import StoreUnavailable
 
+# A refusal judged by a clock read this long before is judged again (one more try, refusals only).
+STALE_CLOCK_MS = 50
+
 
 def bucket_key(user_id: str, action: str) -> str:
     # The action first: action names hold no `#`, user ids may.
@@ -27,7 +30,13 @@ def take_token(user_id: str, action: str) -> None:
     if limit is None:
         return
     try:
-        wait_ms = limits.take_token(bucket_key(user_id, action), limit, clock.epoch_ms())
+        now_ms = clock.epoch_ms()
+        wait_ms = limits.take_token(bucket_key(user_id, action), limit, now_ms)
+        if wait_ms is not None and clock.epoch_ms() - now_ms >= STALE_CLOCK_MS:
+            # This invocation read the clock long before its write landed (a busy machine or a slow
+            # call) and a later-starting one moved the bucket meanwhile: judged by a stale `now`, it
+            # would be refused a token the bucket has. Judge it again by the time it is now.
+            wait_ms = limits.take_token(bucket_key(user_id, action), limit, clock.epoch_ms())
     except StoreUnavailable:
         # The limits guard against abuse; they must not take messaging down with them: a frame whose
         # bucket DynamoDB cannot serve now is let through (and counted, for the dashboard).

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from chat import clock, config
+from chat import rate_limits as rate_limit_module
 from chat.actions import ACTIONS, BY_NAME
 from chat.config import ConfigurationError
+from chat.errors import RateLimited
 from chat.rate_limits import bucket_key
 from chat.store import limits
 from chat.store.models import LimitModel
@@ -55,12 +57,16 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
         "edit": {"conversationId": group, "seq": 1, "body": {"text": uuid.uuid4().hex}},
         "delete": {"conversationId": group, "seq": 1},  # again and again: the first deletes, the others find it deleted
         "react": {"conversationId": group, "seq": 1, "emoji": "\U0001f44d"},
+        "mute": {"conversationId": group},
+        "unmute": {"conversationId": group},
     }
     return {"action": action, "requestId": uuid.uuid4().hex, **frames[action]}
 
 
 def test_the_limited_actions_are_the_ones_the_issue_names() -> None:
-    assert set(LIMITED) == {"send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react"}
+    assert set(LIMITED) == {
+        "send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react", "mute", "unmute",
+    }  # fmt: skip
 
 
 def test_the_declared_limits_apply_unless_overridden(rate_limits: Callable[[str], None]) -> None:
@@ -254,3 +260,27 @@ def test_a_frame_whose_bucket_dynamodb_cannot_serve_is_let_through(
     monkeypatch.setattr(limits_store, "applied", throttled)
     assert world["alice"].send(to="bob")["type"] == "sent"
     assert world["alice"].send(to="bob")["type"] == "sent"  # no bucket: no limit, and no failed send
+
+
+def test_a_frame_judged_by_a_stale_clock_is_judged_again_by_the_time_it_is_now(
+    aws: None, rate_limits: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two frames of a burst of 2, the first to read the clock the last to write: it must not be refused
+    because the other moved the bucket after its clock was read (a busy machine, a slow call)."""
+    rate_limits("send=1/s:2")
+    readings: list[int] = []
+    monkeypatch.setattr(clock, "epoch_ms", lambda: readings.pop(0))
+
+    # Given a frame that read the clock at T0 + 1000 has taken a token (the bucket is full at T0 + 2000)
+    readings[:] = [T0 + 1000, T0 + 1000]
+    rate_limit_module.take_token("alice", "send")
+    # When a frame that read the clock at T0 writes after it (by then it is T0 + 1100)
+    readings[:] = [T0, T0 + 1100, T0 + 1100]
+    rate_limit_module.take_token("alice", "send")  # not refused: at T0 + 1100 the bucket has a token
+    assert readings == []
+
+    # And a frame that finds the bucket empty at the time it is now is still refused, judged once
+    readings[:] = [T0 + 1110, T0 + 1110]
+    with pytest.raises(RateLimited):
+        rate_limit_module.take_token("alice", "send")
+    assert readings == []
