@@ -8,7 +8,7 @@ import pytest
 
 from chat import clock
 from chat.store.models import MemberModel
-from tests.integration.support import FakePoster
+from tests.integration.support import FakePoster, connection_record
 
 
 def summary(dev: Any, conversation_id: str) -> dict[str, Any]:
@@ -94,3 +94,16 @@ def test_a_former_member_cannot_mute_and_sees_no_mute(device: Any) -> None:
 
     assert again is not None and (again["type"], again["code"]) == ("error", "forbidden")
     assert summary(leaver, conversation_id)["muted"] is False
+
+
+def test_a_mute_pushed_to_a_device_whose_socket_is_gone_forgets_that_socket(chat: Any, poster: FakePoster) -> None:
+    phone, laptop, _bob, conversation_id = chat
+    # Given the laptop's socket vanished without $disconnect (posts to it answer 410)
+    laptop.vanish(poster)
+
+    reply = phone.do({"action": "mute", "conversationId": conversation_id})
+
+    # Then the mute is stored and answered, and the dead socket's record is removed as any push removes it
+    assert reply is not None and reply["muted"] is True
+    assert connection_record("alice", laptop.connection_id) is None
+    assert connection_record("alice", phone.connection_id) is not None
