@@ -55,12 +55,19 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
         "edit": {"conversationId": group, "seq": 1, "body": {"text": uuid.uuid4().hex}},
         "delete": {"conversationId": group, "seq": 1},  # again and again: the first deletes, the others find it deleted
         "react": {"conversationId": group, "seq": 1, "emoji": "\U0001f44d"},
+        "mute": {"conversationId": group},
+        "unmute": {"conversationId": group},
+        "block": {"userId": "carol"},
+        "unblock": {"userId": "carol"},
     }
     return {"action": action, "requestId": uuid.uuid4().hex, **frames[action]}
 
 
 def test_the_limited_actions_are_the_ones_the_issue_names() -> None:
-    assert set(LIMITED) == {"send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react"}
+    assert set(LIMITED) == {
+        "send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react", "mute", "unmute",
+        "block", "unblock",
+    }  # fmt: skip
 
 
 def test_the_declared_limits_apply_unless_overridden(rate_limits: Callable[[str], None]) -> None:
