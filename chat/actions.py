@@ -130,6 +130,28 @@ ACTIONS: tuple[Action, ...] = (
         limit=RateLimit(per_second=1, burst=20),
     ),
     Action(
+        "block",
+        "BlockFrame",
+        "preferences",
+        "chat.blocks:block",
+        ("blocked",),
+        "Block a user for all of the caller's devices: neither can send in their direct chat nor start one "
+        "(`forbidden`). Groups are unaffected. At most 1,000 blocked users (`limit_exceeded`).",
+        "Answered with `blocked`, which the user's other devices also receive.",
+        # A setting changed by hand; each frame is pushed to the user's devices.
+        limit=RateLimit(per_second=1, burst=20),
+    ),
+    Action(
+        "unblock",
+        "UnblockFrame",
+        "preferences",
+        "chat.blocks:unblock",
+        ("blocked",),
+        "Unblock a user for all of the caller's devices.",
+        "Answered with `blocked` (`blocked: false`), which the user's other devices also receive.",
+        limit=RateLimit(per_second=1, burst=20),
+    ),
+    Action(
         "delivered",
         "DeliveredFrame",
         "receipts",

@@ -183,6 +183,8 @@ class Member:
     marked: bool = False
     # Notifications off for the user until then (an ISO time; MUTED_FOREVER: until unmuted); None: not muted.
     muted_until: str | None = None
+    # In a direct conversation: which of its two users blocked the other (none may send while any did).
+    blocked_by: frozenset[str] = frozenset()
 
     def muted(self, now: str) -> bool:
         return self.muted_until is not None and self.muted_until > now

@@ -32,6 +32,9 @@ CREATE_ATTEMPTS = 3
 # straight to the queue instead of racing the sequencer for the next seq.
 BUSY_FOR_S = 10
 SENDS_QUEUE = "Sends"
+# Refusals in a direct chat where one user blocked the other (chat/blocks.py).
+CANNOT_MESSAGE = "you cannot message this user"
+UNBLOCK_TO_MESSAGE = "unblock this user to message them"
 
 
 class QueuedSend(BaseModel):
@@ -104,8 +107,14 @@ def _send_direct(
     conversation_id = conversations.find_direct(caller.user_id, to)
     if conversation_id is not None:
         return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id, reply_to)
-    if not users.user_exists(to):
+    blocked_by_recipient = users.blocked_by_user(to)
+    if blocked_by_recipient is None:
         raise NotFound(f"no user {to!r}")
+    # Read only when a direct chat is started; in an existing one the member rows carry it (chat/blocks.py).
+    if caller.user_id in blocked_by_recipient:
+        raise Forbidden(CANNOT_MESSAGE)
+    if to in (users.blocked_by_user(caller.user_id) or ()):
+        raise Forbidden(UNBLOCK_TO_MESSAGE)
     if reply_to is not None:
         raise BadRequest(f"no message {reply_to} that you can see in this conversation")
     message = _new_message(caller, "d_" + uuid.uuid4().hex, 1, client_msg_id, text, None)
@@ -129,6 +138,8 @@ def _send_to_conversation(
     if earlier is not None:
         return earlier
     conversation, member = membership(caller.user_id, conversation_id)
+    if member.blocked_by:
+        raise Forbidden(UNBLOCK_TO_MESSAGE if caller.user_id in member.blocked_by else CANNOT_MESSAGE)
     # Messages are gapless: a seq up to lastSeq that the sender can see is a stored message (deleted ones
     # too: the quote shows as deleted).
     if reply_to is not None and not (reply_to <= conversation.last_seq and member.can_see(reply_to)):

@@ -176,6 +176,16 @@ class UnmuteFrame(ClientFrame):
     conversationId: ConversationId
 
 
+class BlockFrame(ClientFrame):
+    action: Literal["block"]
+    userId: UserId
+
+
+class UnblockFrame(ClientFrame):
+    action: Literal["unblock"]
+    userId: UserId
+
+
 class DeliveredFrame(ClientFrame):
     action: Literal["delivered"]
     conversationId: ConversationId
@@ -372,6 +382,16 @@ class MutedOut(ServerFrame):
     requestId: str | None = None
 
 
+class BlockedOut(ServerFrame):
+    """Whether the user has another user blocked. The answer to `block` and `unblock`, pushed to the
+    user's other devices."""
+
+    type: Literal["blocked"] = "blocked"
+    userId: str
+    blocked: bool
+    requestId: str | None = None
+
+
 class SentOut(ServerFrame):
     type: Literal["sent"] = "sent"
     conversationId: str
@@ -532,6 +552,7 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     MessageOut,
     MessageChangedOut,
     MutedOut,
+    BlockedOut,
     SentOut,
     ReceiptOut,
     PresenceOut,

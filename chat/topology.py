@@ -301,7 +301,7 @@ FUNCTIONS: dict[str, Function] = {
             "functions.send.handler.handler",
             "Stores a message with the conversation's next seq, idempotently",
             access=(
-                on("Users", "GetItem"),  # the recipient of a first direct message exists
+                on("Users", "GetItem"),  # the recipient of a first direct message exists; both block lists
                 on("Conversations", "GetItem", "PutItem", "UpdateItem"),
                 on("Members", "GetItem", "PutItem", "UpdateItem"),
                 on("Messages", "PutItem"),
@@ -407,8 +407,9 @@ FUNCTIONS: dict[str, Function] = {
         Function(
             "preferences",
             "functions.preferences.handler.handler",
-            "mute and unmute: a user's own settings for a conversation, on its member row, told to its devices",
+            "mute, unmute, block and unblock: a user's own settings, told to its devices",
             access=(
+                on("Users", "GetItem", "UpdateItem"),  # the blocked user exists; the block list
                 on("Conversations", "GetItem"),
                 on("Members", "GetItem", "UpdateItem"),
                 *LOG_CHANGES,

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from cli.commands import (
     HELP,
     IN_OPEN_CONVERSATION,
+    Block,
     ChangeMembers,
     Command,
     CreateGroup,
@@ -258,6 +259,8 @@ class ChatClient:
                 await self._request({"action": "mute", "conversationId": self.current, **when})
             case Unmute():
                 await self._request({"action": "unmute", "conversationId": self.current})
+            case Block(user, blocked):
+                await self._request({"action": "block" if blocked else "unblock", "userId": user})
             case FollowPresence(users):
                 await self._request({"action": "subscribePresence", "userIds": list(users)}, wait=False)
             case _:
@@ -397,6 +400,9 @@ class ChatClient:
         else:
             state = f"muted until {frame['until']}" if frame.get("until") else "muted until /unmute"
         self.screen.note(f"{self._label(conversation.conversation_id)}: {state}")
+
+    async def _on_blocked(self, frame: Frame) -> None:
+        self.screen.note(f"{frame['userId']}: {'blocked' if frame.get('blocked') else 'unblocked'}")
 
     async def _on_synced(self, frame: Frame) -> None:
         self.sync_token = frame.get("syncToken", self.sync_token)

@@ -21,6 +21,7 @@ commands:
   /mute [UNTIL]          mute the open conversation on all your devices (until an ISO time, e.g.
                          2026-12-01T08:00:00Z; without one, until /unmute)
   /unmute                unmute it
+  /block USER | /unblock USER   stop (or allow again) direct messages with USER
   /presence USER...      follow who is online
   /quit                  leave (Ctrl-D too)"""
 
@@ -128,6 +129,12 @@ class Unmute:
 
 
 @dataclass(frozen=True)
+class Block:
+    user: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
 class FollowPresence:
     users: tuple[str, ...]
 
@@ -157,6 +164,7 @@ Command = (
     | React
     | Mute
     | Unmute
+    | Block
 )
 # Commands about the open conversation: without one, they are Unknown too.
 IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info, Reply, Edit, Delete, React, Mute, Unmute)
@@ -209,6 +217,8 @@ def parse(line: str) -> Command | None:
         return Mute(args[0] if args else None)
     if name == "/unmute" and not args:
         return Unmute()
+    if name in ("/block", "/unblock") and len(args) == 1:
+        return Block(args[0], blocked=name == "/block")
     if name == "/presence" and args:
         return FollowPresence(tuple(args))
     return Unknown()

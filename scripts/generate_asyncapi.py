@@ -65,6 +65,8 @@ SERVER_TYPES: dict[str, str] = {
     "drop a frame with a lower one.",
     "muted": "Whether the user has the conversation muted, and until when (`until` null while muted: until "
     "`unmute`): the reply to `mute` and `unmute`, pushed to the user's other devices.",
+    "blocked": "Whether the user has another user blocked: the reply to `block` and `unblock`, pushed to the user's "
+    "other devices.",
     "sent": "Reply to `send`: the message is durably stored under `seq` (the single check mark).",
     "receipt": "A delivered or read watermark moved: a user's (direct chats) or `*`, the lowest over all members "
     "(groups).",

@@ -142,6 +142,8 @@ def valid_frames(
             },
         ),
         "unmute": st.fixed_dictionaries({**conversation}),
+        "block": st.fixed_dictionaries({"userId": users}),
+        "unblock": st.fixed_dictionaries({"userId": users}),
         "delivered": st.fixed_dictionaries({**conversation, "seq": seq}),
         "read": st.fixed_dictionaries({**conversation, "seq": seq}),
         "receipts": st.fixed_dictionaries({**conversation, "seq": seq}),

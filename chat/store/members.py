@@ -31,6 +31,7 @@ def member_to_domain(row: MemberModel) -> Member:
         all_read_at_leave=None if row.all_read_at_leave is None else int(row.all_read_at_leave),
         marked=row.marked_at is not None,
         muted_until=row.muted_until,
+        blocked_by=frozenset(row.blocked_by or ()),
     )
 
 
@@ -187,3 +188,12 @@ def set_muted(conversation_id: str, user_id: str, until: str | None) -> Member |
     if not applied(Update(row, [action], MemberModel.user_id.exists() & MemberModel.left_seq.does_not_exist())):
         return None
     return member_to_domain(row)
+
+
+def set_blocked_by(conversation_id: str, user_ids: Iterable[str], blocker_id: str, blocked: bool) -> None:
+    """Marks (or unmarks) the rows of a direct conversation's users as blocked by `blocker_id`, so the send
+    path, which reads the sender's row anyway, refuses without another read."""
+    for user_id in user_ids:
+        row = MemberModel(conversation_id=conversation_id, user_id=user_id)
+        action = MemberModel.blocked_by.add({blocker_id}) if blocked else MemberModel.blocked_by.delete({blocker_id})
+        applied(Update(row, [action], MemberModel.user_id.exists()))

@@ -90,6 +90,8 @@ class UserModel(Model):
     last_seen = UnicodeAttribute(attr_name="lastSeen", null=True)
     # The user's open connection ids: one BatchGetItem finds the sockets of 100 users for a fan-out.
     connection_ids = UnicodeSetAttribute(attr_name="connectionIds", null=True)
+    # The users this user blocked (chat/blocks.py).
+    blocked = UnicodeSetAttribute(attr_name="blocked", null=True)
 
 
 class ConversationModel(Model):
@@ -146,6 +148,8 @@ class MemberModel(Model):
     marked_at = NumberAttribute(attr_name="markedAt", null=True)
     # The user muted the conversation until then (chat/domain.py MUTED_FOREVER: until unmuted).
     muted_until = UnicodeAttribute(attr_name="mutedUntil", null=True)
+    # In a direct conversation: which of its two users blocked the other (chat/blocks.py).
+    blocked_by = UnicodeSetAttribute(attr_name="blockedBy", null=True)
     by_user = MembersByUser()
 
 

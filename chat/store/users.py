@@ -37,6 +37,25 @@ def user_exists(user_id: str) -> bool:
         return False
 
 
+def blocked_by_user(user_id: str) -> frozenset[str] | None:
+    """The users `user_id` blocked; None when there is no such user."""
+    try:
+        row = UserModel.get(user_id, attributes_to_get=["userId", "blocked"])
+    except DoesNotExist:
+        return None
+    return frozenset(row.blocked or ())
+
+
+def set_blocked(user_id: str, other: str, blocked: bool, at_most: int) -> bool:
+    """Adds `other` to (or removes it from) the user's block list; False when adding would exceed
+    `at_most` users."""
+    row = UserModel(user_id=user_id)
+    if not blocked:
+        return applied(Update(row, [UserModel.blocked.delete({other})], UserModel.user_id.exists()))
+    room = UserModel.blocked.does_not_exist() | (size(UserModel.blocked) < at_most) | UserModel.blocked.contains(other)
+    return applied(Update(row, [UserModel.blocked.add({other})], UserModel.user_id.exists() & room))
+
+
 def existing_users(user_ids: list[str]) -> set[str]:
     return {row.user_id for row in UserModel.batch_get(user_ids, attributes_to_get=["userId"])}
 

@@ -1,4 +1,4 @@
-"""The `preferences` route function: the actions chat/actions.py gives it (mute, unmute)."""
+"""The `preferences` route function: the actions chat/actions.py gives it (mute, unmute, block, unblock)."""
 
 from chat.api import route_handler
 

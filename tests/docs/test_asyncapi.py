@@ -46,6 +46,8 @@ PROTOCOL_REPLIES = {
     "react": ["messageChanged"],
     "mute": ["muted"],
     "unmute": ["muted"],
+    "block": ["blocked"],
+    "unblock": ["blocked"],
 }
 PROTOCOL_ERROR_CODES = [
     "bad_request", "unknown_action", "too_large", "not_found",
@@ -242,6 +244,7 @@ def test_a_frame_the_server_refuses_does_not_match_its_schema(frame: dict[str, A
 
 def _server_frames() -> list[Any]:
     from chat.protocol import (
+        BlockedOut,
         ConversationReceipt,
         ConversationSummary,
         GroupOut,
@@ -283,6 +286,8 @@ def _server_frames() -> list[Any]:
         MutedOut(conversationId="c1", muted=True, until=None),
         MutedOut(conversationId="c1", muted=True, until=at, requestId="r4"),
         MutedOut(conversationId="c1", muted=False, until=None),
+        BlockedOut(userId="bob", blocked=True),
+        BlockedOut(userId="bob", blocked=False, requestId="r5"),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at, requestId="r1"),
         ReceiptOut(conversationId="g1", userId="*", kind="read", seq=4, at=at),

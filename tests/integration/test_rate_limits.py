@@ -59,6 +59,8 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
         "react": {"conversationId": group, "seq": 1, "emoji": "\U0001f44d"},
         "mute": {"conversationId": group},
         "unmute": {"conversationId": group},
+        "block": {"userId": "carol"},
+        "unblock": {"userId": "carol"},
     }
     return {"action": action, "requestId": uuid.uuid4().hex, **frames[action]}
 
@@ -66,6 +68,7 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
 def test_the_limited_actions_are_the_ones_the_issue_names() -> None:
     assert set(LIMITED) == {
         "send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react", "mute", "unmute",
+        "block", "unblock",
     }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from cli import client as cli_client
 from cli import commands
 from cli.client import ChatClient, Conversation, Options
 from cli.commands import (
+    Block,
     ChangeMembers,
     CreateGroup,
     Delete,
@@ -80,6 +81,10 @@ from cli.commands import (
         ("/mute tomorrow morning", Unknown()),
         ("/unmute", Unmute()),
         ("/unmute now", Unknown()),
+        ("/block bob", Block("bob", blocked=True)),
+        ("/unblock bob", Block("bob", blocked=False)),
+        ("/block", Unknown()),
+        ("/block bob carol", Unknown()),
     ],
 )
 def test_each_line_means_one_command(line: str, command: commands.Command | None) -> None:
@@ -137,7 +142,7 @@ def test_commands_about_the_open_conversation_need_one(tmp_path: Path, monkeypat
 def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ["hi", "/add dan", "/remove bob", "/history 5", "/info", "/info 2", "/leave", "/presence bob"]
     lines += ["/reply 2 yes", "/edit 4 fixed", "/delete 4", "/react 2 \U0001f44d", "/react 2"]
-    lines += ["/mute", "/mute 2099-01-01T00:00:00Z", "/unmute"]
+    lines += ["/mute", "/mute 2099-01-01T00:00:00Z", "/unmute", "/block bob", "/unblock bob"]
     frames, notes = typed([*lines, "/group pals bob carol"], "c1", tmp_path, monkeypatch)
     assert notes == []
     assert frames == [
@@ -157,6 +162,8 @@ def test_commands_send_their_frames_in_the_open_conversation(tmp_path: Path, mon
         {"action": "mute", "conversationId": "c1"},
         {"action": "mute", "conversationId": "c1", "until": "2099-01-01T00:00:00Z"},
         {"action": "unmute", "conversationId": "c1"},
+        {"action": "block", "userId": "bob"},
+        {"action": "unblock", "userId": "bob"},
         {"action": "createGroup", "name": "pals", "members": ["bob", "carol"]},
     ]
 

@@ -1,0 +1,31 @@
+"""Block over real sockets: the blocker's other device is told at once, the blocked user cannot send in
+their direct chat any more, and messages in a shared group still flow."""
+
+from __future__ import annotations
+
+from tests.conftest import unique
+from tests.e2e.support import of_type, refusal, send_in, send_to
+
+
+async def test_a_block_stops_the_direct_chat_but_not_a_shared_group(ws_connect) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    phone, laptop, bob_phone = (
+        await ws_connect(alice, "phone"),
+        await ws_connect(alice, "laptop"),
+        await ws_connect(bob),
+    )
+    conversation = (await bob_phone.request(send_to(alice, "hi")))["conversationId"]
+    group = (await phone.request({"action": "createGroup", "name": "g", "members": [bob]}))["conversationId"]
+
+    reply = await phone.request({"action": "block", "userId": bob})
+
+    assert (reply["type"], reply["userId"], reply["blocked"]) == ("blocked", bob, True)
+    await laptop.wait_for(of_type("blocked", userId=bob, blocked=True))
+    refused = await bob_phone.request(send_in(conversation, "still there?"))
+    assert refusal(refused) == ("error", "forbidden", "send"), refused
+    assert refused["message"] == "you cannot message this user"
+    assert (await bob_phone.request(send_in(group, "in the group")))["type"] == "sent"
+    assert bob_phone.received(of_type("blocked")) == []
+
+    await laptop.request({"action": "unblock", "userId": bob})
+    assert (await bob_phone.request(send_in(conversation, "back")))["type"] == "sent"
