@@ -26,8 +26,9 @@ from chat.store import client_msg_ids, conversations, queues, users
 from chat.store import messages as message_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 
-# Only the first message of a direct chat, whose creation both users may race, is retried here.
-CREATE_ATTEMPTS = 3
+# Only the first message of a direct chat, whose creation both users may race (or a transaction on
+# its new items may cancel, TransactionConflict), is retried here; a handful of tries with backoff.
+CREATE_ATTEMPTS = 10
 # After the sequencer stored a send, the conversation counts as busy for this long: its sends go
 # straight to the queue instead of racing the sequencer for the next seq.
 BUSY_FOR_S = 10
