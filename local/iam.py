@@ -216,9 +216,8 @@ def local_queue_name(logical_id: str, resource: dict[str, Any]) -> str:
     return str(properties.get("QueueName") or f"chat-{logical_id}{suffix}")
 
 
-def local_queues(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Topology queue -> (its local name, its CloudFormation properties), found through the event source
-    mapping that feeds the queue's function."""
+def _event_source_mappings(template: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """Every event source mapping of the template: (its topology function, if known; its properties)."""
     resources: dict[str, dict[str, Any]] = template["Resources"]
     handlers = {spec.handler: spec.name for spec in topology.FUNCTIONS.values()}
     function_of = {
@@ -226,14 +225,25 @@ def local_queues(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any
         for logical_id, r in resources.items()
         if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") in handlers
     }
+    return [
+        (function_of.get(r["Properties"].get("FunctionName", {}).get("Ref", "")), r["Properties"])
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+
+
+def _get_att_target(value: Any) -> Any:
+    """The logical id a `Fn::GetAtt` names, or None."""
+    return value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+
+
+def local_queues(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Topology queue -> (its local name, its CloudFormation properties), found through the event source
+    mapping that feeds the queue's function."""
+    resources: dict[str, dict[str, Any]] = template["Resources"]
     found = {}
-    for resource in resources.values():
-        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
-            continue
-        properties = resource["Properties"]
-        source = properties.get("EventSourceArn", {})
-        queue_id = source.get("Fn::GetAtt", [None])[0] if isinstance(source, dict) else None
-        function = function_of.get(properties.get("FunctionName", {}).get("Ref", ""))
+    for function, properties in _event_source_mappings(template):
+        queue_id = _get_att_target(properties.get("EventSourceArn", {}))
         if queue_id not in resources or resources[queue_id]["Type"] != "AWS::SQS::Queue":
             continue
         for queue in topology.QUEUES:
@@ -248,20 +258,10 @@ def local_queues(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any
 def on_failure_queues(template: dict[str, Any]) -> dict[str, str]:
     """Stream function -> the local name of its event source mapping's on-failure queue."""
     resources: dict[str, dict[str, Any]] = template["Resources"]
-    handlers = {spec.handler: spec.name for spec in topology.FUNCTIONS.values()}
-    function_of = {
-        logical_id: handlers[r["Properties"]["Handler"]]
-        for logical_id, r in resources.items()
-        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") in handlers
-    }
     queues = {}
-    for resource in resources.values():
-        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
-            continue
-        properties = resource["Properties"]
+    for function, properties in _event_source_mappings(template):
         destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", {})
-        queue_id = destination.get("Fn::GetAtt", [None])[0] if isinstance(destination, dict) else None
-        function = function_of.get(properties.get("FunctionName", {}).get("Ref", ""))
+        queue_id = _get_att_target(destination)
         if function and queue_id in resources:
             queues[function] = local_queue_name(queue_id, resources[queue_id])
     return queues
