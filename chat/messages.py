@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chat import clock, watermarks
 from chat.access import membership
+from chat.blocks import CANNOT_MESSAGE, UNBLOCK_TO_MESSAGE, refuse_if_blocked
 from chat.clock import now_iso
 from chat.domain import Caller, Conversation, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
@@ -33,9 +34,6 @@ CREATE_ATTEMPTS = 10
 # straight to the queue instead of racing the sequencer for the next seq.
 BUSY_FOR_S = 10
 SENDS_QUEUE = "Sends"
-# Refusals in a direct chat where one user blocked the other (chat/blocks.py).
-CANNOT_MESSAGE = "you cannot message this user"
-UNBLOCK_TO_MESSAGE = "unblock this user to message them"
 
 
 class QueuedSend(BaseModel):
@@ -139,8 +137,7 @@ def _send_to_conversation(
     if earlier is not None:
         return earlier
     conversation, member = membership(caller.user_id, conversation_id)
-    if member.blocked_by:
-        raise Forbidden(UNBLOCK_TO_MESSAGE if caller.user_id in member.blocked_by else CANNOT_MESSAGE)
+    refuse_if_blocked(member)
     # Messages are gapless: a seq up to lastSeq that the sender can see is a stored message (deleted ones
     # too: the quote shows as deleted).
     if reply_to is not None and not (reply_to <= conversation.last_seq and member.can_see(reply_to)):

@@ -98,6 +98,22 @@ def sharing_with(user_id: str, others: Iterable[str]) -> set[str]:
     return allowed | ({user_id} if user_id in others else set())
 
 
+def hidden_by_blocks(user_id: str, others: Iterable[str]) -> set[str]:
+    """Those of `others` with whom `user_id` has a block, either way (chat/blocks.py): neither sees the
+    other's presence, whatever conversations they share. One BatchGetItem per 100 users."""
+    others = [u for u in dict.fromkeys(others) if u != user_id]
+    if not others:
+        return set()
+    lists = users.block_lists([user_id, *others])
+    own = lists.get(user_id, frozenset())
+    return {u for u in others if u in own or user_id in lists.get(u, frozenset())}
+
+
+def unknown_presence(user_id: str) -> PresenceOut:
+    """What a blocked pair sees of each other: offline, never seen (as for a user who never connected)."""
+    return PresenceOut(userId=user_id, online=False, lastSeen=None)
+
+
 def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
     """Replaces this connection's watched set and posts one `presence` frame per user to it.
 
@@ -106,6 +122,9 @@ def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
     who may not (or does not exist: the two are not told apart) makes the whole frame `forbidden`
     and nothing is stored. An empty list stops every subscription of the connection. Whether the
     two still share a conversation is asked again at every change pushed (`tell_watchers`).
+
+    A user with whom the caller has a block (either way) may be watched, but reads as offline and never
+    seen until the block ends (`block_changed`): the subscription itself does not tell a block.
     """
     watched = watch_list(frame.userIds)
     allowed = sharing_with(caller.user_id, watched)
@@ -128,7 +147,10 @@ def subscribe(caller: Caller, frame: SubscribePresenceFrame) -> None:
         store.delete_subscriptions(conn.connection_id, dropped)
         store.set_watch(conn, after)
 
-    frames = current_presence(watched)
+    hidden = hidden_by_blocks(caller.user_id, watched)
+    shown = current_presence([u for u in watched if u not in hidden])
+    by_user = {f.userId: f for f in shown}
+    frames = [by_user[u] if u in by_user else unknown_presence(u) for u in watched]
     result = push((conn, f.json_text().encode("utf-8")) for f in frames)
     if not result.ok:
         raise Internal("presence could not be delivered; please retry")
@@ -180,9 +202,12 @@ def tell_watchers(frame: PresenceOut) -> None:
     rule is asked again here, for the watching users, and a watcher who no longer shares an active
     conversation with the user is told nothing and its row is deleted (the set on its connection
     record keeps the name until its next subscribePresence or its end, which delete nothing more).
+    A watcher with whom the user has a block is told nothing, but keeps its row: an unblock tells it
+    again (`block_changed`).
     """
     subscriptions = store.subscribers(frame.userId)
     allowed = sharing_with(frame.userId, (s.subscriber_user_id for s in subscriptions))
+    hidden = hidden_by_blocks(frame.userId, allowed)
     ended = [s.connection_id for s in subscriptions if s.subscriber_user_id not in allowed]
     if ended:
         store.drop_watchers(frame.userId, ended)
@@ -190,7 +215,7 @@ def tell_watchers(frame: PresenceOut) -> None:
     targets = [
         Endpoint(user_id=s.subscriber_user_id, connection_id=s.connection_id)
         for s in subscriptions
-        if s.subscriber_user_id in allowed
+        if s.subscriber_user_id in allowed and s.subscriber_user_id not in hidden
     ]
     result = push((c, data) for c in targets)
     if result.gone:
@@ -198,3 +223,33 @@ def tell_watchers(frame: PresenceOut) -> None:
         store.drop_watchers(frame.userId, [gone.connection_id for gone in result.gone])
     metrics.add_metric(name="PresencePosts", unit="Count", value=len(targets))
     result.raise_if_incomplete("presence push", userId=frame.userId)
+
+
+# ---- blocks -----------------------------------------------------------------------------------------
+
+
+def block_changed(blocker_id: str, other_id: str) -> None:
+    """After a block or an unblock between two users, tells each one's connections watching the other
+    what they may now see: a block shows the other offline and never seen (whatever they were told
+    before); an unblock shows the other's current presence again, unless a block remains the other way
+    or they no longer share a conversation."""
+    hidden = bool(hidden_by_blocks(blocker_id, [other_id]))
+    for watched, watcher in ((blocker_id, other_id), (other_id, blocker_id)):
+        targets = [
+            Endpoint(user_id=s.subscriber_user_id, connection_id=s.connection_id)
+            for s in store.subscribers(watched)
+            if s.subscriber_user_id == watcher
+        ]
+        if not targets:
+            continue
+        if hidden:
+            frame = unknown_presence(watched)
+        elif watcher in sharing_with(watched, [watcher]):
+            frame = current_presence([watched])[0]
+        else:
+            continue
+        data = frame.json_text().encode("utf-8")
+        result = push((c, data) for c in targets)
+        if result.gone:
+            store.drop_watchers(watched, [gone.connection_id for gone in result.gone])
+        result.raise_if_incomplete("presence after a block", userId=watched)

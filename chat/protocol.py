@@ -488,6 +488,8 @@ class SyncedOut(ServerFrame):
     complete: bool
     # Only in answer to a `sync` with `since`: what the device sends as `since` next time.
     syncToken: str | None = None
+    # The users the caller blocked, all of them, in every reply.
+    blocked: list[str] = []
     requestId: str | None = None
 
 

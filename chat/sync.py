@@ -7,6 +7,7 @@ cut to fit, and `complete: false` / `hasMore: true` tell the client to ask again
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from chat import change_log, clock, push, sync_token, watermarks
@@ -28,6 +29,7 @@ from chat.store import conversations as conversation_store
 from chat.store import members as member_store
 from chat.store import message_changes as message_change_store
 from chat.store import messages as message_store
+from chat.store import users
 
 NEWEST_FOR_UNKNOWN = 50
 MAX_MESSAGES_PER_SYNC = 200
@@ -69,13 +71,15 @@ class _Reply:
     """One `synced` being filled: each conversation's messages are posted as it is added, within the
     reply's message budget and size."""
 
-    def __init__(self, caller: Caller, cursors: dict[str, int], change_cursors: dict[str, int]) -> None:
+    def __init__(
+        self, caller: Caller, cursors: dict[str, int], change_cursors: dict[str, int], reserved: int = 0
+    ) -> None:
         self.caller = caller
         self.cursors = cursors
         self.change_cursors = change_cursors
         self.summaries: list[ConversationSummary] = []
         self.budget = MAX_MESSAGES_PER_SYNC
-        self.size = 200
+        self.size = 200 + reserved
         self.gone = False  # the socket closed meanwhile
 
     def add(self, conversation: Conversation, me: Member, members: list[Member]) -> bool | None:
@@ -148,19 +152,24 @@ class _Reply:
 
 
 def sync(caller: Caller, frame: SyncFrame) -> SyncedOut:
+    # Every reply carries the whole block list (at most chat/blocks.MAX_BLOCKED users): a device that was
+    # away learns of a block or an unblock as it learns of messages. Its bytes count against the reply.
+    blocked = sorted(users.blocked_by_user(caller.user_id) or ())
+    reply = _Reply(caller, frame.cursors, frame.changeCursors, reserved=len(json.dumps(blocked)))
     if frame.since is None:
-        return _sync_everything(caller, frame)
-    # The frame's `since` was checked against the same rules (chat/protocol.py).
-    return _sync_round(caller, frame, sync_token.parse(frame.since))
+        out = _sync_everything(caller, reply)
+    else:
+        # The frame's `since` was checked against the same rules (chat/protocol.py).
+        out = _sync_round(caller, frame, sync_token.parse(frame.since), reply)
+    return out.model_copy(update={"blocked": blocked})
 
 
 # ---- without a token: every conversation, every time ------------------------------------------------
 
 
-def _sync_everything(caller: Caller, frame: SyncFrame) -> SyncedOut:
+def _sync_everything(caller: Caller, reply: _Reply) -> SyncedOut:
     mine = _memberships(caller.user_id)
     conversations = conversation_store.get_conversations(mine) if mine else {}
-    reply = _Reply(caller, frame.cursors, frame.changeCursors)
     complete = True
 
     # Conversations with the newest activity the caller may see first, so a cut-off reply carries what
@@ -195,7 +204,7 @@ def _memberships(user_id: str) -> dict[str, Member]:
 # ---- with a token: what changed since, in rounds -----------------------------------------------------
 
 
-def _sync_round(caller: Caller, frame: SyncFrame, token: sync_token.SyncToken) -> SyncedOut:
+def _sync_round(caller: Caller, frame: SyncFrame, token: sync_token.SyncToken, reply: _Reply) -> SyncedOut:
     """One page of a round (chat/sync_token.py): the conversations logged for the caller since the token
     (every one, for a device's first), newest change first, each read after its mark is cleared
     (chat/change_log.py says why nothing is missed)."""
@@ -213,7 +222,6 @@ def _sync_round(caller: Caller, frame: SyncFrame, token: sync_token.SyncToken) -
     ranked = sorted(listed, key=lambda rank: rank.key)
     if token.after is not None:
         ranked = [rank for rank in ranked if rank.comes_after(token.after)]
-    reply = _Reply(caller, frame.cursors, frame.changeCursors)
     last_sent = token.after if token.round_ms is not None else None
     complete = True
     for rank in ranked:

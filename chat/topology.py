@@ -370,6 +370,7 @@ FUNCTIONS: dict[str, Function] = {
                 on("Messages", "Query", "BatchGetItem"),  # BatchGetItem: messages changed after a change cursor
                 on("MessageChanges", "Query"),
                 on("Changes", "Query"),
+                on("Users", "GetItem"),  # the caller's block list
             ),
             posts=True,
             timeout_s=29,
@@ -413,7 +414,12 @@ FUNCTIONS: dict[str, Function] = {
                 on("Conversations", "GetItem"),
                 on("Members", "GetItem", "UpdateItem"),
                 *LOG_CHANGES,
-                FIND_SOCKETS,
+                FIND_SOCKETS,  # also both block lists, after a block changed
+                # What the two users' watching connections may now see of each other (chat/presence.py).
+                on("PresenceSubscriptions", "Query", "BatchWriteItem"),
+                on("Connections", "Query"),
+                on("Members", "Query", index="byUser"),
+                on("Conversations", "BatchGetItem"),
             ),
             posts=True,
         ),
@@ -426,7 +432,7 @@ FUNCTIONS: dict[str, Function] = {
                 on("Conversations", "BatchGetItem"),  # direct chats the index may not show yet
                 on("Connections", "GetItem", "UpdateItem", "Query"),
                 on("PresenceSubscriptions", "BatchWriteItem"),
-                on("Users", "BatchGetItem"),  # lastSeen of the offline
+                on("Users", "BatchGetItem"),  # lastSeen of the offline; block lists
             ),
             posts=True,
         ),
@@ -436,7 +442,7 @@ FUNCTIONS: dict[str, Function] = {
             "Tracks online / last seen from connection changes and pushes presence",
             access=(
                 on("Connections", "Query"),
-                on("Users", "GetItem", "UpdateItem"),
+                on("Users", "GetItem", "UpdateItem", "BatchGetItem"),  # BatchGetItem: block lists
                 on("PresenceSubscriptions", "Query", "BatchWriteItem"),
                 # Do the watchers still share an active conversation with the user?
                 on("Members", "Query", index="byUser"),

@@ -1,6 +1,7 @@
 """Typing indicators: relayed to the other members' connected devices, never stored, rate limited.
 
-Only active members may type (`not_found` and `forbidden` as for every action: chat/access.py); the
+Only active members may type (`not_found` and `forbidden` as for every action: chat/access.py), and
+not in a direct chat with a block either way (`forbidden`, as for a send: chat/blocks.py); the
 frame goes to every connected device of every other active member, never to the typing user's own
 devices, and nothing of it is stored but a counter.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from chat import clock
 from chat.access import membership
+from chat.blocks import refuse_if_blocked
 from chat.domain import Caller
 from chat.errors import RateLimited
 from chat.observability import logger
@@ -37,7 +39,9 @@ def window_of(epoch_s: int) -> int:
 
 def typing(caller: Caller, frame: TypingFrame) -> None:
     """Relays start/stop to every device of every other active member; no direct reply."""
-    membership(caller.user_id, frame.conversationId)
+    _, member = membership(caller.user_id, frame.conversationId)
+    # In a direct chat with a block either way, neither may type to the other (as neither may send).
+    refuse_if_blocked(member)
 
     now = clock.epoch_s()
     window = window_of(now)

@@ -40,10 +40,18 @@ def user_exists(user_id: str) -> bool:
 def blocked_by_user(user_id: str) -> frozenset[str] | None:
     """The users `user_id` blocked; None when there is no such user."""
     try:
-        row = UserModel.get(user_id, attributes_to_get=["userId", "blocked"])
+        # Strongly consistent: a block a moment ago must hold (and a `synced` must not undo its push).
+        row = UserModel.get(user_id, attributes_to_get=["userId", "blocked"], consistent_read=True)
     except DoesNotExist:
         return None
     return frozenset(row.blocked or ())
+
+
+def block_lists(user_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The block list of each of these users (one BatchGetItem per 100 users); users that do not exist
+    are left out."""
+    rows = UserModel.batch_get(list(dict.fromkeys(user_ids)), attributes_to_get=["userId", "blocked"])
+    return {row.user_id: frozenset(row.blocked or ()) for row in rows}
 
 
 def set_blocked(user_id: str, other: str, blocked: bool, at_most: int) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chat.actions import BY_NAME
-from chat.store.models import MessageChangeModel, MessageModel, ReceiptModel
+from chat.store.models import MessageChangeModel, MessageModel, ReceiptModel, UserModel
 
 # action -> the frame (with {cid} for the group's id) and what a member, a non-admin member and an
 # outsider get: "ok" for a normal answer, otherwise the error code.
@@ -70,6 +70,37 @@ def test_unknown_conversations_are_not_found_for_everyone(world: Any, action: st
     devices, _group = world
     reply = devices["admin"].do({"action": action, "conversationId": "g_0000", **frame})
     assert outcome(reply) == "not_found"
+
+
+# Actions on another user, not on a conversation: anyone may block anyone who exists, except itself.
+USER_CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
+    # action, frame (ben is the group's non-admin member), admin, ben himself, outsider
+    ("block", {"userId": "ben"}, "blocked", "bad_request", "blocked"),
+    ("unblock", {"userId": "ben"}, "blocked", "bad_request", "blocked"),
+]
+
+
+@pytest.mark.parametrize("action, frame, as_admin, as_member, as_outsider", USER_CASES, ids=[c[0] for c in USER_CASES])
+@pytest.mark.parametrize("who", ["admin", "member", "outsider"])
+def test_each_user_action_answers_by_role(
+    world: Any, who: str, action: str, frame: dict[str, Any], as_admin: str, as_member: str, as_outsider: str
+) -> None:
+    devices, _group = world
+    caller = devices[who]
+
+    reply = caller.do({"action": action, **frame})
+
+    expected = {"admin": as_admin, "member": as_member, "outsider": as_outsider}[who]
+    assert outcome(reply) == expected, reply
+    stored = UserModel.get(caller.user_id, consistent_read=True).blocked or set()
+    assert stored == ({"ben"} if expected == "blocked" and action == "block" else set())
+
+
+@pytest.mark.parametrize("action", [c[0] for c in USER_CASES])
+def test_user_actions_on_unknown_users_are_not_found_for_everyone(world: Any, action: str) -> None:
+    devices, _group = world
+    for caller in devices.values():
+        assert outcome(caller.do({"action": action, "userId": "nobody"})) == "not_found"
 
 
 def test_sync_never_returns_someone_elses_conversation(world: Any, poster: Any) -> None:

@@ -148,7 +148,7 @@ def bob_in_many(device: Any, settle: Any, later: Clock) -> Any:
 
 
 @pytest.mark.parametrize("n", [2, 80])
-def test_a_sync_where_nothing_changed_reads_one_query_whatever_the_number_of_conversations(
+def test_a_sync_where_nothing_changed_reads_one_query_and_the_block_list_whatever_the_number_of_conversations(
     n: int, bob_in_many: Any, poster: FakePoster, later: Clock, counter: CapacityCounter
 ) -> None:
     bob, _others, _group = bob_in_many(n)
@@ -161,7 +161,7 @@ def test_a_sync_where_nothing_changed_reads_one_query_whatever_the_number_of_con
 
     assert (reply["conversations"], reply["complete"], phone.messages) == ([], True, [])
     cost = counter.of("sync")
-    assert dict(cost.requests) == {"Query": 1} and cost.read_units == 1 and cost.items_written == 0
+    assert dict(cost.requests) == {"Query": 1, "GetItem": 1} and cost.read_units == 2 and cost.items_written == 0
 
 
 def test_a_sync_after_changes_lists_and_reads_only_the_conversations_that_changed(
@@ -189,10 +189,11 @@ def test_a_sync_after_changes_lists_and_reads_only_the_conversations_that_change
         (direct, 3),
     ]
     assert [m["seq"] for m in phone.messages if m["conversationId"] == group] == [2]
-    # Per conversation: its mark cleared, its members, itself, its new messages; plus the log.
+    # Per conversation: its mark cleared, its members, itself, its new messages; plus the log and the
+    # caller's block list.
     cost = counter.of("sync")
-    assert dict(cost.requests) == {"Query": 1 + 2 * 2, "UpdateItem": 2, "GetItem": 2}
-    assert cost.read_units <= 1 + 2 * 3
+    assert dict(cost.requests) == {"Query": 1 + 2 * 2, "UpdateItem": 2, "GetItem": 2 + 1}
+    assert cost.read_units <= 1 + 2 * 3 + 1
 
 
 def test_a_sync_without_since_still_lists_every_conversation_and_hands_out_no_token(
