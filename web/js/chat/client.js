@@ -34,6 +34,7 @@ export class ChatClient extends EventTarget {
     this.presence = new Presence(this);
     this.outbox = new Outbox(this);
     this.changes = new Changes(this);
+    this.blocked = new Set(); // the users this user blocked: from `synced` and `blocked` frames
     this.onFrame = (e) => this.handleFrame(e.detail.frame);
     this.onOpen = () => this.connected();
     this.onClose = () => this.disconnected();
@@ -131,6 +132,9 @@ export class ChatClient extends EventTarget {
         break;
       case "muted":
         this.conversations.onMuted(frame);
+        break;
+      case "blocked":
+        this.conversations.onBlocked(frame);
         break;
       case "receipts":
       case "pong":

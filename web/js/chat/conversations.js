@@ -225,6 +225,26 @@ export class Conversations {
     this.chat.changed();
   }
 
+  /** Block or unblock a user for all of this user's devices. */
+  setBlocked(userId, blocked) {
+    return this.chat.requests.send({ action: blocked ? "block" : "unblock", userId }, { userId });
+  }
+
+  /** `blocked`: the answer to block/unblock, or another device of the user changed it. */
+  onBlocked(frame) {
+    if (frame.blocked) this.chat.blocked.add(frame.userId);
+    else this.chat.blocked.delete(frame.userId);
+    this.chat.requests.settle(frame.requestId, true, frame);
+    this.chat.changed();
+  }
+
+  /** Whether the user blocked the other person of this direct chat. */
+  blockedPeer(conv) {
+    if (conv.kind !== "direct") return false;
+    const peer = this.peerOf(conv);
+    return Boolean(peer && this.chat.blocked.has(peer));
+  }
+
   leaveGroup(conversationId) {
     return this.chat.requests.send({ action: "leaveGroup", conversationId }, { conversationId });
   }

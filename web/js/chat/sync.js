@@ -117,6 +117,8 @@ export class Sync {
     clearTimeout(this.timer);
     this.failures = 0;
     if (typeof frame.syncToken === "string") this.token = frame.syncToken;
+    // Every `synced` carries the whole block list.
+    if (Array.isArray(frame.blocked)) chat.blocked = new Set(frame.blocked);
     for (const item of frame.conversations || []) this.applyConversationInfo(item);
     for (const conv of chat.conversations.all()) this.recomputeHeld(conv);
     this.syncing = false;

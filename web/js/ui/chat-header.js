@@ -1,6 +1,7 @@
 // The bar above the open chat: avatar, title, and who is typing or the presence line ("online",
 // "last seen ...", a group's members).
 
+import { icon } from "../dom.js";
 import { formatLastSeen } from "../format.js";
 import { fillAvatar } from "./widgets.js";
 
@@ -52,7 +53,10 @@ export class ChatHeader {
     presenceEl.dataset.online = String(online);
     const mute = $("btn-mute");
     mute.hidden = Boolean(conv.draftFor || conv.left);
-    mute.textContent = conv.muted ? "🔕" : "🔔";
+    if (mute.dataset.icon !== String(Boolean(conv.muted))) {
+      mute.dataset.icon = String(Boolean(conv.muted));
+      mute.replaceChildren(icon(conv.muted ? "bellOff" : "bell"));
+    }
     mute.title = conv.muted ? "Unmute" : "Mute";
     mute.setAttribute("aria-label", mute.title);
     mute.setAttribute("aria-pressed", String(Boolean(conv.muted)));
@@ -61,5 +65,22 @@ export class ChatHeader {
         if (!err.code) c.notice("error", err.message); // offline or no answer (server errors were shown)
       });
     };
+    // Blocking is per person, offered in a direct chat.
+    const block = $("btn-block");
+    const peer = conv.kind === "direct" ? c.conversations.peerOf(conv) : null;
+    const blocked = c.conversations.blockedPeer(conv);
+    block.hidden = !peer || Boolean(conv.draftFor);
+    if (!block.firstChild) block.append(icon("block"));
+    block.title = blocked ? `Unblock ${peer}` : `Block ${peer}`;
+    block.setAttribute("aria-label", block.title);
+    block.setAttribute("aria-pressed", String(blocked));
+    block.onclick = () => {
+      if (!peer) return;
+      if (!blocked && !window.confirm(`Block ${peer}? They will not be able to message you or see when you are online.`)) return;
+      c.conversations.setBlocked(peer, !blocked).catch((err) => {
+        if (!err.code) c.notice("error", err.message);
+      });
+    };
+    if (blocked) presenceEl.textContent = "blocked";
   }
 }

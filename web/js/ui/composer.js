@@ -64,10 +64,15 @@ export class Composer {
     if (text) this.drafts.set(to, text);
   }
 
-  /** A group the user left cannot be written to. */
+  /** A group the user left, or a chat with someone the user blocked, cannot be written to. */
   render(conv) {
-    $("composer").hidden = conv.left;
-    $("composer-disabled").hidden = !conv.left;
+    const blocked = this.client.conversations.blockedPeer(conv);
+    const closed = conv.left || blocked;
+    $("composer").hidden = closed;
+    $("composer-disabled").hidden = !closed;
+    $("composer-disabled").textContent = blocked
+      ? `You blocked ${this.client.conversations.peerOf(conv)}. Unblock them to send messages.`
+      : "You can't send messages to this group because you're no longer a member.";
     this.renderContext(conv);
   }
 

@@ -154,6 +154,7 @@ export class ConversationList {
     }
     row.title.textContent = title;
     row.el.dataset.muted = String(Boolean(conv.muted));
+    row.el.dataset.blocked = String(this.client.conversations.blockedPeer(conv));
     row.title.title = conv.muted ? "Muted" : "";
     if (conv.muted) row.title.textContent = `${title} 🔕`;
     const { time, key, make } = this.preview(conv);
