@@ -301,7 +301,9 @@ FUNCTIONS: dict[str, Function] = {
             "functions.send.handler.handler",
             "Stores a message with the conversation's next seq, idempotently",
             access=(
-                on("Users", "GetItem"),  # the recipient of a first direct message exists; both block lists
+                # The recipient of a first direct message exists; both block lists, read and then checked again
+                # as the chat is created.
+                on("Users", "GetItem", "ConditionCheckItem"),
                 on("Conversations", "GetItem", "PutItem", "UpdateItem"),
                 on("Members", "GetItem", "PutItem", "UpdateItem"),
                 on("Messages", "PutItem"),

@@ -15,7 +15,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chat.domain import Message, MessageChange, PriorText, Reaction, WatermarkMove
-from chat.store import client_msg_ids, conversations, members, receipts
+from chat.store import client_msg_ids, conversations, members, receipts, users
 from chat.store import message_changes as change_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
 from chat.store.models import MessageModel
@@ -143,11 +143,15 @@ def create_direct_with_message(message: Message, recipient_id: str, sender_move:
                 members.joining(conversation_id, recipient_id, 0, now, only_if_new=True),
                 *_storing(message),
                 receipts.logging(sender_move),
+                # A block that lands after the send read the lists: this creation fails, or the block
+                # (which looks up the pair after it is stored) finds the chat and marks its rows.
+                users.not_blocking(sender_id, recipient_id),
+                users.not_blocking(recipient_id, sender_id),
             ]
         )
     except Cancelled as exc:
-        if "pair" in exc.failed:
-            raise AlreadyExists() from exc  # the other user created it first
+        if "pair" in exc.failed or "block" in exc.failed:
+            raise AlreadyExists() from exc  # the other user created it first, or a block came: decide again
         _raise_for(exc)
 
 

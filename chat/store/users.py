@@ -10,7 +10,7 @@ from pynamodb.expressions.condition import size
 
 from chat.domain import Endpoint
 from chat.store.models import UserModel
-from chat.store.writes import Put, Update, applied
+from chat.store.writes import Check, Put, Update, applied
 
 # lastSeen holds what presence subscribers were last told: absent = online, a time = offline since.
 # A user who signed up and never connected is offline and never seen: stored as an empty lastSeen,
@@ -52,6 +52,11 @@ def block_lists(user_ids: Iterable[str]) -> dict[str, frozenset[str]]:
     are left out."""
     rows = UserModel.batch_get(list(dict.fromkeys(user_ids)), attributes_to_get=["userId", "blocked"])
     return {row.user_id: frozenset(row.blocked or ()) for row in rows}
+
+
+def not_blocking(user_id: str, other: str) -> Check:
+    """In a transaction: holds while `user_id` has not blocked `other` (role "block")."""
+    return Check(UserModel, user_id, None, ~UserModel.blocked.contains(other), role="block")
 
 
 def set_blocked(user_id: str, other: str, blocked: bool, at_most: int) -> bool:

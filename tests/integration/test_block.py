@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from chat import blocks
+from chat.store import conversations, users
 from chat.store.models import UserModel
+from local.iam import acting_as
 from local.streams import StreamReader
 from tests.integration.support import FakePoster
 from tests.integration.test_presence import presence_push, subscription_rows
@@ -212,3 +214,28 @@ def test_a_watcher_whose_socket_is_gone_when_a_block_lands_loses_its_subscriptio
     assert alice.do({"action": "block", "userId": "bob"}) is not None
 
     assert subscription_rows() == set()
+
+
+def test_a_block_landing_while_a_direct_chat_is_being_started_refuses_that_first_message(
+    device: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given bob's first message to alice has read both block lists (empty) ...
+    _alice, bob = device("alice"), device("bob")
+    read_lists = users.blocked_by_user
+    landed: list[bool] = []
+
+    def then_alice_blocks_bob(user_id: str) -> frozenset[str] | None:
+        found = read_lists(user_id)
+        if user_id == "bob" and not landed:  # the second list read: the block lands before the write
+            with acting_as("preferences"):  # alice's block, stored by its own function
+                assert users.set_blocked("alice", "bob", True, blocks.MAX_BLOCKED)
+            landed.append(True)
+        return found
+
+    monkeypatch.setattr(users, "blocked_by_user", then_alice_blocks_bob)
+
+    # When it is stored: the creation's condition fails, it is decided again and refused
+    reply = bob.send("hi", to="alice")
+
+    assert landed and refused(reply, "you cannot message this user")
+    assert conversations.find_direct("alice", "bob") is None
