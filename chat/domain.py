@@ -112,7 +112,8 @@ class Message:
             earlier = [prior.until for prior in self.prior_texts if prior.until <= left_at]
             edited_at = earlier[-1] if earlier else None
         reactions = tuple(r for r in self.reactions if r.at <= left_at)
-        return replace(self, text=text, edited_at=edited_at, reactions=reactions)
+        # Its change number would tell of changes after the leaving.
+        return replace(self, text=text, edited_at=edited_at, reactions=reactions, last_change=0)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ def message_frame(message: Message, viewer: Member | None = None) -> MessageOut:
         editedAt=message.edited_at,
         deleted=True if message.deleted else None,
         reactions={r.user_id: r.emoji for r in message.reactions} or None,
+        change=message.last_change or None,
     )
 
 

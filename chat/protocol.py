@@ -329,9 +329,9 @@ class MessageText(BaseModel):
 class MessageOut(ServerFrame):
     """A message in its current state (as of its leaving, for a former member). The additions are
     left out while they do not apply: `replyTo` (not a reply), `editedAt` (never edited), `deleted`
-    (not deleted), `reactions` (none)."""
+    (not deleted), `reactions` (none), `change` (never changed, or seen by a former member)."""
 
-    _optional = frozenset({"replyTo", "editedAt", "deleted", "reactions"})
+    _optional = frozenset({"replyTo", "editedAt", "deleted", "reactions", "change"})
 
     type: Literal["message"] = "message"
     conversationId: str
@@ -346,6 +346,9 @@ class MessageOut(ServerFrame):
     deleted: bool | None = None
     # userId -> the emoji that user reacted with.
     reactions: dict[str, str] | None = None
+    # The conversation's change number of the message's last edit, deletion or reaction: a client keeps
+    # the state with the highest one, whether it came as `message` or `messageChanged`.
+    change: int | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]

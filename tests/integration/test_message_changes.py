@@ -287,6 +287,10 @@ def test_a_device_without_a_change_cursor_gets_current_messages_and_the_cursor(c
     reply, frames = synced(ben, poster, {"cursors": {}})
     assert [f["type"] for f in frames] == ["message", "message"]
     assert frames[0]["body"]["text"] == "hello" and "editedAt" in frames[0]
+    # Each message carries the number of its last change (left out: never changed), so a client keeps
+    # the latest state whichever frame brought it.
+    assert (frames[0]["change"], "change" in frames[1]) == (1, False)
+    assert (history(ben, group)[1]["change"], "change" in history(ben, group)[2]) == (1, False)
     assert reply["conversations"][0]["lastChange"] == 1
 
 
@@ -373,6 +377,7 @@ def test_a_former_member_hears_nothing_after_leaving_and_sees_messages_as_of_its
     assert frames_of(poster, cat, "messageChanged") == []
     shown = history(cat, group)[1]
     assert shown["body"]["text"] == "hello" and shown["reactions"] == {"ben": THUMBS}
+    assert "change" not in shown  # its number would tell of the changes after the leaving
     assert "reactions" not in history(cat, group)[2]
     reply, frames = synced(cat_tablet, poster, {"cursors": {group: 2}, "changeCursors": {group: 0}})
     assert [(f["change"], f["message"]["body"]["text"]) for f in frames] == [(2, "hello")]

@@ -214,13 +214,21 @@ export class Sync {
     const unknown = !conv || !conv.known;
     conv = chat.conversations.ensure(id);
     if (msg.senderId === chat.me) chat.outbox.resolve(msg.clientMsgId, conv);
-    if (conv.messages.has(seq)) return false;
+    const held = conv.messages.get(seq);
+    if (held) {
+      // A later state of a held message (a fan-out may post it as first sent after a sync gave it
+      // edited or deleted): the highest change wins, whichever frame brought it.
+      const change = num(msg.change);
+      if (change <= (held.change || 0)) return false;
+      Object.assign(held, messageFields(msg), { change });
+      return true;
+    }
     if (live) {
       const hadMessages = conv.messages.size > 0;
       const jump = hadMessages ? seq > conv.held + 1 : conv.lastSeq > 0 && seq > conv.lastSeq + 1;
       if (jump || unknown) this.run();
     }
-    conv.messages.set(seq, { conversationId: id, seq, ...messageFields(msg), change: 0 });
+    conv.messages.set(seq, { conversationId: id, seq, ...messageFields(msg), change: num(msg.change) });
     if (msg.senderId === chat.me) chat.watermarks.sentByMe(conv, seq);
     else chat.presence.clearTyping(conv, msg.senderId);
     conv.activity = maxTime(conv.activity, msg.sentAt);
