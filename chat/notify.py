@@ -23,10 +23,10 @@ rejects is removed (and its SNS endpoint deleted).
 
 from __future__ import annotations
 
-from chat import clock
+from chat import clock, notifiers
 from chat.concurrency import ContextPool
 from chat.domain import Message, Notification, PushToken
-from chat.notifiers import Notifier, default_notifier
+from chat.notifiers import Notifier
 from chat.observability import logger, metrics
 from chat.push import live_connections_of
 from chat.store import members as member_store
@@ -56,7 +56,7 @@ def may_notify(marker_until: int | None, now: int) -> bool:
 
 def notify(message: Message, notifier: Notifier | None = None) -> dict[str, int]:
     """Notifies the offline devices of a new message; returns how many were sent, coalesced, rejected..."""
-    notifier = notifier or default_notifier()
+    notifier = notifier or notifiers.default_notifier()
     now_iso = clock.now_iso()
     recipients = [
         m.user_id

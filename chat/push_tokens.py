@@ -8,9 +8,8 @@ token and removed when it signs out. The SNS endpoint made for a replaced token 
 
 from __future__ import annotations
 
-from chat import clock
+from chat import clock, notifiers
 from chat.domain import Caller
-from chat.notifiers import default_notifier
 from chat.protocol import PushRegisteredOut, PushUnregisteredOut, RegisterPushFrame, UnregisterPushFrame
 from chat.store import push_tokens as token_store
 
@@ -18,7 +17,7 @@ from chat.store import push_tokens as token_store
 def register_push(caller: Caller, frame: RegisterPushFrame) -> PushRegisteredOut:
     old = token_store.register(caller.user_id, caller.device_id, frame.platform, frame.token, clock.now_iso())
     if old is not None and old.endpoint_arn and (old.token, old.platform) != (frame.token, frame.platform):
-        default_notifier().forget(old)
+        notifiers.default_notifier().forget(old)
     if frame.previews is not None:
         token_store.set_previews(caller.user_id, frame.previews)
     return PushRegisteredOut(platform=frame.platform, previews=frame.previews)
@@ -27,5 +26,5 @@ def register_push(caller: Caller, frame: RegisterPushFrame) -> PushRegisteredOut
 def unregister_push(caller: Caller, frame: UnregisterPushFrame) -> PushUnregisteredOut:
     old = token_store.unregister(caller.user_id, caller.device_id)
     if old is not None:
-        default_notifier().forget(old)
+        notifiers.default_notifier().forget(old)
     return PushUnregisteredOut()
