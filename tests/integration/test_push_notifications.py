@@ -278,3 +278,25 @@ def test_sns_a_new_token_or_signing_out_deletes_the_old_endpoint(
     assert phone.do({"action": "unregisterPush"}) == {"type": "pushUnregistered"}
     assert endpoints(sns) == {}
     assert stored_tokens() == {}
+
+
+def test_sns_a_disabled_fcm_endpoint_is_deleted_too(
+    device: Any, sns: Any, notify_stream: StreamReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob, phone = device("bob"), device("alice", "phone")
+    conversation_id = bob.send("hello", to="alice")["conversationId"]
+    register(phone, "fcm", "fcm-registration-token")
+    phone.disconnect()
+    bob.send("hi", conversationId=conversation_id)
+    notify(notify_stream)
+    (endpoint_arn,) = endpoints(sns)
+    assert ":endpoint/GCM/chat-fcm/" in endpoint_arn
+
+    sns.set_endpoint_attributes(EndpointArn=endpoint_arn, Attributes={"Enabled": "false"})
+    later = clock.epoch_s() + 31
+    monkeypatch.setattr(clock, "epoch_s", lambda: later)
+    bob.send("still there?", conversationId=conversation_id)
+    notify(notify_stream)
+
+    assert endpoints(sns) == {}
+    assert stored_tokens() == {}
