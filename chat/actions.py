@@ -152,6 +152,29 @@ ACTIONS: tuple[Action, ...] = (
         limit=RateLimit(per_second=1, burst=20),
     ),
     Action(
+        "registerPush",
+        "RegisterPushFrame",
+        "preferences",
+        "chat.push_tokens:register_push",
+        ("pushRegistered",),
+        "Have the calling device sent push notifications (`platform` apns, fcm or webpush, its `token`) while it "
+        "has no open socket, replacing any token it had; `previews` (optional) sets whether the user's "
+        "notifications show the text.",
+        "Answered with `pushRegistered`.",
+        # Once per app start or token refresh.
+        limit=RateLimit(per_second=1, burst=10),
+    ),
+    Action(
+        "unregisterPush",
+        "UnregisterPushFrame",
+        "preferences",
+        "chat.push_tokens:unregister_push",
+        ("pushUnregistered",),
+        "Stop push notifications to the calling device (signing out).",
+        "Answered with `pushUnregistered`, also when it had no token.",
+        limit=RateLimit(per_second=1, burst=10),
+    ),
+    Action(
         "delivered",
         "DeliveredFrame",
         "receipts",

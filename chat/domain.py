@@ -271,3 +271,32 @@ class SentMessage:
     client_msg_id: str
     seq: int
     sent_at: str
+
+
+PushPlatform = Literal["apns", "fcm", "webpush"]
+PUSH_PLATFORMS: tuple[PushPlatform, ...] = ("apns", "fcm", "webpush")
+
+
+@dataclass(frozen=True)
+class PushToken:
+    """Where one device of a user is sent push notifications while it has no open socket."""
+
+    user_id: str
+    device_id: str
+    platform: PushPlatform
+    token: str
+    registered_at: str
+    # The Amazon SNS platform endpoint made for the token, once one was.
+    endpoint_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One push notification to one device: who wrote in which conversation and, unless the user turned
+    previews off, the start of the text."""
+
+    device: PushToken
+    conversation_id: str
+    seq: int
+    sender_id: str
+    preview: str | None

@@ -176,6 +176,63 @@ class UnmuteFrame(ClientFrame):
     conversationId: ConversationId
 
 
+# Push tokens (registerPush). An APNs device token is hex (32 bytes today; Apple says it may grow); an
+# FCM registration token is URL-safe text; a Web Push subscription is its JSON (PushSubscription.toJSON():
+# an https `endpoint` and the `keys` p256dh and auth, base64url), as a string.
+MAX_PUSH_TOKEN_CHARS = 4096
+MAX_WEBPUSH_ENDPOINT_CHARS = 1024
+MAX_WEBPUSH_KEY_CHARS = 128
+_APNS_TOKEN = re.compile(r"^[0-9A-Fa-f]{64,200}$")
+_FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:.-]{1,4096}$")
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+=*$")
+
+
+def webpush_subscription_problem(token: str) -> str | None:
+    """What is wrong with a Web Push subscription (its JSON text), or None."""
+    try:
+        data = json.loads(token)
+    except (ValueError, RecursionError):
+        return "a webpush token is the subscription's JSON"
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
+        return "a webpush subscription has an endpoint and keys"
+    endpoint = data.get("endpoint")
+    if (
+        not isinstance(endpoint, str)
+        or not endpoint.startswith("https://")
+        or len(endpoint) > MAX_WEBPUSH_ENDPOINT_CHARS
+    ):
+        return f"a webpush endpoint is an https URL of at most {MAX_WEBPUSH_ENDPOINT_CHARS} characters"
+    for key in ("p256dh", "auth"):
+        value = data["keys"].get(key)
+        if not isinstance(value, str) or not _BASE64URL.match(value) or len(value) > MAX_WEBPUSH_KEY_CHARS:
+            return f"keys.{key} is base64url of at most {MAX_WEBPUSH_KEY_CHARS} characters"
+    return None
+
+
+class RegisterPushFrame(ClientFrame):
+    action: Literal["registerPush"]
+    platform: Literal["apns", "fcm", "webpush"]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PUSH_TOKEN_CHARS)]
+    # Whether the user's notifications show the text (all its devices); absent: left as it is (on at first).
+    previews: bool | None = None
+
+    @model_validator(mode="after")
+    def _token_of_its_platform(self) -> RegisterPushFrame:
+        if self.platform == "apns" and not _APNS_TOKEN.match(self.token):
+            raise ValueError("an apns token is 64-200 hexadecimal digits")
+        if self.platform == "fcm" and not _FCM_TOKEN.match(self.token):
+            raise ValueError("an fcm token is letters, digits and _:.- only")
+        if self.platform == "webpush":
+            problem = webpush_subscription_problem(self.token)
+            if problem:
+                raise ValueError(problem)
+        return self
+
+
+class UnregisterPushFrame(ClientFrame):
+    action: Literal["unregisterPush"]
+
+
 class BlockFrame(ClientFrame):
     action: Literal["block"]
     userId: UserId
@@ -520,6 +577,25 @@ class ReceiptsOut(ServerFrame):
     requestId: str | None = None
 
 
+class PushRegisteredOut(ServerFrame):
+    """The calling device is sent push notifications on `platform` while it has no open socket."""
+
+    _optional = frozenset({"requestId", "previews"})
+
+    type: Literal["pushRegistered"] = "pushRegistered"
+    platform: str
+    # The user's previews setting, when the frame set it.
+    previews: bool | None = None
+    requestId: str | None = None
+
+
+class PushUnregisteredOut(ServerFrame):
+    """The calling device is sent no more push notifications (signed out)."""
+
+    type: Literal["pushUnregistered"] = "pushUnregistered"
+    requestId: str | None = None
+
+
 class PongOut(ServerFrame):
     type: Literal["pong"] = "pong"
     requestId: str | None = None
@@ -566,6 +642,8 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     SyncedOut,
     HistoryOut,
     ReceiptsOut,
+    PushRegisteredOut,
+    PushUnregisteredOut,
     PongOut,
     ErrorOut,
 )

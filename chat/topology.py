@@ -72,6 +72,11 @@ FIND_SOCKETS = on("Users", "BatchGetItem")
 # Logging a change for the users it is pushed to (chat/change_log.py): an entry in each one's change log,
 # and the mark on its Members row.
 LOG_CHANGES = (on("Changes", "PutItem"), on("Members", "UpdateItem"))
+# Sending a push notification through Amazon SNS (chat/notifiers.py): an endpoint per device token, created
+# on the platform application, checked, published to, and deleted once the platform rejects the token.
+MOBILE_PUSH = ("CreatePlatformEndpoint", "GetEndpointAttributes", "Publish", "DeleteEndpoint")
+# Removing a device's endpoint when it signs out or registers another token.
+MOBILE_PUSH_CLEANUP = ("DeleteEndpoint",)
 # A route function serving an action with a rate limit (chat/actions.py `limit`) takes tokens from the
 # user's bucket (chat/store/limits.py): a conditional UpdateItem, and a GetItem when a frame is refused.
 TAKE_TOKENS = on("Limits", "GetItem", "UpdateItem")
@@ -93,6 +98,9 @@ class Function:
     timeout_s: int = 10  # a route waits at most 29 s for its integration
     # Queues (logical names of QUEUES) it sends messages to.
     enqueues: tuple[str, ...] = ()
+    # Amazon SNS mobile push actions it calls (MOBILE_PUSH): on the platform applications the deployment
+    # configures (CreatePlatformEndpoint) and on their endpoints (the others); infrastructure/push.py.
+    mobile_push: tuple[str, ...] = ()
 
     @property
     def rate_limited(self) -> bool:
@@ -223,6 +231,8 @@ PRESENCE_SUBSCRIPTIONS = Table(
 )
 # Short-lived counters and token buckets (rate limits).
 LIMITS = Table(logical_name="Limits", env="LIMITS_TABLE", partition=Key("limitKey"), ttl_attribute="expiresAt")
+# Per device (userId, deviceId): where push notifications go while it has no open socket (chat/push_tokens.py).
+PUSH_TOKENS = Table(logical_name="PushTokens", env="PUSH_TOKENS_TABLE", partition=Key("userId"), sort=Key("deviceId"))
 # Per user, a log of "this conversation changed for you at t" (changeKey: t, then the conversation id): a
 # `sync` with a token reads only the conversations logged since it (chat/change_log.py). Entries expire
 # after CHANGES_KEPT_S; a token older than that gets every conversation again.
@@ -250,6 +260,7 @@ TABLES: dict[str, Table] = {
         PRESENCE_SUBSCRIPTIONS,
         LIMITS,
         CHANGES,
+        PUSH_TOKENS,
     )
 }
 
@@ -410,11 +421,13 @@ FUNCTIONS: dict[str, Function] = {
         Function(
             "preferences",
             "functions.preferences.handler.handler",
-            "mute, unmute, block and unblock: a user's own settings, told to its devices",
+            "mute, unmute, block, unblock, registerPush and unregisterPush: a user's own settings",
             access=(
-                on("Users", "GetItem", "UpdateItem"),  # the blocked user exists; the block list
+                # the blocked user exists; the block list; pushPreviews
+                on("Users", "GetItem", "UpdateItem"),
                 on("Conversations", "GetItem"),
                 on("Members", "GetItem", "UpdateItem"),
+                on("PushTokens", "PutItem", "DeleteItem"),  # the device's token (the old one returned)
                 *LOG_CHANGES,
                 FIND_SOCKETS,  # also both block lists, after a block changed
                 # What the two users' watching connections may now see of each other (chat/presence.py).
@@ -424,6 +437,21 @@ FUNCTIONS: dict[str, Function] = {
                 on("Conversations", "BatchGetItem"),
             ),
             posts=True,
+            mobile_push=MOBILE_PUSH_CLEANUP,  # the endpoint of a token replaced or signed out
+        ),
+        Function(
+            "notify",
+            "functions.notify.handler.handler",
+            "Sends a push notification of each new message to the members' devices that have no open socket",
+            access=(
+                on("Members", "Query"),
+                on("Users", "BatchGetItem"),  # pushPreviews
+                on("PushTokens", "Query", "UpdateItem", "DeleteItem"),  # endpoint ARN kept; rejected token removed
+                on("Connections", "Query"),  # which devices have a socket open
+                on("Limits", "UpdateItem"),  # one alert per (device, conversation) a window (chat/notify.py)
+            ),
+            mobile_push=MOBILE_PUSH,
+            timeout_s=60,
         ),
         Function(
             "presence",
@@ -498,6 +526,9 @@ AUTHORIZER_IDENTITY_SOURCES = ("route.request.querystring.token", "route.request
 STREAMS: tuple[Stream, ...] = (
     # An edit, deletion or reaction updates the item in place (MODIFY): pushed by its own function instead.
     Stream("Messages", "fanout", "chat.changes.messages:message_changed", events=("INSERT",)),
+    # The same records, for the devices without a socket: a mapping of its own, so a failing push service
+    # never holds back the sockets' fan-out (and the reverse).
+    Stream("Messages", "notify", "chat.changes.message_notifications:message_stored", events=("INSERT",)),
     Stream("Receipts", "receipt_push", "chat.changes.receipts:receipt_logged"),
     # A MODIFY (a renewed lease, a new watched set) changes no one's presence: never invoked for one.
     Stream("Connections", "presence_push", "chat.changes.connections:connection_changed", events=("INSERT", "REMOVE")),

@@ -21,6 +21,7 @@ from infrastructure.config import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERV
 from infrastructure.identity import Identity
 from infrastructure.nag import acknowledge
 from infrastructure.naming import pascal_case
+from infrastructure.push import configure_mobile_push, configured_applications
 from infrastructure.tables import Tables
 from infrastructure.websocket_api import WebSocketApi
 
@@ -73,6 +74,8 @@ class Functions(Construct):
         }
         self.by_name: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
+        # Amazon SNS platform applications the deployment configured (infrastructure/push.py).
+        self.push_applications = configured_applications(self)
         for spec in topology.FUNCTIONS.values():
             env = dict(common_env)
             if connection_methods(spec):
@@ -99,6 +102,7 @@ class Functions(Construct):
             description=f"Execution role of the chat '{spec.name}' function",
         )
         log_group.grant_write(role)
+        configure_mobile_push(spec, role, env, self.push_applications)
         function = lambda_.Function(
             self,
             f"{cid}Function",

@@ -6,6 +6,9 @@
   post-confirmation trigger would, then a token is issued;
 - `GET /dev/connections` and `POST /dev/connections/{id}/drop`: the open connections, and dropping
   one without `$disconnect` (test hooks for a stack in another process);
+- `GET /dev/notifications`: the push notifications the functions would have sent (chat/notifiers.py's
+  recording notifier): `notifications`, `rejected` (tokens answered as rejected, "rejected-…") and
+  `forgotten` (tokens replaced or signed out);
 - `GET /dev/costs`: the cost meter's counters (`local/costs.py`), 404 unless LOCAL_COST_METER is set;
 - anything else under GET or HEAD: a file of the web client (`web/`), never one outside it.
 """
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from chat import faults
+from chat import faults, notifiers
 from chat.topology import SIGNUP
 from chat.user_ids import MAX_USER_ID_LENGTH, is_valid_user_id
 from local import costs
@@ -65,6 +68,8 @@ class DevEndpoints:
             return await self._token(request)
         if path == "/dev/connections" and request.method == "GET":
             return HttpResponse.json(200, {"connections": self.gateway.connections()})
+        if path == "/dev/notifications" and request.method == "GET":
+            return HttpResponse.json(200, notifiers.recording().snapshot())
         if path == "/dev/costs" and request.method == "GET":
             meter = costs.active()
             if meter is None:

@@ -373,6 +373,16 @@ def requests_of(service: str, operation: str, params: dict[str, Any], stage: str
         # A batch call is authorized as its single-message action (there is no sqs:DeleteMessageBatch).
         action = operation.removesuffix("Batch")
         return [Request(f"sqs:{action}", f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{queue}")]
+    if service == "sns":
+        # Mobile push: an application, or an endpoint (Publish to a topic is not used).
+        target = {
+            "CreatePlatformEndpoint": params.get("PlatformApplicationArn"),
+            "Publish": params.get("TargetArn"),
+            "GetEndpointAttributes": params.get("EndpointArn"),
+            "DeleteEndpoint": params.get("EndpointArn"),
+        }.get(operation)
+        if target:
+            return [Request(f"sns:{operation}", str(target))]
     raise UnplacedCall(f"{service}.{operation} is not mapped to IAM actions; add it to local/iam.py")
 
 
@@ -506,6 +516,7 @@ def access_denied(service: str, operation: str, function: str, request: Request)
     code, status = {
         "apigatewaymanagementapi": ("ForbiddenException", 403),
         "sqs": ("AccessDenied", 403),
+        "sns": ("AuthorizationError", 403),
     }.get(service, ("AccessDeniedException", 400))
     response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
     return ClientError(response, operation)

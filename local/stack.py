@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 
 from chat.config import ENV_RATE_LIMITS, default_table_environment, table_name
+from chat.notifiers import ENV_NOTIFIER
 from chat.topology import (
     CONNECTION_LEASE_S,
     ENV_CALLBACK_URL,
@@ -287,6 +288,8 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            # Push notifications are recorded, not sent (`/dev/notifications`, chat/notifiers.py).
+            ENV_NOTIFIER: "recording",
             ENV_CALLBACK_URL: self.http_url,
             ENV_CONNECTION_LEASE_S: str(self.connection_lease_s),
             "POWERTOOLS_METRICS_NAMESPACE": "Chat",

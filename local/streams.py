@@ -63,10 +63,15 @@ class StreamReader:
         self.lock = threading.Lock()
 
     @classmethod
-    def of_table(cls, logical_name: str, endpoint: str | None = None, region: str = REGION) -> StreamReader:
-        """The reader of a table's stream, for the function the topology maps it to."""
-        [stream] = [s for s in STREAMS if s.table == logical_name]
-        return cls(stream, endpoint, region).open()
+    def of_table(
+        cls, logical_name: str, endpoint: str | None = None, region: str = REGION, function: str | None = None
+    ) -> StreamReader:
+        """The reader of a table's stream, for the function the topology maps it to (`function`: the one
+        of that name, when the table's stream feeds several; else the first)."""
+        streams = [s for s in STREAMS if s.table == logical_name and function in (None, s.function)]
+        if not streams:
+            raise KeyError(f"no stream of {logical_name} for {function or 'any function'}")
+        return cls(streams[0], endpoint, region).open()
 
     def open(self) -> StreamReader:
         """Finds the stream (the mapping is given its ARN) and its shards, read from the beginning."""

@@ -67,6 +67,9 @@ SERVER_TYPES: dict[str, str] = {
     "`unmute`): the reply to `mute` and `unmute`, pushed to the user's other devices.",
     "blocked": "Whether the user has another user blocked: the reply to `block` and `unblock`, pushed to the user's "
     "other devices.",
+    "pushRegistered": "Reply to `registerPush`: the calling device is sent push notifications while it has no open "
+    "socket (`previews`: the user's setting, when the frame set it).",
+    "pushUnregistered": "Reply to `unregisterPush`: the calling device is sent no more push notifications.",
     "sent": "Reply to `send`: the message is durably stored under `seq` (the single check mark).",
     "receipt": "A delivered or read watermark moved: a user's (direct chats) or `*`, the lowest over all members "
     "(groups).",

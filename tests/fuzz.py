@@ -144,6 +144,30 @@ def valid_frames(
         "unmute": st.fixed_dictionaries({**conversation}),
         "block": st.fixed_dictionaries({"userId": users}),
         "unblock": st.fixed_dictionaries({"userId": users}),
+        "registerPush": st.one_of(
+            st.fixed_dictionaries(
+                {"platform": st.just("apns"), "token": st.text("0123456789abcdef", min_size=64, max_size=200)},
+                optional={"previews": st.booleans()},
+            ),
+            st.fixed_dictionaries(
+                {"platform": st.just("fcm"), "token": st.from_regex(r"[A-Za-z0-9_:.-]{1,300}", fullmatch=True)},
+                optional={"previews": st.booleans()},
+            ),
+            st.fixed_dictionaries(
+                {
+                    "platform": st.just("webpush"),
+                    "token": st.builds(
+                        lambda path, p256dh, auth: json.dumps(
+                            {"endpoint": f"https://push.example/{path}", "keys": {"p256dh": p256dh, "auth": auth}}
+                        ),
+                        st.from_regex(r"[A-Za-z0-9_-]{1,100}", fullmatch=True),
+                        st.from_regex(r"[A-Za-z0-9_-]{1,128}", fullmatch=True),
+                        st.from_regex(r"[A-Za-z0-9_-]{1,32}", fullmatch=True),
+                    ),
+                }
+            ),
+        ),
+        "unregisterPush": st.fixed_dictionaries({}),
         "delivered": st.fixed_dictionaries({**conversation, "seq": seq}),
         "read": st.fixed_dictionaries({**conversation, "seq": seq}),
         "receipts": st.fixed_dictionaries({**conversation, "seq": seq}),

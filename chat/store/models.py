@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -92,6 +93,8 @@ class UserModel(Model):
     connection_ids = UnicodeSetAttribute(attr_name="connectionIds", null=True)
     # The users this user blocked (chat/blocks.py).
     blocked = UnicodeSetAttribute(attr_name="blocked", null=True)
+    # Whether push notifications show the sender's text (absent: they do); chat/push_tokens.py.
+    push_previews = BooleanAttribute(attr_name="pushPreviews", null=True)
 
 
 class ConversationModel(Model):
@@ -239,6 +242,8 @@ class LimitModel(Model):
     uses = NumberAttribute(attr_name="count", default=0)
     # Token buckets: when the bucket is full again, epoch ms (chat/token_bucket.py).
     full_at = NumberAttribute(attr_name="fullAt", null=True)
+    # Push notifications: no other alert to this device for this conversation until then, epoch s (chat/notify.py).
+    notified_until = NumberAttribute(attr_name="notifiedUntil", null=True)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
@@ -254,6 +259,21 @@ class ChangeModel(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
+class PushTokenModel(Model):
+    """Where one device of a user is sent push notifications (chat/push_tokens.py)."""
+
+    class Meta(_Meta):
+        table_name = _table(topology.PUSH_TOKENS)
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    device_id = UnicodeAttribute(range_key=True, attr_name="deviceId")
+    platform = UnicodeAttribute(attr_name="platform")
+    token = UnicodeAttribute(attr_name="token")
+    registered_at = UnicodeAttribute(attr_name="registeredAt")
+    # The Amazon SNS platform endpoint made for the token, once one was (chat/notifiers.py).
+    endpoint_arn = UnicodeAttribute(attr_name="endpointArn", null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     ConnectionModel,
     UserModel,
@@ -266,4 +286,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PresenceSubscriptionModel,
     LimitModel,
     ChangeModel,
+    PushTokenModel,
 )

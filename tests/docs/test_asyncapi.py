@@ -48,6 +48,8 @@ PROTOCOL_REPLIES = {
     "unmute": ["muted"],
     "block": ["blocked"],
     "unblock": ["blocked"],
+    "registerPush": ["pushRegistered"],
+    "unregisterPush": ["pushUnregistered"],
 }
 PROTOCOL_ERROR_CODES = [
     "bad_request", "unknown_action", "too_large", "not_found",
@@ -256,6 +258,8 @@ def _server_frames() -> list[Any]:
         MutedOut,
         PongOut,
         PresenceOut,
+        PushRegisteredOut,
+        PushUnregisteredOut,
         ReceiptOut,
         ReceiptsOut,
         SentOut,
@@ -288,6 +292,10 @@ def _server_frames() -> list[Any]:
         MutedOut(conversationId="c1", muted=False, until=None),
         BlockedOut(userId="bob", blocked=True),
         BlockedOut(userId="bob", blocked=False, requestId="r5"),
+        PushRegisteredOut(platform="apns"),
+        PushRegisteredOut(platform="webpush", previews=False, requestId="r6"),
+        PushUnregisteredOut(),
+        PushUnregisteredOut(requestId="r7"),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at),
         SentOut(conversationId="c1", clientMsgId="m1", seq=1, sentAt=at, requestId="r1"),
         ReceiptOut(conversationId="g1", userId="*", kind="read", seq=4, at=at),

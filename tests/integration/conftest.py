@@ -22,7 +22,7 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 from moto import mock_aws
 
-from chat import config, push
+from chat import config, notifiers, push
 from chat.auth.tokens import verifier_from_env
 from chat.topology import QUEUES, SIGNUP, route_for
 from infrastructure.template import synthesized_template
@@ -89,6 +89,14 @@ def poster(monkeypatch: pytest.MonkeyPatch) -> FakePoster:
     fake = FakePoster()
     monkeypatch.setattr(push, "default_poster", lambda: fake)
     return fake
+
+
+@pytest.fixture(autouse=True)
+def notifier(monkeypatch: pytest.MonkeyPatch) -> notifiers.RecordingNotifier:
+    """Push notifications are recorded, as the local stack records them (tests of SNS put their own)."""
+    recording = notifiers.RecordingNotifier()
+    monkeypatch.setattr(notifiers, "default_notifier", lambda: recording)
+    return recording
 
 
 class Device:
@@ -196,6 +204,12 @@ def messages_stream(aws: None) -> StreamReader:
 
 def run_fanout(reader: StreamReader) -> dict[str, Any]:
     return drain(reader, "fanout")
+
+
+@pytest.fixture
+def notify_stream(aws: None) -> StreamReader:
+    """The Messages stream as the notify function's mapping reads it."""
+    return StreamReader.of_table("Messages", function="notify")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chat.actions import BY_NAME
-from chat.store.models import MessageChangeModel, MessageModel, ReceiptModel, UserModel
+from chat.store.models import MessageChangeModel, MessageModel, PushTokenModel, ReceiptModel, UserModel
 
 # action -> the frame (with {cid} for the group's id) and what a member, a non-admin member and an
 # outsider get: "ok" for a normal answer, otherwise the error code.
@@ -30,6 +30,13 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     # Mute is the caller's own setting: any member, for itself.
     ("mute", {"until": "2099-01-01T00:00:00Z"}, "muted", "muted", "forbidden"),
     ("unmute", {}, "muted", "muted", "forbidden"),
+]
+
+
+# The caller's own device's settings: no conversation involved, every role may, and only for its own device.
+OWN_DEVICE_CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("registerPush", {"platform": "fcm", "token": "t"}, "pushRegistered"),
+    ("unregisterPush", {}, "pushUnregistered"),
 ]
 
 
@@ -101,6 +108,29 @@ def test_user_actions_on_unknown_users_are_not_found_for_everyone(world: Any, ac
     devices, _group = world
     for caller in devices.values():
         assert outcome(caller.do({"action": action, "userId": "nobody"})) == "not_found"
+
+
+@pytest.mark.parametrize("action, frame, expected", OWN_DEVICE_CASES, ids=[c[0] for c in OWN_DEVICE_CASES])
+@pytest.mark.parametrize("who", ["admin", "member", "outsider"])
+def test_each_own_device_action_answers_every_role_and_touches_only_its_device(
+    world: Any, who: str, action: str, frame: dict[str, Any], expected: str
+) -> None:
+    devices, _group = world
+    others = {d.user_id: d for d in devices.values() if d is not devices[who]}
+    for other in others.values():
+        assert outcome(other.do({"action": "registerPush", "platform": "fcm", "token": f"of-{other.user_id}"})) == (
+            "pushRegistered"
+        )
+
+    assert outcome(devices[who].do({"action": action, **frame})) == expected
+
+    stored = {(row.user_id, row.device_id): row.token for row in PushTokenModel.scan(consistent_read=True)}
+    assert {key: token for key, token in stored.items() if key[0] != devices[who].user_id} == {
+        (user_id, "phone"): f"of-{user_id}" for user_id in others
+    }
+    assert set(stored) - {(u, "phone") for u in others} == (
+        {(devices[who].user_id, devices[who].device_id)} if action == "registerPush" else set()
+    )
 
 
 def test_sync_never_returns_someone_elses_conversation(world: Any, poster: Any) -> None:

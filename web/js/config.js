@@ -9,6 +9,8 @@ const DEFAULTS = {
   tokenUrl: "/dev/token",
   cognito: { region: "", userPoolId: "", clientId: "" },
   pingIntervalMs: 4 * 60 * 1000,
+  // Web Push: the VAPID public key (base64url); empty: the client does not register for Web Push.
+  webPushPublicKey: "",
 };
 
 function merge(base, extra) {

@@ -16,12 +16,14 @@ import {
 import { loadConfig, websocketUrl } from "./config.js";
 import { Connection } from "./connection.js";
 import { deviceId } from "./ids.js";
+import { WebPush } from "./push.js";
 
 const $ = (id) => document.getElementById(id);
 
 let config = null;
 let session = null;
 let connection = null;
+let webPush = null;
 let app = null;
 let challenge = null;
 
@@ -133,11 +135,14 @@ function startApp(newSession) {
   });
   app = new App({ session, connection, onSignOut: () => signOut() });
   app.start();
+  webPush = new WebPush(connection, config);
   connection.start();
   window.chatApp = app; // handy for debugging in the console
 }
 
 function signOut(message = "") {
+  if (webPush) webPush.signOut();
+  webPush = null;
   if (connection) connection.stop();
   if (app) app.destroy();
   connection = null;

@@ -1,0 +1,97 @@
+"""The PushTokens table: one row per device (userId, deviceId) that registered for push notifications,
+and the notification markers that coalesce a burst into one alert (in the Limits table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat.domain import PushPlatform, PushToken
+from chat.store.models import LimitModel, PushTokenModel, UserModel
+from chat.store.writes import Delete, Update, applied
+
+
+def _to_domain(row: PushTokenModel) -> PushToken:
+    return PushToken(
+        user_id=row.user_id,
+        device_id=row.device_id,
+        platform=row.platform,  # type: ignore[arg-type]
+        token=row.token,
+        registered_at=row.registered_at,
+        endpoint_arn=row.endpoint_arn,
+    )
+
+
+def _from_image(user_id: str, device_id: str, image: dict[str, Any] | None) -> PushToken | None:
+    if not image:
+        return None
+    return _to_domain(PushTokenModel.from_raw_data({**image, "userId": {"S": user_id}, "deviceId": {"S": device_id}}))
+
+
+def register(user_id: str, device_id: str, platform: PushPlatform, token: str, now: str) -> PushToken | None:
+    """Stores the device's token (replacing any other it had); returns the row it replaced, if any
+    (one PutItem, ReturnValues ALL_OLD)."""
+    row = PushTokenModel(user_id=user_id, device_id=device_id, platform=platform, token=token, registered_at=now)
+    args, kwargs = row._get_save_args()
+    kwargs["return_values"] = "ALL_OLD"
+    old = PushTokenModel._get_connection().put_item(*args, **kwargs)
+    return _from_image(user_id, device_id, old.get("Attributes"))
+
+
+def unregister(user_id: str, device_id: str) -> PushToken | None:
+    """Removes the device's token; returns the row removed, if there was one (one DeleteItem)."""
+    old = PushTokenModel._get_connection().delete_item(user_id, range_key=device_id, return_values="ALL_OLD")
+    return _from_image(user_id, device_id, old.get("Attributes"))
+
+
+def tokens_of(user_id: str) -> list[PushToken]:
+    """Every registered device of the user (one Query)."""
+    return [_to_domain(row) for row in PushTokenModel.query(user_id)]
+
+
+def remember_endpoint(token: PushToken, endpoint_arn: str) -> bool:
+    """Stores the SNS endpoint made for the token, if the device still has that token."""
+    row = PushTokenModel(user_id=token.user_id, device_id=token.device_id)
+    return applied(Update(row, [PushTokenModel.endpoint_arn.set(endpoint_arn)], PushTokenModel.token == token.token))
+
+
+def remove_rejected(token: PushToken) -> bool:
+    """Removes a token the platform rejected, unless the device registered another one meanwhile."""
+    row = PushTokenModel(user_id=token.user_id, device_id=token.device_id)
+    return applied(Delete(row, PushTokenModel.token == token.token))
+
+
+def set_previews(user_id: str, previews: bool) -> None:
+    """The user's pushPreviews setting (stored only while it is off: absent means on)."""
+    action = UserModel.push_previews.remove() if previews else UserModel.push_previews.set(False)
+    applied(Update(UserModel(user_id=user_id), [action], UserModel.user_id.exists()))
+
+
+def previews_off(user_ids: list[str]) -> set[str]:
+    """Those of these users who turned previews off (one BatchGetItem per 100 users)."""
+    if not user_ids:
+        return set()
+    rows = UserModel.batch_get(user_ids, attributes_to_get=["userId", "pushPreviews"])
+    return {row.user_id for row in rows if row.push_previews is False}
+
+
+def _marker(token: PushToken, conversation_id: str) -> LimitModel:
+    return LimitModel(limit_key=f"notified#{token.user_id}#{token.device_id}#{conversation_id}")
+
+
+def take_notification(token: PushToken, conversation_id: str, now: int, until: int) -> bool:
+    """Whether this device may be alerted for this conversation now: True once per window, taken by one
+    conditional UpdateItem (concurrent takers cannot both win); the marker expires with the window."""
+    row = _marker(token, conversation_id)
+    return applied(
+        Update(
+            row,
+            [LimitModel.notified_until.set(until), LimitModel.expires_at.set(until)],
+            LimitModel.notified_until.does_not_exist() | (LimitModel.notified_until <= now),
+        )
+    )
+
+
+def give_back_notification(token: PushToken, conversation_id: str, until: int) -> None:
+    """Undoes `take_notification` (the alert did not go out): the retry may alert again."""
+    row = _marker(token, conversation_id)
+    applied(Update(row, [LimitModel.notified_until.set(0)], LimitModel.notified_until == until))
