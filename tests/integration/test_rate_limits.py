@@ -61,6 +61,7 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
         "unmute": {"conversationId": group},
         "block": {"userId": "carol"},
         "unblock": {"userId": "carol"},
+        "requestUpload": {"conversationId": group, "contentType": "image/png", "size": 1024},
     }
     return {"action": action, "requestId": uuid.uuid4().hex, **frames[action]}
 
@@ -68,7 +69,7 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
 def test_the_limited_actions_are_the_ones_the_issue_names() -> None:
     assert set(LIMITED) == {
         "send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react", "mute", "unmute",
-        "block", "unblock",
+        "block", "unblock", "requestUpload",
     }  # fmt: skip
 
 
