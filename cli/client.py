@@ -322,14 +322,15 @@ class ChatClient:
             return
         self.screen.note(f"uploaded {path.name} ({size_text(len(data))})")
         attachment = {"attachmentId": ready["attachmentId"], "contentType": file_type, "size": len(data)}
-        frame = {
+        client_msg_id = uuid.uuid4().hex[:16]
+        frame: Frame = {
             "action": "send",
             "conversationId": conversation_id,
-            "clientMsgId": uuid.uuid4().hex[:16],
+            "clientMsgId": client_msg_id,
             "body": {"text": ""},
             "attachment": {**attachment, "name": path.name},
         }
-        self.pending[frame["clientMsgId"]] = frame
+        self.pending[client_msg_id] = frame
         await self._send(frame)
 
     async def _request(self, frame: Frame, wait: bool = True) -> Frame | None:
