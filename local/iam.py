@@ -541,7 +541,8 @@ class Enforcer:
 
 
 def access_denied(service: str, operation: str, function: str, request: Request) -> ClientError:
-    """The error AWS answers: AccessDeniedException (DynamoDB, 400), ForbiddenException (@connections, 403)."""
+    """The error AWS answers: AccessDeniedException (DynamoDB, 400), ForbiddenException (@connections, 403),
+    AccessDenied (SQS, S3: 403)."""
     principal = f"arn:{PARTITION}:sts::{ACCOUNT_ID}:assumed-role/chat-{function}-role/chat-{function}"
     message = (
         f"User: {principal} is not authorized to perform: {request.action} on resource: {request.resource} "
@@ -550,6 +551,7 @@ def access_denied(service: str, operation: str, function: str, request: Request)
     code, status = {
         "apigatewaymanagementapi": ("ForbiddenException", 403),
         "sqs": ("AccessDenied", 403),
+        "s3": ("AccessDenied", 403),
     }.get(service, ("AccessDeniedException", 400))
     response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
     return ClientError(response, operation)
