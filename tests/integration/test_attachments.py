@@ -230,3 +230,28 @@ def test_a_deleted_message_loses_its_attachment_and_its_object(
     history = ben.do({"action": "history", "conversationId": group})
     [gone] = [m for m in history["messages"] if m["seq"] == sent["seq"]]
     assert gone["deleted"] is True and "attachment" not in gone
+
+
+def test_a_send_queued_for_a_busy_conversation_keeps_its_attachment(chat: Any) -> None:
+    from chat.store.models import ConversationModel
+    from tests.integration.conftest import run_sequencer
+
+    ann, _ben, _cat, group = chat
+    ready = request_upload(ann, group)
+    assert upload(ready).status_code == 204
+    # The sequencer stored a send a moment ago: sends go to the queue, proven and copied before.
+    ConversationModel(conversation_id=group).update(actions=[ConversationModel.busy_until.set(int(time.time()) + 60)])
+    frame = {
+        "action": "send",
+        "conversationId": group,
+        "clientMsgId": "queued-photo",
+        "body": {"text": ""},
+        "attachment": attachment(ready),
+    }
+    assert ann.call("send", frame) is None  # queued
+    assert object_key(group, ready["attachmentId"]) in objects()
+    run_sequencer()
+    answer = ann.answer_to("queued-photo")
+    assert answer is not None and answer["type"] == "sent", answer
+    stored = MessageModel.get(group, answer["seq"], consistent_read=True)
+    assert stored.attachment.as_dict()["attachmentId"] == ready["attachmentId"]
