@@ -75,6 +75,19 @@ ACTIONS: tuple[Action, ...] = (
         limit=RateLimit(per_second=20, burst=60),
     ),
     Action(
+        "requestUpload",
+        "RequestUploadFrame",
+        "attachments",
+        "chat.attachments:request_upload",
+        ("uploadReady",),
+        "Ask where to upload one attachment (a photo or file) for a conversation the caller is a member of: "
+        "`contentType` one of the allowed types, `size` at most 16 MB.",
+        "Answered with `uploadReady`: a presigned S3 POST (`url`, `fields`) valid for 15 minutes. Once the file "
+        "is uploaded, `send` carries `attachment.attachmentId`.",
+        # Picking a few photos at once: each answer is one signature, no storage until the upload.
+        limit=RateLimit(per_second=2, burst=30),
+    ),
+    Action(
         "edit",
         "EditFrame",
         "message_changes",

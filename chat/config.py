@@ -18,12 +18,14 @@ from functools import lru_cache
 from chat.actions import DECLARED_LIMITS
 from chat.token_bucket import RateLimit, effective_limits, parse_overrides
 from chat.topology import (
+    BUCKETS,
     ENV_CALLBACK_URL,
     ENV_CONNECTION_LEASE_S,
     ENV_JWKS_URL,
     ENV_JWT_AUDIENCE,
     ENV_JWT_ISSUER,
     TABLES,
+    Bucket,
     Queue,
     Table,
 )
@@ -111,6 +113,16 @@ def queue_url(queue: Queue) -> str:
     return _required(queue.env)
 
 
+def bucket_name(bucket: Bucket) -> str:
+    """The bucket's name, from the variable the stack sets on the functions that use it."""
+    return _required(bucket.env)
+
+
+def s3_endpoint() -> str | None:
+    """A local S3 (moto); None in AWS."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or None
+
+
 def connection_lease_s() -> int:
     """How long a connection counts as live after it connected or renewed its lease (chat/liveness.py)."""
     return settings().connection_lease_s
@@ -137,3 +149,8 @@ def default_table_environment(prefix: str = "chat-") -> dict[str, str]:
     """Every table variable with a name of `prefix` + logical name: for the local stack and tests
     (in AWS the stack sets each variable to its table's name)."""
     return {table.env: f"{prefix}{table.logical_name}" for table in TABLES.values()}
+
+
+def default_bucket_environment(prefix: str = "chat-") -> dict[str, str]:
+    """Every bucket variable with a name of `prefix` + the lowercased logical name (S3 names are lowercase)."""
+    return {bucket.env: f"{prefix}{bucket.logical_name.lower()}" for bucket in BUCKETS.values()}

@@ -75,6 +75,19 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A photo or file a message carries: what its sender promised and the upload proved (chat/attachments.py).
+    The object is at attachments/<conversationId>/<attachmentId>; URLs are made when it is handed out."""
+
+    attachment_id: str
+    content_type: str
+    size: int
+    name: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
 class Message:
     conversation_id: str
     seq: int
@@ -92,6 +105,8 @@ class Message:
     reactions: tuple[Reaction, ...] = ()
     # The conversation's change number of its last edit, deletion or reaction (0: none).
     last_change: int = 0
+    # Dropped (and its object deleted) when the message is deleted for everyone.
+    attachment: Attachment | None = None
 
     @property
     def deleted(self) -> bool:

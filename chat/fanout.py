@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chat.attachments import attachment_out
 from chat.change_log import log_change
 from chat.domain import Member, Message
 from chat.faults import fault_point
@@ -29,6 +30,8 @@ def message_frame(message: Message, viewer: Member | None = None) -> MessageOut:
         deleted=True if message.deleted else None,
         reactions={r.user_id: r.emoji for r in message.reactions} or None,
         change=message.last_change or None,
+        # A download URL presigned now (members only get these frames); none once deleted.
+        attachment=attachment_out(message),
     )
 
 

@@ -16,8 +16,9 @@ from dataclasses import replace
 
 from chat import clock
 from chat.access import membership
+from chat.attachments import discard
 from chat.change_log import log_ahead
-from chat.domain import Caller, ChangeKind, Member, Message, MessageChange, PriorText, Reaction
+from chat.domain import Attachment, Caller, ChangeKind, Member, Message, MessageChange, PriorText, Reaction
 from chat.errors import BadRequest, Forbidden, Internal, LimitExceeded
 from chat.fanout import message_frame
 from chat.protocol import MAX_EDITS, DeleteFrame, EditFrame, MessageChangedOut, ReactFrame
@@ -56,16 +57,25 @@ def edit(caller: Caller, frame: EditFrame) -> MessageChangedOut:
 
 
 def delete(caller: Caller, frame: DeleteFrame) -> MessageChangedOut:
+    # The attachment the stored deletion dropped (the last attempt's: a retry decides again).
+    dropped: list[Attachment] = []
+
     def deleted(message: Message, at: str) -> Message | None:
+        dropped.clear()
         _require_own(caller, message, "delete")
         if message.deleted:
             return None
         if _older_than(message, DELETE_WINDOW_S):
             raise Forbidden("a message can be deleted for everyone for 48 hours after it was sent")
-        # Gone from storage, not hidden: the text, every text an edit replaced, and the reactions.
-        return replace(message, text="", edited_at=None, deleted_at=at, prior_texts=(), reactions=())
+        if message.attachment is not None:
+            dropped.append(message.attachment)
+        # Gone from storage, not hidden: the text, every text an edit replaced, the reactions, the attachment.
+        return replace(message, text="", edited_at=None, deleted_at=at, prior_texts=(), reactions=(), attachment=None)
 
-    return _change(caller, frame.conversationId, frame.seq, "deleted", deleted, frame.requestId)
+    changed = _change(caller, frame.conversationId, frame.seq, "deleted", deleted, frame.requestId)
+    for attachment in dropped:  # after the deletion is stored: its metadata, and so its URLs, are gone
+        discard(frame.conversationId, attachment)
+    return changed
 
 
 def react(caller: Caller, frame: ReactFrame) -> MessageChangedOut:

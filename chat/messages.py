@@ -13,15 +13,15 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict
 
-from chat import clock, watermarks
+from chat import attachments, clock, watermarks
 from chat.access import membership
 from chat.blocks import CANNOT_MESSAGE, UNBLOCK_TO_MESSAGE, refuse_if_blocked
 from chat.clock import now_iso
-from chat.domain import Caller, Conversation, Message, SentMessage
+from chat.domain import Attachment, Caller, Conversation, Message, SentMessage
 from chat.errors import BadRequest, Forbidden, Internal, NotFound
 from chat.faults import fault_point
 from chat.observability import logger, metrics
-from chat.protocol import SendFrame, SentOut
+from chat.protocol import AttachmentIn, SendFrame, SentOut
 from chat.retry import retrying
 from chat.store import client_msg_ids, conversations, queues, users
 from chat.store import messages as message_store
@@ -50,6 +50,8 @@ class QueuedSend(BaseModel):
     text: str
     requestId: str | None = None
     replyTo: int | None = None
+    # Proven uploaded and copied by the send that queued it (chat/attachments.py `accept`).
+    attachment: AttachmentIn | None = None
 
     @property
     def caller(self) -> Caller:
@@ -59,7 +61,14 @@ class QueuedSend(BaseModel):
 def send(caller: Caller, frame: SendFrame) -> SentOut | None:
     """`sent` now, or nothing when the send was queued: the sequencer answers it on the same socket."""
     sent = send_message(
-        caller, frame.conversationId, frame.to, frame.clientMsgId, frame.body.text, frame.requestId, frame.replyTo
+        caller,
+        frame.conversationId,
+        frame.to,
+        frame.clientMsgId,
+        frame.body.text,
+        frame.requestId,
+        frame.replyTo,
+        frame.attachment,
     )
     if sent is None:
         return None
@@ -85,11 +94,14 @@ def send_message(
     text: str,
     request_id: str | None = None,
     reply_to: int | None = None,
+    attachment: AttachmentIn | None = None,
 ) -> SentMessage | None:
     """The stored message, or None when the send was queued for the conversation's sequencer."""
     if to is None:
         assert conversation_id is not None
-        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id, reply_to)
+        return _send_to_conversation(caller, conversation_id, client_msg_id, text, request_id, reply_to, attachment)
+    # Uploads belong to a conversation: a send to a user (`to`) carries none (SendFrame refuses it).
+    assert attachment is None
     return retrying(
         lambda: _send_direct(caller, to, client_msg_id, text, request_id, reply_to),
         retry_on=StoreConflict,
@@ -132,6 +144,7 @@ def _send_to_conversation(
     text: str,
     request_id: str | None,
     reply_to: int | None,
+    attachment: AttachmentIn | None = None,
 ) -> SentMessage | None:
     earlier = client_msg_ids.find_sent(conversation_id, caller.user_id, client_msg_id)
     if earlier is not None:
@@ -142,6 +155,9 @@ def _send_to_conversation(
     # too: the quote shows as deleted).
     if reply_to is not None and not (reply_to <= conversation.last_seq and member.can_see(reply_to)):
         raise BadRequest(f"no message {reply_to} that you can see in this conversation")
+    if attachment is not None:
+        # Proven and copied before anything is stored or queued: a bad one stores nothing.
+        attachments.accept(caller, conversation_id, attachment)
     queued = QueuedSend(
         conversationId=conversation_id,
         senderId=caller.user_id,
@@ -151,6 +167,7 @@ def _send_to_conversation(
         text=text,
         requestId=request_id,
         replyTo=reply_to,
+        attachment=attachment,
     )
     if conversation.busy_until <= clock.epoch_s():
         try:
@@ -172,7 +189,13 @@ def store_next(conversation: Conversation, send: QueuedSend, busy_until: int | N
     """Stores the send as the conversation's next seq: lastSeq must still be as read (StoreConflict
     otherwise). `busy_until` marks the conversation busy (the sequencer's writes)."""
     message = _new_message(
-        send.caller, conversation.conversation_id, conversation.last_seq + 1, send.clientMsgId, send.text, send.replyTo
+        send.caller,
+        conversation.conversation_id,
+        conversation.last_seq + 1,
+        send.clientMsgId,
+        send.text,
+        send.replyTo,
+        attachments.as_attachment(send.attachment) if send.attachment else None,
     )
     try:
         message_store.append_message(
@@ -195,7 +218,13 @@ def store_next(conversation: Conversation, send: QueuedSend, busy_until: int | N
 
 
 def _new_message(
-    caller: Caller, conversation_id: str, seq: int, client_msg_id: str, text: str, reply_to: int | None
+    caller: Caller,
+    conversation_id: str,
+    seq: int,
+    client_msg_id: str,
+    text: str,
+    reply_to: int | None,
+    attachment: Attachment | None = None,
 ) -> Message:
     return Message(
         conversation_id=conversation_id,
@@ -207,4 +236,5 @@ def _new_message(
         text=text,
         sent_at=now_iso(),
         reply_to=reply_to,
+        attachment=attachment,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -73,12 +73,16 @@ class ClientFrame(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
-        # Optional fields may be left out, never sent as null.
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if value is None:
-                    raise ValueError(f"{key} must not be null")
-        return data
+        return _refuse_nulls(data)
+
+
+def _refuse_nulls(data: Any) -> Any:
+    # Optional fields may be left out, never sent as null.
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if value is None:
+                raise ValueError(f"{key} must not be null")
+    return data
 
 
 class MessageBody(BaseModel):
@@ -87,20 +91,87 @@ class MessageBody(BaseModel):
     text: Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
+class SendBody(BaseModel):
+    """A sent message's text: empty only when the message carries an attachment (its caption, then)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+    text: Annotated[DisplayText, StringConstraints(max_length=MAX_TEXT_CHARS)]
+
+
+# Attachments (chat/attachments.py): at most this many bytes, of these types.
+MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024
+AttachmentContentType = Literal[
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/heic",
+    "application/pdf",
+    "text/plain",
+    "audio/mpeg",
+    "audio/mp4",
+    "audio/ogg",
+    "video/mp4",
+    "video/quicktime",
+    "application/zip",
+]
+ATTACHMENT_CONTENT_TYPES: tuple[str, ...] = get_args(AttachmentContentType)
+AttachmentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+AttachmentSize = Annotated[int, Field(ge=1, le=MAX_ATTACHMENT_BYTES)]
+MAX_FILE_NAME_CHARS = 255
+FileName = Annotated[DisplayText, StringConstraints(min_length=1, max_length=MAX_FILE_NAME_CHARS)]
+# Pixels, for a client to lay out an image or video before it downloads it.
+Dimension = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class AttachmentIn(BaseModel):
+    """The attachment a `send` carries: one uploaded after `requestUpload`, as promised there."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+    attachmentId: AttachmentId
+    contentType: AttachmentContentType
+    size: AttachmentSize
+    name: FileName | None = None
+    width: Dimension | None = None
+    height: Dimension | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return _refuse_nulls(data)
+
+
 class SendFrame(ClientFrame):
     action: Literal["send"]
     conversationId: ConversationId | None = None
     to: UserId | None = None
     clientMsgId: ClientMsgId
-    body: MessageBody
+    body: SendBody
     # The seq of the message this one answers, in the same conversation (one the sender can see).
     replyTo: Seq | None = None
+    # A photo or file uploaded after `requestUpload` (body.text is then its caption, maybe empty).
+    attachment: AttachmentIn | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> SendFrame:
         if (self.conversationId is None) == (self.to is None):
             raise ValueError("exactly one of conversationId and to is required")
+        if self.attachment is not None and self.conversationId is None:
+            # Uploads belong to a conversation (requestUpload names it): a first direct message has none yet.
+            raise ValueError("an attachment needs conversationId (a first direct message is text)")
+        if not self.body.text and self.attachment is None:
+            raise ValueError("body.text must not be empty unless the message carries an attachment")
         return self
+
+
+class RequestUploadFrame(ClientFrame):
+    action: Literal["requestUpload"]
+    conversationId: ConversationId
+    contentType: AttachmentContentType
+    size: AttachmentSize
+    name: FileName | None = None
 
 
 # An emoji as people pick it: a short run of symbols (skin tones, joiners, flags and keycaps are
@@ -383,12 +454,40 @@ class MessageText(BaseModel):
     text: str
 
 
+class AttachmentOut(BaseModel):
+    """A message's attachment as members get it: what was sent, and a presigned GET `url` that works until
+    `urlExpiresAt` (a later `sync` or `history` hands out a fresh one). `name`, `width` and `height` are
+    left out when the sender gave none."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    _optional: frozenset[str] = frozenset({"name", "width", "height"})
+
+    attachmentId: str
+    contentType: str
+    size: int
+    name: str | None = None
+    width: int | None = None
+    height: int | None = None
+    url: str
+    urlExpiresAt: Timestamp
+
+    @model_serializer(mode="wrap")
+    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        for name in self._optional:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
 class MessageOut(ServerFrame):
     """A message in its current state (as of its leaving, for a former member). The additions are
     left out while they do not apply: `replyTo` (not a reply), `editedAt` (never edited), `deleted`
-    (not deleted), `reactions` (none), `change` (never changed, or seen by a former member)."""
+    (not deleted), `reactions` (none), `change` (never changed, or seen by a former member),
+    `attachment` (none, or deleted with the message)."""
 
-    _optional = frozenset({"replyTo", "editedAt", "deleted", "reactions", "change"})
+    _optional = frozenset({"replyTo", "editedAt", "deleted", "reactions", "change", "attachment"})
 
     type: Literal["message"] = "message"
     conversationId: str
@@ -406,6 +505,7 @@ class MessageOut(ServerFrame):
     # The conversation's change number of the message's last edit, deletion or reaction: a client keeps
     # the state with the highest one, whether it came as `message` or `messageChanged`.
     change: int | None = None
+    attachment: AttachmentOut | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -596,6 +696,20 @@ class PushUnregisteredOut(ServerFrame):
     requestId: str | None = None
 
 
+class UploadReadyOut(ServerFrame):
+    """The answer to `requestUpload`: POST the file to `url` as a multipart form holding every one of
+    `fields` and then the file (as `file`, last), before `expiresAt`, of at most `maxSize` bytes. Then
+    `send` with `attachment.attachmentId`."""
+
+    type: Literal["uploadReady"] = "uploadReady"
+    attachmentId: str
+    url: str
+    fields: dict[str, str]
+    expiresAt: Timestamp
+    maxSize: int
+    requestId: str | None = None
+
+
 class PongOut(ServerFrame):
     type: Literal["pong"] = "pong"
     requestId: str | None = None
@@ -644,6 +758,7 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     ReceiptsOut,
     PushRegisteredOut,
     PushUnregisteredOut,
+    UploadReadyOut,
     PongOut,
     ErrorOut,
 )

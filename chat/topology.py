@@ -65,6 +65,32 @@ def on(table: str, *actions: str, index: str | None = None) -> Access:
     return Access(table, actions, index)
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """One S3 bucket. `env` carries its name to the functions that use it. `expire_after_days`: objects
+    under a prefix are deleted that many days after they were written (a lifecycle rule)."""
+
+    logical_name: str
+    env: str
+    expire_after_days: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectAccess:
+    """S3 object actions a function may take on the objects under one prefix of a bucket (its IAM
+    grants, as `Access` is for tables). A presigned URL acts with its signer's grants: signing a GET
+    needs GetObject, signing a POST upload needs PutObject; HeadObject is authorized as GetObject and
+    CopyObject as GetObject on its source and PutObject on its destination."""
+
+    bucket: str
+    prefix: str
+    actions: tuple[str, ...]
+
+
+def on_objects(bucket: str, prefix: str, *actions: str) -> ObjectAccess:
+    return ObjectAccess(bucket, prefix, actions)
+
+
 # Posting to a socket that is gone (410) deletes its connection record and its entry on the user.
 GONE_SOCKET_CLEANUP = (on("Connections", "GetItem", "DeleteItem"), on("Users", "UpdateItem"))
 # Where a user's sockets are: the connection ids listed on their Users item.
@@ -101,6 +127,8 @@ class Function:
     # Amazon SNS mobile push actions it calls (MOBILE_PUSH): on the platform applications the deployment
     # configures (CreatePlatformEndpoint) and on their endpoints (the others); infrastructure/push.py.
     mobile_push: tuple[str, ...] = ()
+    # S3 object actions, per bucket and prefix.
+    objects: tuple[ObjectAccess, ...] = ()
 
     @property
     def rate_limited(self) -> bool:
@@ -118,6 +146,14 @@ class Function:
             key: tuple(sorted(actions))
             for key, actions in sorted(merged.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         }
+
+    @property
+    def object_grants(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """(bucket, prefix) -> the sorted S3 actions this function may take on the objects there."""
+        merged: dict[tuple[str, str], set[str]] = {}
+        for access in self.objects:
+            merged.setdefault((access.bucket, access.prefix), set()).update(access.actions)
+        return {key: tuple(sorted(actions)) for key, actions in sorted(merged.items())}
 
 
 @dataclass(frozen=True)
@@ -264,6 +300,16 @@ TABLES: dict[str, Table] = {
     )
 }
 
+# Attachments (photos and files, chat/attachments.py). A client uploads with a presigned POST under
+# uploads/<conversationId>/<attachmentId>; objects there expire after a day. The send that carries the
+# attachment checks the upload (HeadObject) and copies it to attachments/<conversationId>/<attachmentId>,
+# which nothing expires: what a stored message refers to stays until the message is deleted.
+UPLOADS_PREFIX = "uploads/"
+ATTACHMENTS_PREFIX = "attachments/"
+ATTACHMENTS = Bucket("Attachments", "ATTACHMENTS_BUCKET", expire_after_days=((UPLOADS_PREFIX, 1),))
+BUCKETS: dict[str, Bucket] = {b.logical_name: b for b in (ATTACHMENTS,)}
+# Presigning a download URL of a stored attachment, for a `message` frame (chat/fanout.py `message_frame`).
+PRESIGN_DOWNLOADS = on_objects("Attachments", ATTACHMENTS_PREFIX, "GetObject")
 
 FUNCTIONS: dict[str, Function] = {
     f.name: f
@@ -322,6 +368,17 @@ FUNCTIONS: dict[str, Function] = {
                 on("Receipts", "PutItem"),
             ),
             enqueues=("Sends",),  # a send that lost the race for its seq, or into a busy conversation
+            objects=(
+                on_objects("Attachments", UPLOADS_PREFIX, "GetObject"),  # HeadObject, and the copy's source
+                on_objects("Attachments", ATTACHMENTS_PREFIX, "PutObject"),  # the copy
+            ),
+        ),
+        Function(
+            "attachments",
+            "functions.attachments.handler.handler",
+            "requestUpload: a presigned S3 POST for one attachment of a conversation's member",
+            access=(on("Conversations", "GetItem"), on("Members", "GetItem")),
+            objects=(on_objects("Attachments", UPLOADS_PREFIX, "PutObject"),),  # signs the upload
         ),
         Function(
             "sequence",
@@ -342,6 +399,7 @@ FUNCTIONS: dict[str, Function] = {
             "functions.fanout.handler.handler",
             "Pushes each new message to every connected device of every member",
             access=(on("Members", "Query"), *LOG_CHANGES, FIND_SOCKETS),
+            objects=(PRESIGN_DOWNLOADS,),
             posts=True,
             memory_mb=512,
             timeout_s=60,
@@ -385,6 +443,7 @@ FUNCTIONS: dict[str, Function] = {
                 on("Changes", "Query"),
                 on("Users", "GetItem"),  # the caller's block list
             ),
+            objects=(PRESIGN_DOWNLOADS,),
             posts=True,
             timeout_s=29,
         ),
@@ -415,6 +474,8 @@ FUNCTIONS: dict[str, Function] = {
                 *LOG_CHANGES,
                 FIND_SOCKETS,
             ),
+            # A deleted message's attachment is deleted with it.
+            objects=(on_objects("Attachments", ATTACHMENTS_PREFIX, "GetObject", "DeleteObject"),),
             posts=True,
             timeout_s=29,
         ),

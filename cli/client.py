@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from websockets.asyncio.client import ClientConnection
@@ -41,6 +42,7 @@ from cli.commands import (
     React,
     Reply,
     Say,
+    SendFile,
     To,
     Unknown,
     Unmute,
@@ -50,6 +52,7 @@ from cli.commands import (
 from cli.connection import Connector, keep_connected
 from cli.render import Screen, clock
 from cli.state import State
+from cli.uploads import MAX_BYTES, content_type, size_text, upload
 
 # The protocol asks for a ping at least every 5 minutes (the web client's interval too).
 PING_EVERY_S = 4 * 60
@@ -92,6 +95,7 @@ class ChatClient:
         self.pending: dict[str, Frame] = {}  # clientMsgId -> send frame without its `sent`
         self.waiting: set[asyncio.Task[None]] = set()  # sends held back by `rate_limited`
         self.replies: dict[str, asyncio.Event] = {}  # requestId -> set when its reply arrives
+        self.answers: dict[str, Frame] = {}  # requestId -> its reply, for the requests that read it
         self.shown_receipts: dict[tuple[str, str, str], int] = {}
         self.oldest_shown: dict[str, int] = {}  # conversation -> oldest seq /history printed
         self.syncing = False
@@ -261,6 +265,8 @@ class ChatClient:
                 await self._request({"action": "unmute", "conversationId": self.current})
             case Block(user, blocked):
                 await self._request({"action": "block" if blocked else "unblock", "userId": user})
+            case SendFile(path):
+                await self._send_file(Path(path).expanduser())
             case FollowPresence(users):
                 await self._request({"action": "subscribePresence", "userIds": list(users)}, wait=False)
             case _:
@@ -290,8 +296,46 @@ class ChatClient:
         self.pending[frame["clientMsgId"]] = frame
         await self._send(frame)
 
-    async def _request(self, frame: Frame, wait: bool = True) -> None:
-        """Sends a frame; with `wait`, returns once its direct reply is in, so the next line sees its effect."""
+    async def _send_file(self, path: Path) -> None:
+        """/send-file: requestUpload, the upload through the presigned POST, then `send` with the attachment."""
+        file_type = content_type(path)
+        if file_type is None:
+            self.screen.error(f"{path.name}: not a type that can be sent (photos, PDF, text, audio, video, zip)")
+            return
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            self.screen.error(f"{path}: {exc.strerror or exc}")
+            return
+        if not 0 < len(data) <= MAX_BYTES:
+            self.screen.error(f"{path.name}: {size_text(len(data))}; files of 1 byte to 16 MB can be sent")
+            return
+        conversation_id = self.current
+        ask = {"action": "requestUpload", "conversationId": conversation_id, "contentType": file_type}
+        ready = await self._request({**ask, "size": len(data), "name": path.name})
+        if ready is None or ready.get("type") != "uploadReady":
+            return  # an `error` is shown as it comes
+        try:
+            await asyncio.to_thread(upload, ready, path.name, data, file_type)
+        except OSError as exc:
+            self.screen.error(f"{path.name}: {exc}")
+            return
+        self.screen.note(f"uploaded {path.name} ({size_text(len(data))})")
+        attachment = {"attachmentId": ready["attachmentId"], "contentType": file_type, "size": len(data)}
+        client_msg_id = uuid.uuid4().hex[:16]
+        frame: Frame = {
+            "action": "send",
+            "conversationId": conversation_id,
+            "clientMsgId": client_msg_id,
+            "body": {"text": ""},
+            "attachment": {**attachment, "name": path.name},
+        }
+        self.pending[client_msg_id] = frame
+        await self._send(frame)
+
+    async def _request(self, frame: Frame, wait: bool = True) -> Frame | None:
+        """Sends a frame; with `wait`, returns once its direct reply is in (and returns it), so the next line
+        sees its effect."""
         request_id = uuid.uuid4().hex[:12]
         replied = self.replies[request_id] = asyncio.Event()
         await self._send({**frame, "requestId": request_id})
@@ -299,6 +343,7 @@ class ChatClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(replied.wait(), timeout=10)
         self.replies.pop(request_id, None)
+        return self.answers.pop(request_id, None)
 
     async def _sync(self) -> None:
         self.syncing = True
@@ -320,6 +365,7 @@ class ChatClient:
             await handler(frame)
         replied = self.replies.get(frame.get("requestId") or "")
         if replied is not None:
+            self.answers[frame["requestId"]] = frame
             replied.set()
         elif "message" in frame and "connectionId" in frame:
             self.screen.error(f"server error ({frame['message']}); try again")
@@ -552,4 +598,11 @@ def as_shown(message: Frame) -> str:
         text += " (edited)"
     if message.get("replyTo"):
         text = f"↪ #{message['replyTo']} {text}"
+    attachment = message.get("attachment")
+    if isinstance(attachment, dict):
+        # One line per attachment: what it is, and where to download it (the link works for an hour).
+        name = attachment.get("name") or attachment.get("attachmentId", "file")
+        kind, size = attachment.get("contentType", "?"), size_text(int(attachment.get("size") or 0))
+        line = f"[file] {name} ({kind}, {size}) {attachment.get('url', '')}".rstrip()
+        text = f"{text}\n    {line}" if text else line
     return text

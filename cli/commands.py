@@ -18,6 +18,7 @@ commands:
   /edit SEQ TEXT         change the text of your message #SEQ (for 15 minutes)
   /delete SEQ            delete your message #SEQ for everyone (for 48 hours)
   /react SEQ [EMOJI]     react to message #SEQ; without an emoji, take your reaction back
+  /send-file PATH        send a photo or file (up to 16 MB) to the open conversation
   /mute [UNTIL]          mute the open conversation on all your devices (until an ISO time, e.g.
                          2026-12-01T08:00:00Z; without one, until /unmute)
   /unmute                unmute it
@@ -117,6 +118,13 @@ class React:
 
 
 @dataclass(frozen=True)
+class SendFile:
+    """Upload the file and send it in the open conversation."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class Mute:
     """`until` None: until unmuted."""
 
@@ -165,9 +173,10 @@ Command = (
     | Mute
     | Unmute
     | Block
+    | SendFile
 )
 # Commands about the open conversation: without one, they are Unknown too.
-IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info, Reply, Edit, Delete, React, Mute, Unmute)
+IN_OPEN_CONVERSATION = (ChangeMembers, Leave, History, Info, Reply, Edit, Delete, React, Mute, Unmute, SendFile)
 
 
 def _about_a_message(name: str, rest: list[str]) -> Command:
@@ -193,6 +202,9 @@ def parse(line: str) -> Command | None:
     name, *args = line.split()
     if name in ("/reply", "/edit", "/delete", "/react"):
         return _about_a_message(name, line.split(maxsplit=2)[1:])
+    if name == "/send-file":
+        path = line.split(maxsplit=1)[1] if args else ""  # the rest of the line: a path may hold spaces
+        return SendFile(path) if path else Unknown()
     if name in ("/quit", "/exit"):
         return Quit()
     if name == "/help":

@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chat import topology
+from infrastructure.buckets import Buckets
 from infrastructure.config import LAMBDA_PYTHON_VERSION, METRICS_NAMESPACE, SERVICE_NAME, STAGE_NAME
 from infrastructure.identity import Identity
 from infrastructure.nag import acknowledge
@@ -49,6 +50,7 @@ class Functions(Construct):
         construct_id: str,
         *,
         tables: Tables,
+        buckets: Buckets,
         api: WebSocketApi,
         identity: Identity,
         code_asset_dir: Path,
@@ -56,6 +58,7 @@ class Functions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._tables = tables
+        self._buckets = buckets
         self.layer = lambda_.LayerVersion(
             self,
             "Dependencies",
@@ -80,6 +83,8 @@ class Functions(Construct):
             env = dict(common_env)
             if connection_methods(spec):
                 env[topology.ENV_CALLBACK_URL] = api.callback_url
+            if spec.objects:
+                env.update(buckets.environment())
             if spec.name == topology.AUTHORIZER:
                 env[topology.ENV_JWT_ISSUER] = identity.issuer
                 env[topology.ENV_JWT_AUDIENCE] = identity.client.user_pool_client_id
@@ -119,6 +124,7 @@ class Functions(Construct):
             role=role,
         )
         self._grant_tables(spec, role)
+        self._grant_objects(spec, role)
         methods = connection_methods(spec)
         if methods:
             role.add_to_policy(
@@ -156,6 +162,21 @@ class Functions(Construct):
             resource = table.table_arn if index is None else f"{table.table_arn}/index/{index}"
             role.add_to_policy(
                 iam.PolicyStatement(actions=[f"dynamodb:{action}" for action in actions], resources=[resource])
+            )
+
+    def _grant_objects(self, spec: topology.Function, role: iam.Role) -> None:
+        for (bucket_name, prefix), actions in spec.object_grants.items():
+            bucket = self._buckets[bucket_name]
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[f"s3:{action}" for action in actions], resources=[bucket.arn_for_objects(f"{prefix}*")]
+                )
+            )
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket.node.default_child)}.Arn>/{prefix}*]",
+                "Object keys hold ids made at run time (conversation, attachment): the grant is limited to "
+                f"the {prefix} prefix of this bucket and to {', '.join(actions)}.",
             )
 
 

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from chat import topology
+from infrastructure.buckets import Buckets
 from infrastructure.config import CODE_ASSET_DIR, LAYER_ASSET_DIR
 from infrastructure.functions import Functions
 from infrastructure.identity import Identity
@@ -41,12 +42,14 @@ class ChatStack(Stack):
                 raise FileNotFoundError(f"Lambda asset directory {asset} is missing: {PACKAGING_HINT}")
 
         self.tables = Tables(self, "Tables")
+        self.buckets = Buckets(self, "Buckets")
         self.identity = Identity(self, "Identity")
         self.api = WebSocketApi(self, "WebSocket", create_account_log_role=create_api_gateway_account_role)
         self.functions = Functions(
             self,
             "Functions",
             tables=self.tables,
+            buckets=self.buckets,
             api=self.api,
             identity=self.identity,
             code_asset_dir=code_asset_dir,
@@ -65,6 +68,12 @@ class ChatStack(Stack):
         CfnOutput(self, "CallbackUrl", value=self.api.callback_url, description="@connections management endpoint")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
+        CfnOutput(
+            self,
+            "AttachmentsBucket",
+            value=self.buckets["Attachments"].bucket_name,
+            description="Attachments (uploads/ expire after a day; attachments/ live with their message)",
+        )
         CfnOutput(self, "DeadLetterQueueUrl", value=self.streams.dead_letters.queue_url)
         CfnOutput(
             self,

@@ -2,6 +2,7 @@
 interceptors in order (the IAM check first, then DynamoDB's behaviours that moto does not show).
 
 PynamoDB and boto3 both end in `BaseClient._make_api_call`, so one patch there sees every call.
+Presigning S3 URLs makes no call; `install_presign_check` sees those (as the operation they allow).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import botocore.signers
 from botocore.client import BaseClient
 
 Call = Callable[[str, dict[str, Any]], Any]
@@ -57,3 +59,43 @@ def remove(name: str) -> None:
         if not _interceptors and _original is not None:
             BaseClient._make_api_call = _original  # type: ignore[attr-defined]
             _original = None
+
+
+# ---- presigned S3 URLs and POSTs ------------------------------------------------------------------------
+
+# (operation the URL allows, its params) -> None, or raises to refuse signing it.
+PresignCheck = Callable[[str, dict[str, Any]], None]
+_presign_originals: dict[str, Any] = {}
+# S3 client methods that can be presigned -> the operation.
+_PRESIGNED_OPERATIONS = {"get_object": "GetObject", "put_object": "PutObject", "head_object": "HeadObject"}
+
+
+def install_presign_check(check: PresignCheck) -> None:
+    """`check` is asked before botocore presigns a URL (GET, PUT) or a POST policy (a PutObject).
+
+    botocore gives each client class these methods when the class is made (at every create_client), from
+    the functions in botocore.signers: replacing those reaches every client made afterwards."""
+    with _lock:
+        url = _presign_originals.setdefault("url", botocore.signers.generate_presigned_url)
+        post = _presign_originals.setdefault("post", botocore.signers.generate_presigned_post)
+
+        def generate_presigned_url(self: Any, ClientMethod: str, Params: Any = None, *args: Any, **kwargs: Any) -> Any:
+            operation = _PRESIGNED_OPERATIONS.get(ClientMethod)
+            if operation is not None and self.meta.service_model.service_name == "s3":
+                check(operation, dict(Params or {}))
+            return url(self, ClientMethod, Params, *args, **kwargs)
+
+        def generate_presigned_post(self: Any, Bucket: str, Key: str, *args: Any, **kwargs: Any) -> Any:
+            check("PutObject", {"Bucket": Bucket, "Key": Key})
+            return post(self, Bucket, Key, *args, **kwargs)
+
+        botocore.signers.generate_presigned_url = generate_presigned_url  # type: ignore[assignment]
+        botocore.signers.generate_presigned_post = generate_presigned_post  # type: ignore[assignment]
+
+
+def remove_presign_check() -> None:
+    with _lock:
+        if "url" in _presign_originals:
+            botocore.signers.generate_presigned_url = _presign_originals.pop("url")
+        if "post" in _presign_originals:
+            botocore.signers.generate_presigned_post = _presign_originals.pop("post")

@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 
 from chat import topology
 from chat.concurrency import THREAD_NAME_PREFIX
-from chat.config import table_name
+from chat.config import bucket_name, table_name
 from local import aws_calls
 
 REGION = "us-east-1"
@@ -152,7 +152,9 @@ class _Resolver:
     def __init__(self, resources: dict[str, dict[str, Any]]) -> None:
         self.resources = resources
         self.table_of: dict[str, topology.Table] = {}
+        self.bucket_of: dict[str, topology.Bucket] = {}
         env_tables = {table.env: table for table in topology.TABLES.values()}
+        env_buckets = {bucket.env: bucket for bucket in topology.BUCKETS.values()}
         for resource in resources.values():
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
@@ -160,6 +162,8 @@ class _Resolver:
             for name, value in variables.items():
                 if name in env_tables and isinstance(value, dict) and "Ref" in value:
                     self.table_of[value["Ref"]] = env_tables[name]
+                if name in env_buckets and isinstance(value, dict) and "Ref" in value:
+                    self.bucket_of[value["Ref"]] = env_buckets[name]
 
     def statement(self, raw: dict[str, Any]) -> _Statement:
         unsupported = {"NotAction", "NotResource", "Condition", "Principal", "NotPrincipal"} & raw.keys()
@@ -204,6 +208,8 @@ class _Resolver:
                 return arn
             if attribute == "StreamArn":
                 return f"{arn}/stream/*"  # one stream per table here; its label is a timestamp
+        if kind == "AWS::S3::Bucket" and name in self.bucket_of and attribute == "Arn":
+            return bucket_arn(bucket_placeholder(self.bucket_of[name]))
         if kind == "AWS::SQS::Queue" and attribute == "Arn":
             return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT_ID}:{local_queue_name(name, self.resources[name])}"
         return _unresolved({"Fn::GetAtt": [name, attribute]})
@@ -273,10 +279,20 @@ def table_placeholder(table: topology.Table) -> str:
     return f"<{table.logical_name}>"
 
 
+def bucket_placeholder(bucket: topology.Bucket) -> str:
+    """Like `table_placeholder`: the bucket's local name is read when a call is checked."""
+    return f"<bucket:{bucket.logical_name}>"
+
+
 _PLACEHOLDER = re.compile(r"<([A-Za-z]+)>")
+_BUCKET_PLACEHOLDER = re.compile(r"<bucket:([A-Za-z]+)>")
 
 
 def with_table_names(pattern: str) -> str:
+    """The pattern with its table and bucket placeholders replaced by their local names."""
+    pattern = _BUCKET_PLACEHOLDER.sub(
+        lambda m: bucket_name(topology.BUCKETS[m.group(1)]) if m.group(1) in topology.BUCKETS else m.group(0), pattern
+    )
     return _PLACEHOLDER.sub(
         lambda m: table_name(topology.TABLES[m.group(1)]) if m.group(1) in topology.TABLES else m.group(0), pattern
     )
@@ -284,6 +300,14 @@ def with_table_names(pattern: str) -> str:
 
 def table_arn(name: str) -> str:
     return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+
+
+def bucket_arn(name: str) -> str:
+    return f"arn:{PARTITION}:s3:::{name}"
+
+
+def object_arn(bucket: str, key: str) -> str:
+    return f"{bucket_arn(bucket)}/{key}"
 
 
 def _unresolved(node: Any) -> str:
@@ -309,6 +333,15 @@ def _glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
 
 # ---- what a call needs --------------------------------------------------------------------------------
 
+# S3 object operations -> the IAM action that authorizes them (HeadObject is a GetObject; a presigned
+# POST upload, checked when it is signed, a PutObject; CopyObject also needs GetObject on its source).
+_S3_OBJECT_ACTIONS = {
+    "GetObject": "GetObject",
+    "HeadObject": "GetObject",
+    "PutObject": "PutObject",
+    "CopyObject": "PutObject",
+    "DeleteObject": "DeleteObject",
+}
 # TransactWriteItems is authorized item by item, as the underlying single-item action.
 _TRANSACT_WRITE_ACTIONS = {
     "Put": "PutItem",
@@ -368,6 +401,17 @@ def requests_of(service: str, operation: str, params: dict[str, Any], stage: str
         method = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}[operation]
         arn = f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT_ID}:{LOCAL_API_ID}/{stage}/{method}/@connections/"
         return [Request("execute-api:ManageConnections", arn + params["ConnectionId"])]
+    if service == "s3" and operation in _S3_OBJECT_ACTIONS:
+        found = [Request(f"s3:{_S3_OBJECT_ACTIONS[operation]}", object_arn(params["Bucket"], params["Key"]))]
+        if operation == "CopyObject":
+            # Authorized as a read of its source and a write of its destination.
+            source = params["CopySource"]
+            if isinstance(source, str):
+                source_bucket, _, source_key = source.lstrip("/").partition("/")
+            else:
+                source_bucket, source_key = source["Bucket"], source["Key"]
+            found.insert(0, Request("s3:GetObject", object_arn(source_bucket, source_key)))
+        return found
     if service == "sqs":
         queue = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
         # A batch call is authorized as its single-message action (there is no sqs:DeleteMessageBatch).
@@ -507,7 +551,8 @@ class Enforcer:
 
 
 def access_denied(service: str, operation: str, function: str, request: Request) -> ClientError:
-    """The error AWS answers: AccessDeniedException (DynamoDB, 400), ForbiddenException (@connections, 403)."""
+    """The error AWS answers: AccessDeniedException (DynamoDB, 400), ForbiddenException (@connections, 403),
+    AccessDenied (SQS, S3: 403)."""
     principal = f"arn:{PARTITION}:sts::{ACCOUNT_ID}:assumed-role/chat-{function}-role/chat-{function}"
     message = (
         f"User: {principal} is not authorized to perform: {request.action} on resource: {request.resource} "
@@ -517,6 +562,7 @@ def access_denied(service: str, operation: str, function: str, request: Request)
         "apigatewaymanagementapi": ("ForbiddenException", 403),
         "sqs": ("AccessDenied", 403),
         "sns": ("AuthorizationError", 403),
+        "s3": ("AccessDenied", 403),
     }.get(service, ("AccessDeniedException", 400))
     response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
     return ClientError(response, operation)
@@ -571,11 +617,22 @@ def _check(service: str, operation: str, params: dict[str, Any], call: aws_calls
     return call(operation, params)
 
 
+def _check_presign(operation: str, params: dict[str, Any]) -> None:
+    """S3 checks a presigned request against its signer's permissions when the URL is used, and refuses it
+    (403) if the role lacks them; here the same check is made when the URL is signed, so a function that
+    hands out URLs its role cannot honour fails the test that signs them."""
+    active = _enforcer
+    if active is not None:
+        active.check("s3", operation, params)
+
+
 def enforce(policies: Policies, log: GrantLog | None = None) -> Enforcer:
-    """Checks every botocore call made in this process from now on (PynamoDB's and boto3's alike)."""
+    """Checks every botocore call made in this process from now on (PynamoDB's and boto3's alike),
+    and every S3 URL presigned."""
     global _enforcer
     enforcer = _enforcer = Enforcer(policies, log or GrantLog.from_env())
     aws_calls.install("iam", _check, position=0)
+    aws_calls.install_presign_check(_check_presign)
     return enforcer
 
 
@@ -583,6 +640,7 @@ def stop_enforcing() -> None:
     global _enforcer
     _enforcer = None
     aws_calls.remove("iam")
+    aws_calls.remove_presign_check()
 
 
 def active_enforcer() -> Enforcer | None:

@@ -1,4 +1,4 @@
-"""Four changes to moto (5.2.x), for the local stack's moto server and for the tests' in-process moto
+"""Five changes to moto (5.2.x), for the local stack's moto server and for the tests' in-process moto
 alike (`apply` / `restore`, counted, so both may hold them at once), and one fault.
 
 Requests one at a time. moto's backends are not thread-safe: two concurrent conditional writes
@@ -29,6 +29,10 @@ answered without moto's generic serializer: the same JSON, several times faster 
 Throttling, as a fault (`ddb.throttle` in chat/faults.py): an item read or write answered with
 DynamoDB's 400 ProvisionedThroughputExceededException before moto applies anything. It is answered
 here, below botocore, so the SDK's own retries meet it (and absorb it) as they do in AWS.
+
+CORS on a POST upload. S3 answers a browser's form POST (a presigned upload) with the bucket's CORS
+headers, as it does a GET; moto leaves them out of that one answer, so a page's `fetch` would see the
+upload fail although it was stored (`_bucket_post_with_cors`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.responses import S3Response
 
 from chat import faults
 
@@ -65,6 +70,7 @@ LOCK = threading.RLock()
 _original_transact = DynamoDBBackend.transact_write_items
 _original_call_action = BaseResponse.call_action
 _original_query = Table.query
+_original_bucket_post = S3Response._bucket_response_post
 _QUERY_SIGNATURE = inspect.signature(_original_query)
 _applied = 0
 _applying = threading.Lock()
@@ -78,6 +84,7 @@ def apply() -> None:
         BaseResponse.call_action = _serialized_call_action  # type: ignore[method-assign]
         DynamoHandler.serialized = _dynamodb_serialized  # type: ignore[method-assign,assignment]
         Table.query = _query_one_partition  # type: ignore[method-assign]
+        S3Response._bucket_response_post = _bucket_post_with_cors  # type: ignore[method-assign]
 
 
 def restore() -> None:
@@ -89,6 +96,13 @@ def restore() -> None:
             BaseResponse.call_action = _original_call_action  # type: ignore[method-assign]
             del DynamoHandler.serialized  # BaseResponse's again
             Table.query = _original_query  # type: ignore[method-assign]
+            S3Response._bucket_response_post = _original_bucket_post  # type: ignore[method-assign]
+
+
+def _bucket_post_with_cors(self: S3Response, request: Any, bucket_name: str) -> TYPE_RESPONSE:
+    status, headers, body = _original_bucket_post(self, request, bucket_name)
+    self.bucket_name = bucket_name
+    return status, {**self._get_cors_headers_other(), **headers}, body
 
 
 def _serialized_call_action(self: BaseResponse) -> TYPE_RESPONSE:

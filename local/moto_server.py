@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -118,6 +119,9 @@ class MotoServer:
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto_patches.apply()
+        # Browsers on this machine reach this server (presigned attachment URLs): no blanket CORS answer
+        # (moto's default allows any origin, for every service); S3 answers as its bucket's CORS rules say.
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
         app = _SignalWrites(DomainDispatcherApplication(create_backend_app), self.writes)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ from typing import Any
 
 import boto3
 
-from chat.config import ENV_RATE_LIMITS, default_table_environment, table_name
+from chat.config import ENV_RATE_LIMITS, default_bucket_environment, default_table_environment, table_name
 from chat.notifiers import ENV_NOTIFIER
 from chat.topology import (
     CONNECTION_LEASE_S,
@@ -44,12 +44,13 @@ from chat.topology import (
 )
 from infrastructure.template import synthesized_template
 from local import costs, dynamodb_quirks, iam
+from local.buckets import create_buckets
 from local.events import LOCAL_API, scheduled_event
 from local.gateway import Gateway, GatewayConfig
 from local.issuer import LocalIssuer
 from local.lambdas import FunctionError, Functions, Handler
 from local.moto_server import MotoServer
-from local.origins import RemoteBindRefused, is_loopback, is_wildcard, remote_bind_refusal, url_host
+from local.origins import RemoteBindRefused, ServedOrigins, is_loopback, is_wildcard, remote_bind_refusal, url_host
 from local.queues import QueuePoller, create_queues
 from local.schema import create_tables
 from local.streams import StreamPoller
@@ -98,7 +99,9 @@ class LocalStack:
         self.connection_lease_s = connection_lease_s or int(_env_float("LOCAL_CONNECTION_LEASE_S", CONNECTION_LEASE_S))
         self.schedule_scale = schedule_scale or _env_float("LOCAL_SCHEDULE_SCALE", 1.0)
         self.web_dir = web_dir or PROJECT_ROOT / "web"
-        self.moto = MotoServer("127.0.0.1")  # only the stack itself (and tests) talk to it
+        # The stack itself and tests talk to it, and browsers on this machine (attachments: presigned S3 URLs,
+        # allowed by the bucket's CORS rules for the stack's own pages only).
+        self.moto = MotoServer("127.0.0.1")
         self.functions = Functions(REGION, ACCOUNT_ID, overrides=functions)
         self.workers = workers
         self.missing_functions: list[str] = []
@@ -152,6 +155,10 @@ class LocalStack:
         """A boto3 DynamoDB client on the stack's moto."""
         return boto3.client("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name=REGION)
 
+    def s3(self) -> Any:
+        """A boto3 S3 client on the stack's moto."""
+        return boto3.client("s3", endpoint_url=self.moto.endpoint, region_name=REGION)
+
     # ---------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> LocalStack:
@@ -200,6 +207,9 @@ class LocalStack:
         self._saved_env = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         create_tables(self.dynamodb())
+        create_buckets(
+            self.s3(), sorted(f"http://{h}:{self.port}" for h in ServedOrigins(self.host, self.port).hostnames)
+        )
         self.missing_functions = self.functions.load_all()
 
         config = GatewayConfig(
@@ -282,6 +292,8 @@ class LocalStack:
             "AWS_ENDPOINT_URL_DYNAMODB": self.moto.endpoint,
             "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.moto.endpoint,
             "AWS_ENDPOINT_URL_SQS": self.moto.endpoint,
+            # Presigned attachment URLs point here: a browser and the tests reach it on this machine.
+            "AWS_ENDPOINT_URL_S3": self.moto.endpoint,
             **{queue.env: self._queue_urls[queue.logical_name] for queue in QUEUES},
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -295,6 +307,7 @@ class LocalStack:
             "POWERTOOLS_METRICS_NAMESPACE": "Chat",
             "POWERTOOLS_SERVICE_NAME": "chat",
             **default_table_environment(),
+            **default_bucket_environment(),
             **self.issuer.env(),
         }
 

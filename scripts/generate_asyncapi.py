@@ -80,6 +80,9 @@ SERVER_TYPES: dict[str, str] = {
     "synced": "Reply to `sync`, after its `message` frames: the caller's conversations with their current state.",
     "history": "Reply to `history`: one page of messages in ascending `seq` order.",
     "receipts": "Reply to `receipts`: per-member delivered/read timestamps for one message.",
+    "uploadReady": "Reply to `requestUpload`: a presigned S3 POST (`url`, `fields`) for one attachment, valid until "
+    "`expiresAt`. POST a multipart form with every field and then the file (`file`), then `send` with the "
+    "`attachment`.",
     "pong": "Reply to `ping`.",
     "error": "A client frame was refused; nothing was stored. Carries `action`, `requestId` and `clientMsgId` "
     "of the refused frame where they were readable.",
@@ -104,6 +107,10 @@ VALIDATOR_RULES: dict[type[BaseModel], Json] = {
             {"required": ["conversationId"], "properties": {"conversationId": {"type": "string"}}},
             {"required": ["to"], "properties": {"to": {"type": "string"}}},
         ],
+        # An attachment goes to a conversation; without one the text may not be empty.
+        "if": {"required": ["attachment"]},
+        "then": {"required": ["conversationId"]},
+        "else": {"properties": {"body": {"properties": {"text": {"minLength": 1}}}}},
     },
     ErrorOut: {
         "if": {"properties": {"code": {"const": "rate_limited"}}},
@@ -247,6 +254,9 @@ class Schemas:
                 else:
                     # Nested models are dumped whole by `model_dump`: every field is present, null included.
                     sub["required"] = list(sub["properties"])
+            elif mode == "validation":
+                # A nested client model (a send's `attachment`) refuses nulls as frames do.
+                sub = _client_no_nulls(sub)
             self.add(name, sub)
         schema = _server_wire(model, schema) if mode == "serialization" else _client_no_nulls(schema)
         schema.update(VALIDATOR_RULES.get(model, {}))

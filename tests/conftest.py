@@ -10,9 +10,9 @@ import os
 # Before anything imports boto3: tests never reach a real AWS account, whatever the shell has.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_name, None)
-from chat.config import default_table_environment  # noqa: E402  (no environment read at import)
+from chat.config import default_bucket_environment, default_table_environment  # noqa: E402  (no environment read)
 
-for _name, _value in default_table_environment().items():
+for _name, _value in {**default_table_environment(), **default_bucket_environment()}.items():
     os.environ.setdefault(_name, _value)
 from chat.topology import CONNECTION_LEASE_S, ENV_CONNECTION_LEASE_S  # noqa: E402
 

@@ -119,10 +119,23 @@ def valid_frames(
     seq = st.integers(min_value=1, max_value=50)
     conversation = {"conversationId": ids}
     message = {"clientMsgId": client_msg_id, "body": st.fixed_dictionaries({"text": text})}
+    content_type = st.one_of(st.sampled_from(["image/png", "application/pdf", "text/html", "image/PNG"]), strings)
+    size = st.one_of(st.sampled_from([1, 1024, 16 * 1024 * 1024, 16 * 1024 * 1024 + 1, 0]), ints)
+    attachment = st.fixed_dictionaries(
+        {
+            "attachmentId": st.one_of(st.from_regex(r"[0-9a-f]{32}", fullmatch=True), strings),
+            "contentType": content_type,
+            "size": size,
+        },
+        optional={"name": text, "width": ints, "height": ints},
+    )
     return {
         "send": st.one_of(
             st.fixed_dictionaries({"to": users, **message}),
-            st.fixed_dictionaries({**conversation, **message}, optional={"replyTo": seq}),
+            st.fixed_dictionaries({**conversation, **message}, optional={"replyTo": seq, "attachment": attachment}),
+        ),
+        "requestUpload": st.fixed_dictionaries(
+            {**conversation, "contentType": content_type, "size": size}, optional={"name": text}
         ),
         "edit": st.fixed_dictionaries({**conversation, "seq": seq, "body": st.fixed_dictionaries({"text": text})}),
         "delete": st.fixed_dictionaries({**conversation, "seq": seq}),

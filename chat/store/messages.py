@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chat.domain import Message, MessageChange, PriorText, Reaction, WatermarkMove
+from chat.domain import Attachment, Message, MessageChange, PriorText, Reaction, WatermarkMove
 from chat.store import client_msg_ids, conversations, members, receipts, users
 from chat.store import message_changes as change_store
 from chat.store.errors import AlreadyExists, DuplicateClientMsgId, NotAMember, StoreConflict
@@ -41,7 +41,37 @@ def message_to_domain(row: MessageModel) -> Message:
             sorted((Reaction(user, r["emoji"], r["at"]) for user, r in reactions.items()), key=lambda r: r.user_id)
         ),
         last_change=int(row.last_change or 0),
+        attachment=_attachment_from(row.attachment.as_dict() if row.attachment is not None else None),
     )
+
+
+def _attachment_from(stored: dict[str, Any] | None) -> Attachment | None:
+    if not stored:
+        return None
+
+    def number(name: str) -> int | None:
+        return None if stored.get(name) is None else int(stored[name])
+
+    return Attachment(
+        attachment_id=stored["attachmentId"],
+        content_type=stored["contentType"],
+        size=int(stored["size"]),
+        name=stored.get("name"),
+        width=number("width"),
+        height=number("height"),
+    )
+
+
+def _attachment_item(attachment: Attachment) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "attachmentId": attachment.attachment_id,
+        "contentType": attachment.content_type,
+        "size": attachment.size,
+        "name": attachment.name,
+        "width": attachment.width,
+        "height": attachment.height,
+    }
+    return {k: v for k, v in item.items() if v is not None}
 
 
 def get_message(conversation_id: str, seq: int) -> Message | None:
@@ -95,6 +125,7 @@ def _storing(message: Message) -> list[Put]:
         body={"text": message.text},
         sent_at=message.sent_at,
         reply_to=message.reply_to,
+        attachment=_attachment_item(message.attachment) if message.attachment else None,
     )
     return [Put(row, MessageModel.seq.does_not_exist(), role="message"), client_msg_ids.recording(message)]
 
@@ -172,6 +203,8 @@ def _state(message: Message) -> list[Any]:
         actions.append(row.reactions.set({r.user_id: {"emoji": r.emoji, "at": r.at} for r in message.reactions}))
     else:
         actions.append(row.reactions.remove())
+    if message.attachment is None:
+        actions.append(row.attachment.remove())  # only a deletion drops it; nothing else changes it
     return actions
 
 

@@ -180,6 +180,8 @@ class MessageModel(Model):
     # userId -> {"emoji", "at"}.
     reactions: Any = MapAttribute(attr_name="reactions", null=True)
     last_change = NumberAttribute(attr_name="lastChange", null=True)
+    # {"attachmentId", "contentType", "size", and "name", "width", "height" when given}: never a URL.
+    attachment: Any = MapAttribute(attr_name="attachment", null=True)
 
 
 class MessageChangeModel(Model):

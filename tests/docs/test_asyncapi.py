@@ -50,6 +50,7 @@ PROTOCOL_REPLIES = {
     "unblock": ["blocked"],
     "registerPush": ["pushRegistered"],
     "unregisterPush": ["pushUnregistered"],
+    "requestUpload": ["uploadReady"],
 }
 PROTOCOL_ERROR_CODES = [
     "bad_request", "unknown_action", "too_large", "not_found",
@@ -201,6 +202,15 @@ VALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "receipts", "conversationId": "c1", "seq": 2},
     {"action": "ping"},
     {"action": "ping", "requestId": "p" * 64},
+    {"action": "requestUpload", "conversationId": "c1", "contentType": "image/png", "size": 1024, "name": "a.png"},
+    {"action": "requestUpload", "conversationId": "c1", "contentType": "application/pdf", "size": 16 * 1024 * 1024},
+    {
+        "action": "send",
+        "conversationId": "c1",
+        "clientMsgId": "m4",
+        "body": {"text": ""},
+        "attachment": {"attachmentId": "a" * 32, "contentType": "image/png", "size": 1024, "width": 640, "height": 480},
+    },
 ]
 INVALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "send", "to": "bob", "conversationId": None, "clientMsgId": "m3", "body": {"text": "hi"}},
@@ -227,6 +237,31 @@ INVALID_CLIENT_FRAMES: list[dict[str, Any]] = [
     {"action": "typing", "conversationId": "c1", "state": "paused"},
     {"action": "ping", "extra": True},
     {"action": "ping", "requestId": ""},
+    {"action": "requestUpload", "conversationId": "c1", "contentType": "text/html", "size": 1024},
+    {"action": "requestUpload", "conversationId": "c1", "contentType": "image/png", "size": 16 * 1024 * 1024 + 1},
+    {"action": "requestUpload", "conversationId": "c1", "contentType": "image/png", "size": 0},
+    {"action": "requestUpload", "contentType": "image/png", "size": 10},
+    {
+        "action": "send",
+        "to": "bob",
+        "clientMsgId": "m5",
+        "body": {"text": ""},
+        "attachment": {"attachmentId": "a" * 32, "contentType": "image/png", "size": 1024},
+    },
+    {
+        "action": "send",
+        "conversationId": "c1",
+        "clientMsgId": "m6",
+        "body": {"text": "hi"},
+        "attachment": {"attachmentId": "nope", "contentType": "image/png", "size": 1024},
+    },
+    {
+        "action": "send",
+        "conversationId": "c1",
+        "clientMsgId": "m7",
+        "body": {"text": "hi"},
+        "attachment": {"attachmentId": "a" * 32, "contentType": "image/png", "size": 1024, "name": None},
+    },
 ]
 
 
@@ -246,6 +281,7 @@ def test_a_frame_the_server_refuses_does_not_match_its_schema(frame: dict[str, A
 
 def _server_frames() -> list[Any]:
     from chat.protocol import (
+        AttachmentOut,
         BlockedOut,
         ConversationReceipt,
         ConversationSummary,
@@ -265,6 +301,7 @@ def _server_frames() -> list[Any]:
         SentOut,
         SyncedOut,
         TypingOut,
+        UploadReadyOut,
     )
 
     at = "2026-11-27T19:31:40.123Z"
@@ -280,9 +317,33 @@ def _server_frames() -> list[Any]:
     # A reply, edited, with reactions; and one deleted for everyone.
     changed = message.model_copy(update={"replyTo": 1, "seq": 2, "editedAt": at, "reactions": {"bob": "👍"}})
     deleted = message.model_copy(update={"body": MessageText(text=""), "deleted": True})
+    photo = AttachmentOut(
+        attachmentId="a" * 32,
+        contentType="image/png",
+        size=1024,
+        name="beach.png",
+        width=640,
+        height=480,
+        url="https://bucket.s3.amazonaws.com/attachments/c1/aaa?X-Amz-Signature=x",
+        urlExpiresAt=at,
+    )
+    file = AttachmentOut(
+        attachmentId="b" * 32, contentType="application/pdf", size=9, url="https://s3/x", urlExpiresAt=at
+    )
+    with_photo = message.model_copy(update={"seq": 3, "body": MessageText(text=""), "attachment": photo})
     return [
         message,
         changed,
+        with_photo,
+        message.model_copy(update={"seq": 4, "attachment": file}),
+        UploadReadyOut(
+            attachmentId="a" * 32,
+            url="https://bucket.s3.amazonaws.com/",
+            fields={"key": "uploads/c1/" + "a" * 32, "policy": "e30=", "Content-Type": "image/png"},
+            expiresAt=at,
+            maxSize=1024,
+            requestId="u1",
+        ),
         MessageChangedOut(conversationId="c1", change=3, kind="edited", by="alice", at=at, message=changed),
         MessageChangedOut(
             conversationId="c1", change=4, kind="deleted", by="alice", at=at, message=deleted, requestId="r3"

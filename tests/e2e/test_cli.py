@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import unique
@@ -104,3 +105,21 @@ def test_mute_from_the_command_line_shows_on_the_users_next_start(local_stack, t
     assert "[muted]" in listed.stdout, listed.stdout + listed.stderr
     unmuted = chat(local_stack, tmp_path, bob, f"/to {alice}\n/unmute\n")
     assert "-- " + alice + ": unmuted" in unmuted.stderr, unmuted.stdout + unmuted.stderr
+
+
+def test_send_file_uploads_and_the_other_user_sees_a_download_line(local_stack, tmp_path: Path) -> None:
+    alice, bob = unique("alice"), unique("bob")
+    chat(local_stack, tmp_path, bob, "")
+    notes = tmp_path / "notes one.txt"
+    notes.write_text("the plan\n")
+    chat(local_stack, tmp_path, alice, f"/to {bob}\nhi\n")
+    sent = chat(local_stack, tmp_path, alice, f"/to {bob}\n/send-file {notes}\n")
+    assert "-- uploaded notes one.txt (9 B)" in sent.stderr, sent.stdout + sent.stderr
+    assert "you: [file] notes one.txt (text/plain, 9 B)  ✓ #2" in sent.stdout, sent.stdout + sent.stderr
+
+    got = chat(local_stack, tmp_path, bob, "")
+    [line] = [line for line in got.stdout.splitlines() if "[file] notes one.txt" in line]
+    url = line.rsplit(" ", 1)[1]
+    assert line.endswith(f"{alice}: [file] notes one.txt (text/plain, 9 B) {url}")
+    with urllib.request.urlopen(url, timeout=10) as download:
+        assert download.read() == b"the plan\n"

@@ -27,6 +27,7 @@ from chat.auth.tokens import verifier_from_env
 from chat.topology import QUEUES, SIGNUP, route_for
 from infrastructure.template import synthesized_template
 from local import moto_patches
+from local.buckets import create_buckets
 from local.events import (
     LOCAL_API,
     authorized_connection,
@@ -53,6 +54,7 @@ def aws() -> Iterator[None]:
     try:
         with mock_aws(), pytest.MonkeyPatch.context() as env:
             create_tables(boto3.client("dynamodb", region_name="us-east-1"))
+            create_buckets(boto3.client("s3", region_name="us-east-1"))
             urls = create_queues(boto3.client("sqs", region_name="us-east-1"), synthesized_template())
             for queue in QUEUES:
                 env.setenv(queue.env, urls[queue.logical_name])

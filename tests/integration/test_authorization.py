@@ -30,6 +30,8 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     # Mute is the caller's own setting: any member, for itself.
     ("mute", {"until": "2099-01-01T00:00:00Z"}, "muted", "muted", "forbidden"),
     ("unmute", {}, "muted", "muted", "forbidden"),
+    # Any member may upload to the conversation; an outsider gets no presigned POST.
+    ("requestUpload", {"contentType": "image/png", "size": 10}, "uploadReady", "uploadReady", "forbidden"),
 ]
 
 

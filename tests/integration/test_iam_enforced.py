@@ -182,3 +182,50 @@ def _with_every_function(template: dict[str, Any]) -> dict[str, Any]:
                 "Properties": {"Handler": spec.handler, "Role": {"Fn::GetAtt": [f"Role{name}", "Arn"]}},
             }
     return {"Resources": resources}
+
+
+# ---- S3: object calls and presigned URLs -----------------------------------------------------------
+
+
+def test_s3_object_calls_are_held_to_the_prefixes_granted(aws: None, own_grant_log: iam.GrantLog) -> None:
+    from chat.config import bucket_name
+    from chat.topology import ATTACHMENTS
+
+    s3, bucket = boto3.client("s3", region_name="us-east-1"), bucket_name(ATTACHMENTS)
+    s3.put_object(Bucket=bucket, Key="uploads/c/a", Body=b"x")  # arranged by the test, as no function
+    # send may copy an upload to attachments/ (GetObject on the source, PutObject on the destination)...
+    with iam.acting_as("send"):
+        s3.copy_object(Bucket=bucket, Key="attachments/c/a", CopySource={"Bucket": bucket, "Key": "uploads/c/a"})
+    assert own_grant_log.used == {
+        iam.Grant("send", "s3:GetObject", "arn:aws:s3:::<bucket:Attachments>/uploads/*"),
+        iam.Grant("send", "s3:PutObject", "arn:aws:s3:::<bucket:Attachments>/attachments/*"),
+    }
+    # ...but not delete one, nor copy the other way; fanout may not write at all.
+    with pytest.raises(ClientError, match="s3:DeleteObject") as refused, iam.acting_as("send"):
+        s3.delete_object(Bucket=bucket, Key="attachments/c/a")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"  # S3's code, with 403
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError, match="s3:GetObject"), iam.acting_as("send"):  # its source, first
+        s3.copy_object(Bucket=bucket, Key="uploads/c/b", CopySource={"Bucket": bucket, "Key": "attachments/c/a"})
+    with pytest.raises(ClientError, match="s3:PutObject"), iam.acting_as("fanout"):
+        s3.put_object(Bucket=bucket, Key="attachments/c/z", Body=b"x")
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == ["attachments/c/a", "uploads/c/a"]
+
+
+def test_a_presigned_url_is_checked_against_its_signer_when_signed(aws: None, own_grant_log: iam.GrantLog) -> None:
+    from chat.store import objects
+
+    with iam.acting_as("fanout"):
+        assert objects.presign_download("attachments/c/a", 60).startswith("https://")
+    # fanout signs downloads, never uploads; the attachments function signs uploads to uploads/ only.
+    with pytest.raises(ClientError, match="s3:PutObject"), iam.acting_as("fanout"):
+        objects.presign_upload("uploads/c/a", "image/png", 10, {}, 60)
+    with pytest.raises(ClientError, match="s3:GetObject"), iam.acting_as("attachments"):
+        objects.presign_download("attachments/c/a", 60)
+    with pytest.raises(ClientError, match="s3:PutObject"), iam.acting_as("attachments"):
+        objects.presign_upload("attachments/c/a", "image/png", 10, {}, 60)
+    assert [(r["function"], r["action"]) for r in own_grant_log.refused] == [
+        ("fanout", "s3:PutObject"),
+        ("attachments", "s3:GetObject"),
+        ("attachments", "s3:PutObject"),
+    ]

@@ -63,6 +63,7 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
         "unblock": {"userId": "carol"},
         "registerPush": {"platform": "fcm", "token": "fcm-token"},
         "unregisterPush": {},
+        "requestUpload": {"conversationId": group, "contentType": "image/png", "size": 1024},
     }
     return {"action": action, "requestId": uuid.uuid4().hex, **frames[action]}
 
@@ -70,7 +71,7 @@ def frame_of(action: str, group: str) -> dict[str, Any]:
 def test_the_limited_actions_are_the_ones_the_issue_names() -> None:
     assert set(LIMITED) == {
         "send", "createGroup", "addMembers", "sync", "subscribePresence", "edit", "delete", "react", "mute", "unmute",
-        "block", "unblock", "registerPush", "unregisterPush",
+        "block", "unblock", "registerPush", "unregisterPush", "requestUpload",
     }  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from cli.commands import (
     React,
     Reply,
     Say,
+    SendFile,
     To,
     Unknown,
     Unmute,
@@ -184,3 +185,95 @@ def test_the_client_pings_to_keep_its_connection_counted(tmp_path: Path, monkeyp
         return socket.frames
 
     assert asyncio.run(asyncio.wait_for(run(), timeout=10))[:3] == [{"action": "ping"}] * 3
+
+
+def test_send_file_is_a_command_about_the_open_conversation() -> None:
+    assert commands.parse("/send-file ~/Pictures/the beach.png") == SendFile("~/Pictures/the beach.png")
+    assert commands.parse("/send-file") == Unknown()
+    assert SendFile in commands.IN_OPEN_CONVERSATION
+
+
+def test_send_file_asks_for_an_upload_posts_the_file_and_sends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    photo = tmp_path / "beach.png"
+    photo.write_bytes(b"\x89PNG" + b"x" * 96)
+    posted: list[tuple[dict[str, Any], str, bytes, str]] = []
+    monkeypatch.setattr(cli_client, "upload", lambda ready, name, data, kind: posted.append((ready, name, data, kind)))
+    ready = {
+        "type": "uploadReady",
+        "attachmentId": "a" * 32,
+        "url": "http://127.0.0.1:9/chat-attachments",
+        "fields": {"key": "uploads/c1/" + "a" * 32, "policy": "p"},
+        "expiresAt": "2026-12-01T00:15:00.000Z",
+        "maxSize": 100,
+    }
+    err = io.StringIO()
+
+    async def run() -> list[dict[str, Any]]:
+        client = ChatClient(Options(url="ws://127.0.0.1:1/ws", user="alice"), out=io.StringIO(), err=err)
+        client.current = "c1"
+        frames: list[dict[str, Any]] = []
+
+        class Answering(FakeSocket):
+            async def send(self, text: str) -> None:
+                frame = json.loads(text)
+                frames.append(frame)
+                if frame["action"] == "requestUpload":
+                    await client._on_frame({**ready, "requestId": frame["requestId"]})
+
+        client.ws = Answering(client)  # type: ignore[assignment]
+        await client._command(SendFile(str(photo)))
+        await client._command(SendFile(str(tmp_path / "virus.exe")))
+        return frames
+
+    frames = asyncio.run(run())
+    for frame in frames:
+        frame.pop("requestId", None)
+        frame.pop("clientMsgId", None)
+    assert frames == [
+        {
+            "action": "requestUpload",
+            "conversationId": "c1",
+            "contentType": "image/png",
+            "size": 100,
+            "name": "beach.png",
+        },
+        {
+            "action": "send",
+            "conversationId": "c1",
+            "body": {"text": ""},
+            "attachment": {"attachmentId": "a" * 32, "contentType": "image/png", "size": 100, "name": "beach.png"},
+        },
+    ]
+    assert posted == [(ready | {"requestId": posted[0][0]["requestId"]}, "beach.png", photo.read_bytes(), "image/png")]
+    assert "not a type that can be sent" in err.getvalue()
+
+
+def test_a_received_attachment_shows_as_a_line_with_its_name_type_size_and_url() -> None:
+    message = {
+        "body": {"text": "look"},
+        "attachment": {
+            "attachmentId": "a" * 32,
+            "contentType": "application/pdf",
+            "size": 2048,
+            "name": "notes.pdf",
+            "url": "http://127.0.0.1:9/x?sig",
+            "urlExpiresAt": "2026-12-01T01:00:00.000Z",
+        },
+    }
+    assert (
+        cli_client.as_shown(message) == "look\n    [file] notes.pdf (application/pdf, 2.0 KB) http://127.0.0.1:9/x?sig"
+    )
+    assert cli_client.as_shown({**message, "body": {"text": ""}}).startswith("[file] notes.pdf")
+    assert cli_client.as_shown({"body": {"text": ""}, "deleted": True}) == "(this message was deleted)"
+
+
+def test_the_upload_form_holds_every_field_then_the_file() -> None:
+    from cli.uploads import multipart
+
+    body, form_type = multipart({"key": "uploads/c1/x", "policy": "p"}, "a.txt", b"hello", "text/plain")
+    boundary = form_type.split("boundary=")[1]
+    assert body.index(b'name="key"') < body.index(b'name="policy"') < body.index(b'name="file"; filename="a.txt"')
+    assert body.endswith(f"hello\r\n--{boundary}--\r\n".encode())

@@ -22,7 +22,7 @@ def test_every_protocol_action_has_a_model() -> None:
     assert set(frame_models()) == {
         "send", "delivered", "read", "sync", "history", "createGroup", "addMembers", "removeMembers",
         "leaveGroup", "subscribePresence", "typing", "receipts", "ping", "edit", "delete", "react", "mute", "unmute",
-        "block", "unblock", "registerPush", "unregisterPush",
+        "block", "unblock", "registerPush", "unregisterPush", "requestUpload",
     }  # fmt: skip
 
 
