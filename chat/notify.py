@@ -49,6 +49,15 @@ def preview_of(text: str) -> str:
     return line if len(line) <= PREVIEW_CHARS else line[: PREVIEW_CHARS - 1].rstrip() + "…"
 
 
+def preview_text(message: Message) -> str:
+    """What a notification previews: the text, or for a photo or file sent without a caption, what it is."""
+    if message.text.strip() or message.attachment is None:
+        return message.text
+    if message.attachment.content_type.startswith("image/"):
+        return "\U0001f4f7 Photo"
+    return "\U0001f4ce " + (message.attachment.name or "File")
+
+
 def may_notify(marker_until: int | None, now: int) -> bool:
     """The coalescing rule: a device hears of a conversation again once its marker ran out."""
     return marker_until is None or marker_until <= now
@@ -97,7 +106,7 @@ def _notify_device(message: Message, token: PushToken, previews: bool, notifier:
         conversation_id=message.conversation_id,
         seq=message.seq,
         sender_id=message.sender_id,
-        preview=preview_of(message.text) if previews else None,
+        preview=preview_of(preview_text(message)) if previews else None,
     )
     try:
         delivery = notifier.send(notification)

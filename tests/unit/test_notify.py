@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from chat.domain import Notification, PushToken
+from chat.domain import Attachment, Message, Notification, PushToken
 from chat.notifiers import NO_PREVIEW_BODY, is_rejected_token, platform_message
-from chat.notify import NOTIFY_WINDOW_S, PREVIEW_CHARS, may_notify, preview_of
+from chat.notify import NOTIFY_WINDOW_S, PREVIEW_CHARS, may_notify, preview_of, preview_text
 
 DEVICE = PushToken("alice", "phone", "apns", "ab" * 32, "2026-01-01T00:00:00.000Z")
 
@@ -53,3 +53,16 @@ def test_the_recording_notifier_rejects_tokens_marked_so() -> None:
     assert not is_rejected_token(PushToken("a", "d", "fcm", "fine", ""))
     sub = {"endpoint": "https://push.example/x/rejected-2", "keys": {"p256dh": "a", "auth": "b"}}
     assert is_rejected_token(PushToken("a", "d", "webpush", json.dumps(sub), ""))
+
+
+def test_a_photo_or_file_without_a_caption_is_previewed_as_what_it_is() -> None:
+    def message(text: str, attachment: Attachment | None) -> Message:
+        return Message("c", 1, "ann", "phone", "conn", "m1", text, "2026-01-01T00:00:00.000Z", attachment=attachment)
+
+    photo = Attachment("a1", "image/jpeg", 2048)
+    report = Attachment("a2", "application/pdf", 4096, name="report.pdf")
+
+    assert preview_text(message("", photo)) == "\U0001f4f7 Photo"
+    assert preview_text(message("", report)) == "\U0001f4ce report.pdf"
+    assert preview_text(message("look at this", photo)) == "look at this"
+    assert preview_text(message("plain", None)) == "plain"
