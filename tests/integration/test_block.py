@@ -239,3 +239,16 @@ def test_a_block_landing_while_a_direct_chat_is_being_started_refuses_that_first
 
     assert landed and refused(reply, "you cannot message this user")
     assert conversations.find_direct("alice", "bob") is None
+
+
+def test_an_unblock_tells_a_watcher_nothing_once_they_share_no_conversation(device: Any, poster: FakePoster) -> None:
+    alice, bob = device("alice"), device("bob")
+    group = alice.do({"action": "createGroup", "name": "g", "members": ["bob"]})
+    assert group is not None
+    assert subscribe(bob, ["alice"]) is None
+    assert alice.do({"action": "block", "userId": "bob"}) is not None
+    assert bob.do({"action": "leaveGroup", "conversationId": group["conversationId"]}) is not None
+
+    assert alice.do({"action": "unblock", "userId": "bob"}) is not None
+
+    assert presence_frames(poster, bob) == [presence_of("alice", True), presence_of("alice", False)]
