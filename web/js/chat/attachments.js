@@ -143,7 +143,7 @@ export class Attachments {
       status: "preparing",
       progress: 0,
       error: null,
-      localUrl: contentType.startsWith("image/") ? URL.createObjectURL(file) : null,
+      localUrl: URL.createObjectURL(file),
       xhr: null,
       createdAt: new Date().toISOString(),
     };
