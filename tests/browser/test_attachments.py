@@ -16,12 +16,12 @@ import uuid
 import zlib
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, expect
+from playwright.sync_api import Browser, Locator, Route, expect
 
 from tests.browser.test_message_actions import Device
 from tests.browser.test_web_client import DESKTOP, PHONE, Shots, browser  # noqa: F401 (fixture)
 
-LOADED = "img => img.complete && img.naturalWidth > 0"
+BROKEN = "http://127.0.0.1:9/expired.png"
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -41,11 +41,17 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 def wait_loaded(device: Device, image: Locator) -> None:
-    """The image really came (from S3 or this device's own copy): decoded, with its pixels."""
+    """The image really came (from S3 or this device's own copy): decoded, with its pixels. The element
+    is looked up again on every try (a message is redrawn when its URL changes)."""
     expect(image).to_be_visible()
     assert device.page is not None
-    device.page.wait_for_function(LOADED, arg=image.element_handle())
-    assert image.evaluate("img => img.naturalWidth") == 64
+    width = 0
+    for _ in range(100):
+        width = image.evaluate("(img, broken) => (img.src !== broken && img.complete && img.naturalWidth) || 0", BROKEN)
+        if width:
+            break
+        device.page.wait_for_timeout(100)
+    assert width == 64
 
 
 def test_photos_and_files_across_devices(browser: Browser, local_stack, tmp_path: Path) -> None:  # noqa: F811
@@ -110,8 +116,39 @@ def test_photos_and_files_across_devices(browser: Browser, local_stack, tmp_path
         bob.page.keyboard.press("Escape")
         expect(viewer).to_have_count(0)
 
-        # a file without a caption: a chip with its name and size, whose link downloads the bytes
+        # a file without a caption. Its upload to S3 is held at first (the pending bubble shows its
+        # progress), then fails: an error, Retry / Dismiss, nothing sent; Retry sends it.
+        held: list[Route] = []
+        release = {"now": False}
+
+        def hold_uploads(route: Route) -> None:
+            if route.request.method == "POST" and not release["now"]:
+                held.append(route)
+            else:
+                route.continue_()
+
+        assert alice.page is not None
+        alice.page.route(lambda url: not url.startswith(base_url), hold_uploads)
         alice.tid("attach-input").set_input_files(str(notes_file))
+        upload = alice.tid("upload")
+        expect(upload.get_by_test_id("upload-progress")).to_be_visible()
+        expect(upload).to_contain_text("notes.txt")
+        for _ in range(100):
+            if held:
+                break
+            alice.page.wait_for_timeout(50)
+        assert held, "the upload never reached S3"
+        expect(upload).to_have_attribute("data-status", "uploading")
+        held.pop().abort()
+        expect(upload).to_have_attribute("data-status", "failed")
+        expect(alice.tid("toast").filter(has_text="notes.txt")).to_be_visible()
+        expect(bob.tid("file-chip")).to_have_count(0)
+        release["now"] = True
+        upload.get_by_test_id("upload-retry").click()
+        expect(alice.tid("upload")).to_have_count(0)
+        alice.page.unroute_all()
+
+        # it shows as a chip with its name and size, whose link downloads the bytes
         chip = bob.tid("file-chip")
         expect(chip).to_be_visible()
         expect(chip.get_by_test_id("file-name")).to_have_text("notes.txt")
@@ -119,7 +156,7 @@ def test_photos_and_files_across_devices(browser: Browser, local_stack, tmp_path
         expect(chip).to_have_attribute("download", "notes.txt")
         href = chip.get_attribute("href")
         assert href and href.startswith("http"), href
-        with urllib.request.urlopen(href, timeout=10) as answer:  # noqa: S310 (the stack's own S3)
+        with urllib.request.urlopen(href, timeout=10) as answer:
             assert answer.read() == notes
         # the chat list says what it was
         preview = alice.conversation(bob.user_id).get_by_test_id("conversation-preview")
@@ -129,16 +166,31 @@ def test_photos_and_files_across_devices(browser: Browser, local_stack, tmp_path
         # an expired URL is asked for again (history of that one message) and the photo comes back
         assert alice2.page is not None
         alice2.page.evaluate(
-            """() => {
+            """(broken) => {
               const client = window.chatApp.client;
               const conv = client.conversations.get(client.openId);
-              const msg = [...conv.messages.values()].find((m) => m.attachment && m.attachment.contentType === 'image/png');
-              msg.attachment = { ...msg.attachment, url: 'http://127.0.0.1:9/expired.png', urlExpiresAt: '2000-01-01T00:00:00.000Z' };
+              const msg = [...conv.messages.values()].find((m) => m.attachment && m.attachment.width);
+              msg.attachment = {
+                ...msg.attachment, url: broken, urlExpiresAt: '2000-01-01T00:00:00Z',
+              };
               client.changed();
-            }"""
+            }""",
+            BROKEN,
         )
         renewed = alice2.message("Sunset from the balcony").get_by_test_id("message-image")
-        expect(renewed).not_to_have_attribute("src", "http://127.0.0.1:9/expired.png")
+        # the model holds a new URL (only the answer to the refresh brings one), and the photo shows it
+        fresh = """(img, broken) => {
+          const client = window.chatApp.client;
+          const conv = client.conversations.get(client.openId);
+          const msg = [...conv.messages.values()].find((m) => m.attachment && m.attachment.width);
+          const url = msg.attachment.url;
+          return url !== broken && img.src === url && img.complete && img.naturalWidth > 0;
+        }"""
+        for _ in range(100):
+            if renewed.evaluate(fresh, BROKEN):
+                break
+            alice2.page.wait_for_timeout(100)
+        assert renewed.evaluate(fresh, BROKEN), "the expired URL was not renewed"
         wait_loaded(alice2, renewed)
 
         # a file of a type the server does not take: an error, nothing uploaded or sent

@@ -10,7 +10,7 @@
 // the field as its caption (attachments.js). A draft of a new direct chat has no paperclip: an
 // attachment goes to an existing conversation, so the first message is text.
 
-import { DELETED_TEXT } from "./message-view.js";
+import { DELETED_TEXT, messageLine } from "./message-view.js";
 
 const MAX_HEIGHT_PX = 160;
 const MAX_CHARS = 4096;
@@ -133,7 +133,7 @@ export class Composer {
       return;
     }
     const title = ctx.mode === "edit" ? "Edit message" : `Replying to ${msg.senderId === this.client.me ? "yourself" : msg.senderId}`;
-    const text = msg.deleted ? DELETED_TEXT : (msg.body && msg.body.text) || "";
+    const text = msg.deleted ? DELETED_TEXT : messageLine(msg);
     box.hidden = false;
     box.dataset.mode = ctx.mode;
     box.dataset.seq = String(ctx.seq);
