@@ -125,6 +125,7 @@ export class App {
     put("panel-close", "close");
     put("composer-context-cancel", "close");
     put("composer-send", "send");
+    put("composer-attach", "attach");
     $("scroll-down").prepend(icon("down"));
   }
 

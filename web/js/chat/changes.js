@@ -26,6 +26,7 @@ export function messageFields(msg) {
     replyTo: num(msg.replyTo) > 0 ? num(msg.replyTo) : null,
     editedAt: deleted ? null : msg.editedAt || null,
     deleted,
+    attachment: !deleted && msg.attachment && typeof msg.attachment === "object" ? { ...msg.attachment } : null,
     reactions: !deleted && msg.reactions && typeof msg.reactions === "object" ? { ...msg.reactions } : {},
   };
 }

@@ -2,12 +2,14 @@
 //
 // ChatClient joins the parts, each owning one concern: `conversations` (the model, drafts,
 // groups), `sync` (cursors, gaps, history), `outbox` (unsent messages), `watermarks` (check
-// marks, acks), `presence` (presence and typing), `requests` (frames awaiting a reply), `changes` (reply, edit, delete, reactions). It routes
+// marks, acks), `presence` (presence and typing), `requests` (frames awaiting a reply), `changes` (reply, edit, delete, reactions),
+// `attachments` (photos and files: uploads, fresh download URLs). It routes
 // the connection's frames to them and tells the UI what changed.
 //
 // Events: "change" (anything the UI shows may have changed), "notice" {kind, text, code?, quiet?},
 // "synced", "receipt" {frame}, "opened" {conversationId, replaced} (a draft became real).
 
+import { Attachments } from "./attachments.js";
 import { Changes } from "./changes.js";
 import { Conversations } from "./conversations.js";
 import { humanError } from "./errors.js";
@@ -34,6 +36,7 @@ export class ChatClient extends EventTarget {
     this.presence = new Presence(this);
     this.outbox = new Outbox(this);
     this.changes = new Changes(this);
+    this.attachments = new Attachments(this);
     this.blocked = new Set(); // the users this user blocked: from `synced` and `blocked` frames
     this.onFrame = (e) => this.handleFrame(e.detail.frame);
     this.onOpen = () => this.connected();
@@ -48,6 +51,7 @@ export class ChatClient extends EventTarget {
     this.conn.removeEventListener("open", this.onOpen);
     this.conn.removeEventListener("close", this.onClose);
     this.outbox.destroy();
+    this.attachments.destroy();
     this.sync.destroy();
     this.watermarks.destroy();
     this.presence.destroy();
@@ -137,6 +141,7 @@ export class ChatClient extends EventTarget {
         this.conversations.onBlocked(frame);
         break;
       case "receipts":
+      case "uploadReady":
       case "pong":
         this.requests.settle(frame.requestId, true, frame);
         break;

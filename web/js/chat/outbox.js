@@ -11,6 +11,9 @@
 // numbers messages in the order it stores them, and two sends on the wire at once may be stored in
 // either order (a send into a busy conversation is queued and answered a moment later).
 //
+// An entry may carry an `attachment` (a file already uploaded, attachments.js): its text is then the
+// caption and may be empty.
+//
 // Entry status: "pending" (not on the wire), "sending" (on the wire of this connection), "failed".
 
 import { randomId } from "../ids.js";
@@ -29,7 +32,7 @@ function conversationKey(entry) {
 export class Outbox {
   constructor(chat) {
     this.chat = chat;
-    this.entries = chat.storage.load("outbox", []).filter((e) => e && e.clientMsgId && e.text);
+    this.entries = chat.storage.load("outbox", []).filter((e) => e && e.clientMsgId && (e.text || e.attachment));
     for (const entry of this.entries) if (entry.status === "sending") entry.status = "pending";
     for (const entry of this.entries) {
       if (entry.to && !entry.conversationId) chat.conversations.ensureDraft(entry.to);
@@ -52,12 +55,13 @@ export class Outbox {
   save() {
     this.chat.storage.save(
       "outbox",
-      this.entries.map(({ clientMsgId, conversationId, to, text, replyTo, createdAt, status, error }) => ({
+      this.entries.map(({ clientMsgId, conversationId, to, text, replyTo, attachment, createdAt, status, error }) => ({
         clientMsgId,
         conversationId,
         to,
         text,
         replyTo,
+        attachment,
         createdAt,
         status,
         error,
@@ -72,18 +76,19 @@ export class Outbox {
     );
   }
 
-  /** The user sends text in conversationId (answering the message replyTo, a seq, if given);
-   * returns the entry, or null when that is not possible. */
-  add(conversationId, text, replyTo = null) {
+  /** The user sends text in conversationId (answering the message replyTo, a seq, if given; with
+   * an uploaded attachment, text is its caption); returns the entry, or null when that is not possible. */
+  add(conversationId, text, replyTo = null, attachment = null) {
     const chat = this.chat;
     const conv = chat.conversations.get(conversationId);
-    if (!conv || conv.left) return null;
+    if (!conv || conv.left || (attachment && conv.draftFor)) return null;
     const entry = {
       clientMsgId: randomId(22),
       conversationId: conv.draftFor ? null : conv.id,
       to: conv.draftFor || null,
       text,
       replyTo: replyTo && !conv.draftFor ? replyTo : null,
+      attachment: attachment || null,
       createdAt: new Date().toISOString(),
       status: "pending",
       lastAttempt: 0,
@@ -114,6 +119,7 @@ export class Outbox {
     if (entry.status === "failed" || !this.mayTransmit(entry)) return;
     const frame = { action: "send", clientMsgId: entry.clientMsgId, body: { text: entry.text } };
     if (entry.replyTo) frame.replyTo = entry.replyTo;
+    if (entry.attachment) frame.attachment = entry.attachment;
     if (entry.conversationId) frame.conversationId = entry.conversationId;
     else frame.to = entry.to;
     entry.lastAttempt = Date.now();
@@ -187,6 +193,7 @@ export class Outbox {
     const entry = this.entries.find((e) => e.clientMsgId === frame.clientMsgId);
     const text = entry ? entry.text : null;
     const replyTo = entry ? entry.replyTo || null : null;
+    const attachment = entry ? entry.attachment || null : null;
     if (entry) this.resolve(frame.clientMsgId, conv);
     this.next();
     conv.known = true;
@@ -202,6 +209,7 @@ export class Outbox {
         body: { text },
         sentAt: frame.sentAt,
         replyTo,
+        attachment,
         editedAt: null,
         deleted: false,
         reactions: {},

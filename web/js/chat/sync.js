@@ -16,6 +16,16 @@ const SYNC_TIMEOUT_MS = 12000;
 const HISTORY_PAGE = 50;
 const HISTORY_RETRY_AFTER_MS = 5000;
 
+/** A copy of a held message (same change) whose attachment URL is newer: held takes that URL. */
+function freshUrl(held, msg) {
+  const a = msg.attachment;
+  const b = held.attachment;
+  if (msg.deleted || !a || !a.url || !b || a.attachmentId !== b.attachmentId || a.url === b.url) return false;
+  if (b.url && Date.parse(a.urlExpiresAt || "") <= Date.parse(b.urlExpiresAt || "")) return false;
+  held.attachment = { ...a };
+  return true;
+}
+
 export class Sync {
   constructor(chat) {
     this.chat = chat;
@@ -145,7 +155,7 @@ export class Sync {
       }
       this.retryLater(frame.code === "rate_limited" ? Number(frame.retryAfterMs) : 0);
     }
-    if (action === "history") {
+    if (action === "history" && !(req && req.refresh)) {
       const conv = this.chat.conversations.get(req ? req.conversationId : frame.conversationId);
       if (conv) {
         conv.loadingHistory = false;
@@ -219,7 +229,7 @@ export class Sync {
       // A later state of a held message (a fan-out may post it as first sent after a sync gave it
       // edited or deleted): the highest change wins, whichever frame brought it.
       const change = num(msg.change);
-      if (change <= (held.change || 0)) return false;
+      if (change <= (held.change || 0)) return freshUrl(held, msg);
       Object.assign(held, messageFields(msg), { change });
       return true;
     }
@@ -267,6 +277,15 @@ export class Sync {
 
   onHistory(frame) {
     const chat = this.chat;
+    const req = chat.requests.get(frame.requestId);
+    if (req && req.refresh) {
+      // One message asked for again, for a fresh attachment URL: paging is not touched.
+      let changed = false;
+      for (const msg of frame.messages || []) changed = this.store({ ...msg, conversationId: frame.conversationId }, false) || changed;
+      chat.requests.settle(frame.requestId, true, frame);
+      if (changed) chat.changed();
+      return;
+    }
     const conv = chat.conversations.ensure(frame.conversationId);
     for (const msg of frame.messages || []) this.store({ ...msg, conversationId: frame.conversationId }, false);
     conv.hasMore = Boolean(frame.hasMore);

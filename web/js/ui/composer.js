@@ -5,8 +5,12 @@
 // Above the field, the message being answered (Reply) or edited (Edit) is shown until it is sent
 // or canceled (the x, or Escape). An edit puts the message's text in the field; sending it edits
 // the message instead of sending a new one.
+//
+// The paperclip picks a photo or file: it is checked (type, 16 MB), uploaded and sent with what is in
+// the field as its caption (attachments.js). A draft of a new direct chat has no paperclip: an
+// attachment goes to an existing conversation, so the first message is text.
 
-import { DELETED_TEXT } from "./message-view.js";
+import { DELETED_TEXT, messageLine } from "./message-view.js";
 
 const MAX_HEIGHT_PX = 160;
 const MAX_CHARS = 4096;
@@ -24,6 +28,13 @@ export class Composer {
     this.context = null; // {mode: "reply" | "edit", conversationId, seq}
     const input = $("composer-input");
     on($("composer-context-cancel"), "click", () => this.cancelContext(true));
+    on($("composer-attach"), "click", () => $("attach-input").click());
+    on($("attach-input"), "change", () => {
+      const picker = $("attach-input");
+      const files = [...(picker.files || [])];
+      picker.value = ""; // the same file may be picked again
+      if (files.length) this.attach(files[0]);
+    });
     on($("composer"), "submit", (e) => {
       e.preventDefault();
       this.send();
@@ -70,6 +81,7 @@ export class Composer {
     const closed = conv.left || blocked;
     $("composer").hidden = closed;
     $("composer-disabled").hidden = !closed;
+    $("composer-attach").hidden = Boolean(conv.draftFor);
     $("composer-disabled").textContent = blocked
       ? `You blocked ${this.client.conversations.peerOf(conv)}. Unblock them to send messages.`
       : "You can't send messages to this group because you're no longer a member.";
@@ -121,7 +133,7 @@ export class Composer {
       return;
     }
     const title = ctx.mode === "edit" ? "Edit message" : `Replying to ${msg.senderId === this.client.me ? "yourself" : msg.senderId}`;
-    const text = msg.deleted ? DELETED_TEXT : (msg.body && msg.body.text) || "";
+    const text = msg.deleted ? DELETED_TEXT : messageLine(msg);
     box.hidden = false;
     box.dataset.mode = ctx.mode;
     box.dataset.seq = String(ctx.seq);
@@ -164,6 +176,35 @@ export class Composer {
     this.autoGrow();
     this.onSent();
     input.focus();
+  }
+
+  /** Sends file in the open chat, with the field's text as its caption. */
+  attach(file) {
+    const conv = this.openId ? this.client.conversations.get(this.openId) : null;
+    if (!conv) return;
+    const ctx = this.context && this.context.conversationId === this.openId ? this.context : null;
+    if (ctx && ctx.mode === "edit") {
+      this.toast("Finish or cancel the edit before sending a file.", "error");
+      return;
+    }
+    const input = $("composer-input");
+    const caption = input.value.trim();
+    if ([...caption].length > MAX_CHARS) {
+      this.toast(`Captions can be at most ${MAX_CHARS} characters.`, "error");
+      return;
+    }
+    const problem = this.client.attachments.add(this.openId, file, caption, ctx ? ctx.seq : null);
+    if (problem) {
+      this.toast(problem, "error");
+      return;
+    }
+    if (ctx) this.cancelContext(false);
+    input.value = "";
+    this.drafts.delete(this.openId);
+    this.autoGrow();
+    this.client.presence.stopTyping(this.openId);
+    this.onSent();
+    this.focus();
   }
 
   sendEdit(ctx, text) {

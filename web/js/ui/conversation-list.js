@@ -14,6 +14,7 @@
 import { h } from "../dom.js";
 import { formatListTime } from "../format.js";
 import { fillAvatar, statusIcon } from "./widgets.js";
+import { messageLine } from "./message-view.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -184,7 +185,7 @@ export class ConversationList {
     }
     if (last && last.pending) {
       const status = last.pending.status === "failed" ? "failed" : "pending";
-      const text = last.pending.text;
+      const text = last.pending.attachment ? messageLine({ body: { text: last.pending.text }, attachment: last.pending.attachment }) : last.pending.text;
       return {
         time: last.pending.createdAt,
         key: `pending:${status}:${text}`,
@@ -195,7 +196,7 @@ export class ConversationList {
       const msg = last.message;
       const mine = msg.senderId === c.me;
       const prefix = conv.kind === "group" && !mine ? `${msg.senderId}: ` : "";
-      const text = msg.deleted ? "This message was deleted" : prefix + (msg.body && msg.body.text ? msg.body.text : "");
+      const text = msg.deleted ? "This message was deleted" : prefix + messageLine(msg);
       const status = mine ? c.watermarks.statusOf(conv, msg.seq) : null;
       return {
         time: msg.sentAt,

@@ -3,6 +3,7 @@
 
 import { h, icon } from "../dom.js";
 import { formatDay, formatFull, formatLastSeen, formatTime } from "../format.js";
+import { messageLine } from "./message-view.js";
 import { avatar, parseIds, richText, statusIcon } from "./widgets.js";
 
 const INFO_POLL_MS = 3000;
@@ -153,7 +154,7 @@ export class InfoPanel {
               { class: "bubble" },
               msg.deleted
                 ? h("div", { class: "text deleted" }, "This message was deleted")
-                : h("div", { class: "text" }, richText(msg.body.text || "")),
+                : h("div", { class: "text" }, richText(messageLine(msg))),
               h("div", { class: "meta" }, h("time", {}, formatTime(msg.sentAt)), statusIcon(c.watermarks.statusOf(conv, msg.seq))),
             ),
           ),

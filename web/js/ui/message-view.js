@@ -9,7 +9,13 @@
 // A message also shows the message it answers (a quote), "edited", the placeholder of a message
 // deleted for everyone, and its reactions as chips (emoji and count; yours highlighted, and a
 // click on one sets or removes yours). Its menu (message-menu.js) opens from a small button.
+//
+// Attachments: a photo shows inline (its box sized from width / height before it loads; a click
+// opens it full screen, with a download link), another file as a chip that downloads it; the
+// caption goes under it. A URL that has expired or fails to load is asked for again (attachments.js).
+// An upload on its way shows as a pending bubble with its progress, and Retry / Dismiss if it failed.
 
+import { attachmentLabel, humanSize, isImage } from "../chat/attachments.js";
 import { clear, h, icon } from "../dom.js";
 import { dayKey, formatDay, formatFull, formatTime } from "../format.js";
 import { colorFor, richText, setStatus, statusIcon } from "./widgets.js";
@@ -17,6 +23,8 @@ import { colorFor, richText, setStatus, statusIcon } from "./widgets.js";
 const NEAR_BOTTOM_PX = 120;
 const STORED = new Set(["sent", "delivered", "read"]); // the statuses of a message with a seq
 const NEAR_TOP_PX = 150;
+const IMAGE_MAX_W = 300;
+const IMAGE_MAX_H = 340;
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,9 +39,24 @@ export function quoteOf(client, conv, seq) {
     seq,
     senderId: msg.senderId,
     sender: msg.senderId === client.me ? "You" : msg.senderId,
-    text: msg.deleted ? DELETED_TEXT : (msg.body && msg.body.text) || "",
+    text: msg.deleted ? DELETED_TEXT : messageLine(msg),
     deleted: Boolean(msg.deleted),
   };
+}
+
+/** A message's text in one line: its text, or what its attachment is (with its caption). */
+export function messageLine(msg) {
+  const text = (msg.body && msg.body.text) || "";
+  return msg.attachment ? attachmentLabel(msg.attachment, text) : text;
+}
+
+/** The box an image of width x height is shown in: at most IMAGE_MAX_W x IMAGE_MAX_H. */
+function imageBox(attachment) {
+  const w = Number(attachment.width) || 0;
+  const hgt = Number(attachment.height) || 0;
+  if (!(w > 0 && hgt > 0)) return null;
+  const scale = Math.min(1, IMAGE_MAX_W / w, IMAGE_MAX_H / hgt);
+  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(hgt * scale)) };
 }
 
 /** The reactions as chips: [{emoji, count, mine}], the most given first, then by emoji. */
@@ -93,6 +116,7 @@ export class MessageView {
   }
 
   clear() {
+    this.closeViewer();
     clear($("message-list"));
     this.elements.clear();
   }
@@ -144,6 +168,7 @@ export class MessageView {
         el = fresh;
         this.elements.set(item.key, el);
       }
+      if (item.kind === "upload") this.setProgress(el, item);
       if (el !== cursor) list.insertBefore(el, cursor);
       else cursor = cursor.nextElementSibling;
     }
@@ -223,6 +248,7 @@ export class MessageView {
         edited: !deleted && Boolean(msg.editedAt),
         editedAt: msg.editedAt || null,
         quote: quoteOf(c, conv, msg.replyTo),
+        attachment: deleted || !msg.attachment ? null : msg.attachment,
         reactions: deleted ? [] : reactionChips(msg.reactions, c.me),
         menu: !conv.left && !deleted,
       });
@@ -244,6 +270,29 @@ export class MessageView {
         error: entry.error,
         first: !prev || prev.senderId !== c.me,
         quote: quoteOf(c, conv, entry.replyTo),
+        attachment: entry.attachment || null,
+      });
+      prev = items[items.length - 1];
+    }
+    for (const up of c.attachments.pendingFor(conv.id)) {
+      pushDay(up.createdAt);
+      items.push({
+        key: `u:${up.id}`,
+        kind: "upload",
+        mine: true,
+        uploadId: up.id,
+        name: up.name,
+        size: up.size,
+        image: up.contentType.startsWith("image/"),
+        localUrl: up.localUrl,
+        width: up.width,
+        height: up.height,
+        text: up.caption,
+        at: up.createdAt,
+        status: up.status,
+        progress: up.progress,
+        error: up.error,
+        first: !prev || prev.senderId !== c.me,
       });
       prev = items[items.length - 1];
     }
@@ -264,6 +313,8 @@ export class MessageView {
       item.quote,
       item.reactions,
       item.menu,
+      item.attachment,
+      item.kind === "upload" ? [item.width, item.height] : null, // its progress is updated in place
     ]);
   }
 
@@ -282,6 +333,7 @@ export class MessageView {
     if (item.kind === "day") return h("div", { class: "day-sep" }, h("span", {}, item.text));
     if (item.kind === "notice") return h("div", { class: "notice", "data-testid": "notice" }, h("span", {}, item.text));
     if (item.kind === "unread") return h("div", { class: "unread-sep", "data-testid": "unread-separator" }, h("span", {}, item.text));
+    if (item.kind === "upload") return this.buildUpload(item);
     const isGroup = conv.kind === "group";
     const hasMenu = Boolean(item.menu && item.seq !== null && this.menu);
     const bubble = h(
@@ -308,6 +360,7 @@ export class MessageView {
         : null,
       isGroup && !item.mine && item.first ? senderLabel(item.senderId) : null,
       item.quote ? this.quote(item.quote) : null,
+      item.attachment ? this.attachment(item.attachment, conv, item.seq) : null,
       item.deleted
         ? h("div", { class: "text deleted", "data-testid": "message-deleted" }, DELETED_TEXT)
         : h("div", { class: "text", "data-testid": "message-text" }, richText(item.text)),
@@ -369,6 +422,7 @@ export class MessageView {
     if (hasMenu) this.menu.attach(el, conv.id, item.seq);
     if (item.mine && item.seq !== null) {
       el.classList.add("clickable");
+      if (item.attachment) el.classList.add("has-attachment");
       el.title = "Message info";
       el.tabIndex = 0;
       const show = () => this.onMessageInfo(conv.id, item.seq);
@@ -393,6 +447,179 @@ export class MessageView {
       );
     }
     return el;
+  }
+
+  // ---- attachments ---------------------------------------------------------------------------------
+
+  /** The photo or file of a message (seq null: still in the outbox). */
+  attachment(a, conv, seq) {
+    const attachments = this.client.attachments;
+    const expired = attachments.expired(a);
+    const local = attachments.localUrl(a.attachmentId);
+    if (expired && seq !== null && !local) attachments.refresh(conv.id, seq);
+    const url = (!expired && a.url) || local || a.url || null;
+    const name = a.name || (isImage(a) ? "Photo" : "File");
+    if (isImage(a)) {
+      const box = imageBox(a);
+      const img = h("img", {
+        class: "message-image",
+        "data-testid": "message-image",
+        alt: name,
+        loading: "lazy",
+        decoding: "async",
+        width: box ? box.width : null,
+        height: box ? box.height : null,
+        src: url,
+        onerror: () => {
+          if (seq !== null) attachments.refresh(conv.id, seq);
+        },
+      });
+      return h(
+        "a",
+        {
+          class: `image-link${box ? "" : " unsized"}`,
+          href: url || null,
+          title: "Open the photo",
+          onclick: (e) => {
+            e.preventDefault();
+            e.stopPropagation();
+            if (img.src) this.openViewer(img.currentSrc || img.src, name);
+          },
+        },
+        img,
+      );
+    }
+    return h(
+      "a",
+      {
+        class: "file-chip",
+        "data-testid": "file-chip",
+        href: url,
+        download: name,
+        target: "_blank",
+        rel: "noopener",
+        title: `Download ${name}`,
+        onclick: (e) => {
+          e.stopPropagation();
+          if (!url || (url === a.url && attachments.expired(a))) {
+            // The link expired since it was drawn: ask for a fresh one (the chip is then redrawn).
+            e.preventDefault();
+            if (seq !== null) attachments.refresh(conv.id, seq);
+          }
+        },
+      },
+      h("span", { class: "file-icon" }, icon("file")),
+      h(
+        "span",
+        { class: "file-text" },
+        h("span", { class: "file-name", "data-testid": "file-name" }, name),
+        h("span", { class: "file-size" }, humanSize(a.size)),
+      ),
+      h("span", { class: "file-download" }, icon("download")),
+    );
+  }
+
+  /** An upload on its way (or failed): thumbnail or file name, progress, caption. */
+  buildUpload(item) {
+    const attachments = this.client.attachments;
+    const failed = item.status === "failed";
+    const box = item.image ? imageBox(item) : null;
+    const bar = h("div", { class: "progress-bar" }, h("div", { class: "progress-fill" }));
+    const preview = item.image
+      ? h("img", { class: "message-image upload-thumb", alt: item.name, src: item.localUrl, width: box ? box.width : null, height: box ? box.height : null })
+      : h("div", { class: "file-chip pending" }, h("span", { class: "file-icon" }, icon("file")), h("span", { class: "file-text" }, h("span", { class: "file-name" }, item.name), h("span", { class: "file-size" }, humanSize(item.size))));
+    const el = h(
+      "div",
+      {
+        class: `msg mine upload${item.first ? " first" : ""}${failed ? " failed" : ""}`,
+        "data-testid": "upload",
+        "data-status": failed ? "failed" : "uploading",
+      },
+      h(
+        "div",
+        { class: "bubble" },
+        h("div", { class: "upload-preview" }, preview),
+        failed
+          ? null
+          : h(
+              "div",
+              { class: "upload-progress", "data-testid": "upload-progress", role: "progressbar", "aria-label": `Uploading ${item.name}`, "aria-valuemin": "0", "aria-valuemax": "100" },
+              bar,
+              h("span", { class: "progress-text" }),
+            ),
+        item.text ? h("div", { class: "text", "data-testid": "message-text" }, richText(item.text)) : null,
+        h("div", { class: "meta" }, h("time", { datetime: item.at || "", title: formatFull(item.at) }, formatTime(item.at)), statusIcon(failed ? "failed" : "pending")),
+      ),
+    );
+    if (failed) {
+      el.append(
+        h(
+          "div",
+          { class: "failed-actions" },
+          h("span", {}, `Not sent: ${item.error || "the upload failed."}`),
+          h("button", { type: "button", class: "link", "data-testid": "upload-retry", onclick: () => attachments.retry(item.uploadId) }, "Retry"),
+          h("button", { type: "button", class: "link", "data-testid": "upload-dismiss", onclick: () => attachments.dismiss(item.uploadId) }, "Dismiss"),
+        ),
+      );
+    } else {
+      el.querySelector(".bubble").append(
+        h("button", { type: "button", class: "link upload-cancel", "data-testid": "upload-cancel", onclick: () => attachments.dismiss(item.uploadId) }, "Cancel"),
+      );
+    }
+    return el;
+  }
+
+  /** Moves an upload's progress bar in place (a rebuild per percent would flicker its thumbnail). */
+  setProgress(el, item) {
+    const box = el.querySelector("[data-testid=upload-progress]");
+    if (!box) return;
+    const pct = item.status === "preparing" ? 0 : item.progress;
+    box.dataset.progress = String(pct);
+    box.setAttribute("aria-valuenow", String(pct));
+    box.querySelector(".progress-fill").style.width = `${pct}%`;
+    const text = item.status === "preparing" ? "Preparing…" : `${pct}%`;
+    const label = box.querySelector(".progress-text");
+    if (label.textContent !== text) label.textContent = text;
+  }
+
+  /** The photo full screen: a click anywhere or Escape closes it. */
+  openViewer(url, name) {
+    this.closeViewer();
+    const close = () => this.closeViewer();
+    const viewer = h(
+      "div",
+      { class: "image-viewer", "data-testid": "image-viewer", role: "dialog", "aria-modal": "true", "aria-label": name, tabindex: "-1", onclick: close },
+      h("img", { src: url, alt: name }),
+      h(
+        "div",
+        { class: "viewer-bar" },
+        h("span", { class: "viewer-name" }, name),
+        h(
+          "a",
+          { class: "icon-btn", href: url, download: name, target: "_blank", rel: "noopener", "data-testid": "viewer-download", title: "Download", "aria-label": "Download", onclick: (e) => e.stopPropagation() },
+          icon("download"),
+        ),
+        h("button", { type: "button", class: "icon-btn", "data-testid": "viewer-close", "aria-label": "Close" }, icon("close")),
+      ),
+    );
+    this.viewerKeys = (e) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        e.preventDefault();
+        close();
+      }
+    };
+    window.addEventListener("keydown", this.viewerKeys, true);
+    document.body.append(viewer);
+    this.viewer = viewer;
+    viewer.focus();
+  }
+
+  closeViewer() {
+    if (this.viewerKeys) window.removeEventListener("keydown", this.viewerKeys, true);
+    this.viewerKeys = null;
+    if (this.viewer) this.viewer.remove();
+    this.viewer = null;
   }
 
   /** The quoted message above a message's text; a click shows it. */
