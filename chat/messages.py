@@ -179,7 +179,8 @@ def _send_to_conversation(
         SENDS_QUEUE,
         group=conversation_id,
         deduplication=f"{conversation_id}/{caller.user_id}/{client_msg_id}",
-        body=queued.model_dump_json(),
+        # Fields not set are left out: an attachment's optional fields may be absent, never null.
+        body=queued.model_dump_json(exclude_none=True),
     )
     metrics.add_metric(name="SendsQueued", unit="Count", value=1)
     return None

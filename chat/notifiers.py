@@ -172,9 +172,18 @@ class SnsNotifier:
             return Delivery("skipped")
         endpoint = device.endpoint_arn
         if endpoint is None:
-            endpoint = self._client.create_platform_endpoint(
-                PlatformApplicationArn=application, Token=device.token, CustomUserData=device.user_id
-            )["EndpointArn"]
+            try:
+                endpoint = self._client.create_platform_endpoint(
+                    PlatformApplicationArn=application, Token=device.token, CustomUserData=device.user_id
+                )["EndpointArn"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NotFound":
+                    raise
+                # Named in the stack but not made in the account: retrying cannot help.
+                logger.error(
+                    "push platform application not found: notification skipped", extra={"application": application}
+                )
+                return Delivery("skipped")
             # SNS answers with the endpoint the token already has, which the platform may have disabled.
             attributes = self._client.get_endpoint_attributes(EndpointArn=endpoint)["Attributes"]
             if attributes.get("Enabled", "true").lower() == "false":

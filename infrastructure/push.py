@@ -2,7 +2,8 @@
 
 The platform applications (APNs, FCM) are made outside this stack: they hold the platform's
 credentials (an APNs key or certificate, an FCM service account), which do not belong in a template.
-A deployment names them in the CDK context `pushPlatformApplications`, e.g.
+A deployment names them in the CDK context `pushPlatformApplications` (cdk.json names `APNS/chat-apns`
+and `GCM/chat-fcm`), or on the command line:
 
     cdk deploy -c pushPlatformApplications='{"apns": "APNS/chat", "fcm": "GCM/chat"}'
 

@@ -23,17 +23,10 @@ from infrastructure.config import PROJECT_ROOT
 STACK_NAME = "ChatStack"
 
 
-# Both push platforms configured (infrastructure/push.py), so the template holds the mobile push grants
-# the tests and the local stack check calls against (the tests make these applications in moto).
-TEST_PUSH_APPLICATIONS = {"apns": "APNS/chat-apns", "fcm": "GCM/chat-fcm"}
-
-
 def cdk_context() -> dict[str, Any]:
-    """The feature flags of cdk.json, so this template is the one the real app synthesizes (with both
-    push platforms configured, as a deployment that sends notifications is)."""
-    context = dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"])
-    context.setdefault("pushPlatformApplications", TEST_PUSH_APPLICATIONS)
-    return context
+    """The context of cdk.json (feature flags, the push platform applications), so this template is the
+    one the real app synthesizes."""
+    return dict(json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"])
 
 
 def stand_in_assets(root: Path) -> tuple[Path, Path]:

@@ -15,7 +15,9 @@ from local.process import LocalStackProcess
 from tests.conftest import ARTIFACTS, WsClient, is_message, unique
 from tests.e2e.support import send_in, send_to
 
-CONNECT_DELAY_S = 3.0
+# Long enough for the first fan-out's POST to land while $connect still runs: that fan-out cold-starts
+# in the same process as the other consumers of the Messages stream (notify), which took it past 3 s.
+CONNECT_DELAY_S = 8.0
 SEND_TIMEOUT_S = 1.0
 
 

@@ -63,6 +63,11 @@ def attachment(ready: dict[str, Any], size: int = len(PHOTO), content_type: str 
     }
 
 
+def without_dimensions(sent_attachment: dict[str, Any]) -> dict[str, Any]:
+    """As a client sends a file that is not an image: no width, no height (left out, never null)."""
+    return {k: v for k, v in sent_attachment.items() if k not in ("width", "height")}
+
+
 def send_with(dev: Any, group: str, sent_attachment: dict[str, Any], text: str = "") -> dict[str, Any]:
     frame = {
         "action": "send",
@@ -232,7 +237,8 @@ def test_a_deleted_message_loses_its_attachment_and_its_object(
     assert gone["deleted"] is True and "attachment" not in gone
 
 
-def test_a_send_queued_for_a_busy_conversation_keeps_its_attachment(chat: Any) -> None:
+@pytest.mark.parametrize("dimensions", [True, False], ids=["image", "without-dimensions"])
+def test_a_send_queued_for_a_busy_conversation_keeps_its_attachment(chat: Any, dimensions: bool) -> None:
     from chat.store.models import ConversationModel
     from tests.integration.conftest import run_sequencer
 
@@ -246,7 +252,7 @@ def test_a_send_queued_for_a_busy_conversation_keeps_its_attachment(chat: Any) -
         "conversationId": group,
         "clientMsgId": "queued-photo",
         "body": {"text": ""},
-        "attachment": attachment(ready),
+        "attachment": attachment(ready) if dimensions else without_dimensions(attachment(ready)),
     }
     assert ann.call("send", frame) is None  # queued
     assert object_key(group, ready["attachmentId"]) in objects()

@@ -195,7 +195,7 @@ def test_a_failed_send_fails_the_record_and_its_retry_notifies(
 
 @pytest.fixture
 def sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """SNS platform applications named as the tested template's (infrastructure/template.py), and the SNS
+    """SNS platform applications named as cdk.json names them (the tested template's), and the SNS
     notifier as the functions use it in AWS."""
     client = boto3.client("sns", region_name="us-east-1")
     applications = {
@@ -300,3 +300,18 @@ def test_sns_a_disabled_fcm_endpoint_is_deleted_too(
 
     assert endpoints(sns) == {}
     assert stored_tokens() == {}
+
+
+def test_sns_an_application_named_but_never_made_skips_the_notification_without_failing(
+    chat: Any, notify_stream: StreamReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment whose cdk.json names an APNs application nobody made in the account
+    missing = "arn:aws:sns:us-east-1:123456789012:app/APNS/chat-apns"
+    monkeypatch.setattr(notifiers, "default_notifier", lambda: SnsNotifier(applications={"apns": missing}))
+    _phone, bob, conversation_id = chat
+
+    # When a message is stored: the record succeeds (nothing to retry), nothing is sent, the token stays
+    bob.send("hi", conversationId=conversation_id)
+    notify(notify_stream)
+
+    assert PushTokenModel.get("alice", "phone", consistent_read=True).endpoint_arn is None
