@@ -54,7 +54,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from chat.notify import NOTIFY_WINDOW_S
 from cli import uploads
 from local import costs
 from local.process import LocalStackProcess
@@ -65,6 +64,8 @@ QUIET_S = 0.6
 S3_WRITES = frozenset({"PutObject", "CopyObject", "PostObject", "ListObjectsV2", "ListObjects"})
 S3_FREE = frozenset({"DeleteObject"})
 PHOTO_BYTES = 100 * 1024
+# chat/notify.py's coalescing window (not imported: the models need an AWS region at import).
+NOTIFY_WINDOW_S = 30
 
 # ---- prices ------------------------------------------------------------------------------------------
 
