@@ -14,7 +14,15 @@ invocation running, nothing counted for a moment), so what the streams set off i
       read; every push that follows (the message to 3 devices, the receipts);
   (b) a message to a group of --members members (one device each) and its fan-out; then every
       member's delivered ack and what it sets off;
-  (c) a device's `sync` after a gap of --gap messages; and the disconnect and reconnect around it.
+  (c) a device's `sync` after a gap of --gap messages; and the disconnect and reconnect around it;
+  (d) a photo in the 1:1 chat: requestUpload, the upload to S3, the send with its attachment and its
+      fan-out, each of the 3 receiving devices downloading it once;
+  (e) --burst messages to a user whose only device has no socket but a push token: the notify
+      function for each, and the one notification the burst gives (coalesced).
+
+S3 requests the clients make (the presigned upload and downloads) and SNS requests (the local stack
+records notifications instead of sending them) make no request a function makes: the paths add them
+as AWS would bill them, under the function name "client" and "sns".
 
 Prices are us-east-1 list prices (PRICES below, with their sources and the date they were checked);
 free tiers are left out. Compared with the floor: one write unit to store a message, one API Gateway
@@ -46,11 +54,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from cli import uploads
 from local import costs
 from local.process import LocalStackProcess
 
 Frame = dict[str, Any]
 QUIET_S = 0.6
+# S3's request tiers: these are billed as writes; DELETE is free; everything else as reads.
+S3_WRITES = frozenset({"PutObject", "CopyObject", "PostObject", "ListObjectsV2", "ListObjects"})
+S3_FREE = frozenset({"DeleteObject"})
+PHOTO_BYTES = 100 * 1024
+# chat/notify.py's coalescing window (not imported: the models need an AWS region at import).
+NOTIFY_WINDOW_S = 30
 
 # ---- prices ------------------------------------------------------------------------------------------
 
@@ -84,6 +99,10 @@ PRICES: dict[str, Price] = {
         0.0000133334, 1, "Lambda GB-second, arm64 (first 7.5 billion GB-s a month)", "aws.amazon.com/lambda/pricing"
     ),
     "sqs": Price(0.40, 1e6, "SQS standard request (per 64 KB)", "aws.amazon.com/sqs/pricing"),
+    "s3_write": Price(0.005, 1e3, "S3 Standard PUT, COPY, POST, LIST request", "aws.amazon.com/s3/pricing"),
+    "s3_read": Price(0.0004, 1e3, "S3 Standard GET, HEAD and other request", "aws.amazon.com/s3/pricing"),
+    "sns_push": Price(0.50, 1e6, "SNS mobile push notification", "aws.amazon.com/sns/pricing"),
+    "sns_request": Price(0.50, 1e6, "SNS API request (per 64 KB)", "aws.amazon.com/sns/pricing"),
     "log_gb": Price(0.50, 1, "CloudWatch Logs ingestion, per GB (Standard)", "aws.amazon.com/cloudwatch/pricing"),
     "stream_read": Price(
         0.0,
@@ -157,6 +176,22 @@ class Usage:
         return self.total("request", lambda p: p[1] == "sqs")
 
     @property
+    def s3_writes(self) -> float:
+        return self.total("request", lambda p: p[1] == "s3" and p[2] in S3_WRITES)
+
+    @property
+    def s3_reads(self) -> float:
+        return self.total("request", lambda p: p[1] == "s3" and p[2] not in S3_WRITES | S3_FREE)
+
+    @property
+    def sns_pushes(self) -> float:
+        return self.total("request", lambda p: p[1:] == ["sns", "Publish"])
+
+    @property
+    def sns_requests(self) -> float:
+        return self.total("request", lambda p: p[1] == "sns" and p[2] != "Publish")
+
+    @property
     def stream_reads(self) -> float:
         return self.total("request", lambda p: p[1:] == ["dynamodbstreams", "GetRecords"])
 
@@ -173,11 +208,22 @@ class Usage:
             "Lambda requests": dollars("invocation", self.invocations),
             "Lambda GB-s": dollars("gb_s", self.gb_s),
             "SQS": dollars("sqs", self.sqs_requests),
+            "S3 requests": dollars("s3_write", self.s3_writes) + dollars("s3_read", self.s3_reads),
+            "SNS": dollars("sns_push", self.sns_pushes) + dollars("sns_request", self.sns_requests),
             "CloudWatch Logs": dollars("log_gb", self.log_bytes / 2**30),
         }
 
     def cost(self) -> float:
         return sum(self.dollars().values())
+
+    def adding(self, requests: dict[tuple[str, str, str], float]) -> Usage:
+        """This path with requests no function made (a client's S3 requests, SNS's), per run:
+        (who, service, operation) -> how many."""
+        counters = dict(self.counters)
+        for (who, service, operation), count in requests.items():
+            key = f"request|{who}|{service}|{operation}"
+            counters[key] = counters.get(key, 0.0) + count * self.times
+        return Usage(counters, self.times)
 
     def plus(self, other: Usage) -> Usage:
         """The sum of two paths, each per run."""
@@ -197,20 +243,29 @@ class Floor:
     messages_out: float = 0
     rru: float = 0
     note: str = ""
+    s3_writes: float = 0  # the upload
+    s3_reads: float = 0  # one download per receiving device
+    pushes: float = 0  # SNS mobile push notifications
 
     def cost(self) -> float:
         return (
             dollars("wru", self.wru)
             + dollars("rru", self.rru)
             + dollars("message", self.messages_in + self.messages_out)
+            + dollars("s3_write", self.s3_writes)
+            + dollars("s3_read", self.s3_reads)
+            + dollars("sns_push", self.pushes)
         )
 
     def plus(self, other: Floor) -> Floor:
         return Floor(
-            self.wru + other.wru,
-            self.messages_in + other.messages_in,
-            self.messages_out + other.messages_out,
-            self.rru + other.rru,
+            wru=self.wru + other.wru,
+            messages_in=self.messages_in + other.messages_in,
+            messages_out=self.messages_out + other.messages_out,
+            rru=self.rru + other.rru,
+            s3_writes=self.s3_writes + other.s3_writes,
+            s3_reads=self.s3_reads + other.s3_reads,
+            pushes=self.pushes + other.pushes,
         )
 
 
@@ -381,10 +436,78 @@ async def direct_message(stack: Stack, meter: Meter, messages: int, gap: int) ->
             Floor(wru=1, messages_in=3, messages_out=5),
         )
     )
+    rows += await photo_message(meter, a_phone, [b_phone, b_tablet, a_laptop], conversation)
     rows += await reconnect_and_sync(stack, meter, a_phone, b_tablet, conversation, seq, gap)
     for device in (a_phone, a_laptop, b_phone):
         await device.close()
     return rows
+
+
+async def photo_message(meter: Meter, sender: Device, receivers: list[Device], conversation: str) -> list[Row]:
+    """(d): requestUpload, the presigned POST, the send with its attachment, its fan-out, one download each."""
+    print(f"(d) a {PHOTO_BYTES // 1024} KB photo to {len(receivers)} devices...", file=sys.stderr)
+    start = await meter.quiet()
+    await sender.send(
+        {"action": "requestUpload", "conversationId": conversation, "contentType": "image/png", "size": PHOTO_BYTES}
+    )
+    ready = await sender.wait_for(is_("uploadReady"))
+    await asyncio.to_thread(uploads.upload, ready, "photo.png", b"\x89PNG" + bytes(PHOTO_BYTES - 4), "image/png")
+    attachment = {"attachmentId": ready["attachmentId"], "contentType": "image/png", "size": PHOTO_BYTES}
+    await sender.send(
+        {"action": "send", "conversationId": conversation, "clientMsgId": "photo", "body": {"text": ""},
+         "attachment": attachment}
+    )  # fmt: skip
+    seq = (await sender.wait_for(is_("sent", clientMsgId="photo")))["seq"]
+    urls = []
+    for device in receivers:
+        message = await device.wait_for(is_("message", conversationId=conversation, seq=seq))
+        urls.append(message["attachment"]["url"])
+    for url in urls:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            assert len(response.read()) == PHOTO_BYTES
+    done = await meter.quiet()
+    usage = Usage(costs.difference(done, start)).adding(
+        {("client", "s3", "PostObject"): 1, ("client", "s3", "GetObject"): len(urls)}
+    )
+    floor = Floor(wru=1, messages_in=2, messages_out=len(receivers), s3_writes=1, s3_reads=len(urls))
+    return [Row(f"(d) 1:1 photo ({PHOTO_BYTES // 1024} KB), upload to downloads", "photo", usage, floor)]
+
+
+async def push_burst(stack: Stack, meter: Meter, burst: int) -> list[Row]:
+    """(e): a burst of messages to a user whose only device has no socket but a push token."""
+    alice, bob = user_id(), user_id()
+    phone = await Device.open(stack.ws_url, stack.http_url, bob, "phone")
+    await phone.send({"action": "registerPush", "platform": "fcm", "token": f"fcm-{bob}"})
+    await phone.wait_for(is_("pushRegistered"))
+    await phone.close()
+    sender = await Device.open(stack.ws_url, stack.http_url, alice, "phone")
+    await sender.send({"action": "send", "to": bob, "clientMsgId": "p0", "body": {"text": "warm-up"}})
+    conversation = (await sender.wait_for(is_("sent", clientMsgId="p0")))["conversationId"]
+    await asyncio.sleep(NOTIFY_WINDOW_S + 1)  # the warm-up's notification window runs out
+    print(f"(e) {burst} messages to a device with no socket...", file=sys.stderr)
+    before_notified = await asyncio.to_thread(_notified, stack.http_url, bob)
+    start = await meter.quiet()
+    for n in range(1, burst + 1):
+        await sender.send(
+            {"action": "send", "conversationId": conversation, "clientMsgId": f"p{n}", "body": {"text": "hi"}}
+        )
+        await sender.wait_for(is_("sent", clientMsgId=f"p{n}"))
+    done = await meter.quiet()
+    notified = await asyncio.to_thread(_notified, stack.http_url, bob) - before_notified
+    print(f"(e) {notified} notification(s) for the burst of {burst}", file=sys.stderr)
+    await sender.close()
+    # In AWS each notification is an SNS Publish after a GetEndpointAttributes (chat/notifiers.py).
+    usage = Usage(costs.difference(done, start), burst).adding(
+        {("sns", "sns", "Publish"): notified / burst, ("sns", "sns", "GetEndpointAttributes"): notified / burst}
+    )
+    floor = Floor(wru=1, messages_in=1, pushes=1 / burst)
+    return [Row(f"(e) a burst of {burst} to a device with no socket", "message", usage, floor)]
+
+
+def _notified(http_url: str, user: str) -> int:
+    """How many notifications the stack's recording notifier holds for the user."""
+    with urllib.request.urlopen(f"{http_url.rstrip('/')}/dev/notifications", timeout=30) as response:
+        return sum(1 for n in json.loads(response.read())["notifications"] if n["userId"] == user)
 
 
 async def reconnect_and_sync(
@@ -558,6 +681,8 @@ def prices() -> str:
 async def bench(stack: Stack, args: argparse.Namespace) -> list[Row]:
     meter = Meter(stack)
     rows = await direct_message(stack, meter, args.messages, args.gap)
+    if args.burst > 0:
+        rows += await push_burst(stack, meter, args.burst)
     if args.members > 1:
         rows += await group_message(stack, meter, args.members)
     return rows
@@ -595,6 +720,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=5, help="1:1 messages measured (after one warm-up)")
     parser.add_argument("--members", type=int, default=500, help="group size (1: no group)")
     parser.add_argument("--gap", type=int, default=3, help="messages a device misses before it syncs")
+    parser.add_argument("--burst", type=int, default=10, help="messages to a device with no socket (0: none)")
     parser.add_argument("--json", type=Path, help="write every path's counters there")
     args = parser.parse_args()
     started = time.monotonic()

@@ -382,3 +382,9 @@ def test_dollars_and_the_floor() -> None:
     # The 1:1 floor: 1 WRU, the send and two acks in, 3 POSTs of the message and one per receipt.
     floor = bench_cost.Floor(wru=1, messages_in=3, messages_out=5)
     assert floor.cost() * 1e6 == pytest.approx(8.625)
+
+
+def test_the_benchmark_waits_out_the_notification_window_the_notify_function_uses() -> None:
+    from chat import notify
+
+    assert bench_cost.NOTIFY_WINDOW_S == notify.NOTIFY_WINDOW_S
