@@ -72,18 +72,19 @@ def notify(message: Message, notifier: Notifier | None = None) -> dict[str, int]
         for m in member_store.list_members(message.conversation_id)
         if m.can_see(message.seq) and m.user_id != message.sender_id and not m.muted(now_iso)
     ]
-    tokens = [token for found in _pool.map(token_store.tokens_of, recipients) for token in found]
+    # Only the users with a device registered have their tokens read.
+    settings = token_store.push_settings(recipients)
+    tokens = [token for found in _pool.map(token_store.tokens_of, list(settings)) for token in found]
     counts = {"sent": 0, "coalesced": 0, "rejected": 0, "skipped": 0, "online": 0, "failed": 0}
     if not tokens:
         return counts
     online = {(c.user_id, c.device_id) for c in live_connections_of(t.user_id for t in tokens)}
     offline = [t for t in tokens if (t.user_id, t.device_id) not in online]
     counts["online"] = len(tokens) - len(offline)
-    no_previews = token_store.previews_off(sorted({t.user_id for t in offline}))
 
     def one(token: PushToken) -> str:
         try:
-            return _notify_device(message, token, token.user_id not in no_previews, notifier)
+            return _notify_device(message, token, settings[token.user_id][1], notifier)
         except Exception:
             logger.exception("push notification failed", extra={"userId": token.user_id, "deviceId": token.device_id})
             return "failed"

@@ -506,7 +506,8 @@ FUNCTIONS: dict[str, Function] = {
             "Sends a push notification of each new message to the members' devices that have no open socket",
             access=(
                 on("Members", "Query"),
-                on("Users", "BatchGetItem"),  # pushPreviews
+                # Who has a device registered, and its previews setting; a rejected token's device unlisted.
+                on("Users", "BatchGetItem", "UpdateItem"),
                 on("PushTokens", "Query", "UpdateItem", "DeleteItem"),  # endpoint ARN kept; rejected token removed
                 on("Connections", "Query"),  # which devices have a socket open
                 on("Limits", "UpdateItem"),  # one alert per (device, conversation) a window (chat/notify.py)

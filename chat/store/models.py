@@ -95,6 +95,9 @@ class UserModel(Model):
     blocked = UnicodeSetAttribute(attr_name="blocked", null=True)
     # Whether push notifications show the sender's text (absent: they do); chat/push_tokens.py.
     push_previews = BooleanAttribute(attr_name="pushPreviews", null=True)
+    # The devices with a row in PushTokens: notify reads this (one BatchGetItem per 100 members) and
+    # queries the tokens of those users only (chat/store/push_tokens.py keeps it).
+    push_devices = UnicodeSetAttribute(attr_name="pushDevices", null=True)
 
 
 class ConversationModel(Model):

@@ -1,5 +1,12 @@
 """The PushTokens table: one row per device (userId, deviceId) that registered for push notifications,
-and the notification markers that coalesce a burst into one alert (in the Limits table)."""
+and the notification markers that coalesce a burst into one alert (in the Limits table).
+
+The user's Users item lists its devices with a token (`pushDevices`), so `notify` finds who has any in
+one BatchGetItem per 100 members (with their previews setting) and queries the tokens of those users
+only: a 500-member group costs 5 reads, not 500 Queries. The list is written before a row is stored and
+after one is removed, so every stored token is listed; a device listed without a row (a registration
+that stopped halfway) costs one Query that finds nothing.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +36,8 @@ def _from_image(user_id: str, device_id: str, image: dict[str, Any] | None) -> P
 
 def register(user_id: str, device_id: str, platform: PushPlatform, token: str, now: str) -> PushToken | None:
     """Stores the device's token (replacing any other it had); returns the row it replaced, if any
-    (one PutItem, ReturnValues ALL_OLD)."""
+    (the device listed on the user, then one PutItem, ReturnValues ALL_OLD)."""
+    _list_device(user_id, device_id, True)
     row = PushTokenModel(user_id=user_id, device_id=device_id, platform=platform, token=token, registered_at=now)
     args, kwargs = row._get_save_args()
     kwargs["return_values"] = "ALL_OLD"
@@ -40,6 +48,7 @@ def register(user_id: str, device_id: str, platform: PushPlatform, token: str, n
 def unregister(user_id: str, device_id: str) -> PushToken | None:
     """Removes the device's token; returns the row removed, if there was one (one DeleteItem)."""
     old = PushTokenModel._get_connection().delete_item(user_id, range_key=device_id, return_values="ALL_OLD")
+    _list_device(user_id, device_id, False)
     return _from_image(user_id, device_id, old.get("Attributes"))
 
 
@@ -57,7 +66,16 @@ def remember_endpoint(token: PushToken, endpoint_arn: str) -> bool:
 def remove_rejected(token: PushToken) -> bool:
     """Removes a token the platform rejected, unless the device registered another one meanwhile."""
     row = PushTokenModel(user_id=token.user_id, device_id=token.device_id)
-    return applied(Delete(row, PushTokenModel.token == token.token))
+    if not applied(Delete(row, PushTokenModel.token == token.token)):
+        return False
+    _list_device(token.user_id, token.device_id, False)
+    return True
+
+
+def _list_device(user_id: str, device_id: str, listed: bool) -> None:
+    devices = UserModel.push_devices
+    action = devices.add({device_id}) if listed else devices.delete({device_id})
+    applied(Update(UserModel(user_id=user_id), [action], UserModel.user_id.exists()))
 
 
 def set_previews(user_id: str, previews: bool) -> None:
@@ -66,12 +84,15 @@ def set_previews(user_id: str, previews: bool) -> None:
     applied(Update(UserModel(user_id=user_id), [action], UserModel.user_id.exists()))
 
 
-def previews_off(user_ids: list[str]) -> set[str]:
-    """Those of these users who turned previews off (one BatchGetItem per 100 users)."""
+def push_settings(user_ids: list[str]) -> dict[str, tuple[frozenset[str], bool]]:
+    """For those of these users with a device registered: its devices and whether notifications show
+    previews (one BatchGetItem per 100 users)."""
     if not user_ids:
-        return set()
-    rows = UserModel.batch_get(user_ids, attributes_to_get=["userId", "pushPreviews"])
-    return {row.user_id for row in rows if row.push_previews is False}
+        return {}
+    rows = UserModel.batch_get(user_ids, attributes_to_get=["userId", "pushDevices", "pushPreviews"])
+    return {
+        row.user_id: (frozenset(row.push_devices), row.push_previews is not False) for row in rows if row.push_devices
+    }
 
 
 def _marker(token: PushToken, conversation_id: str) -> LimitModel:

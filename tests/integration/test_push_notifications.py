@@ -10,7 +10,7 @@ import pytest
 
 from chat import clock, notifiers
 from chat.notifiers import RecordingNotifier, SnsNotifier
-from chat.store.models import PushTokenModel
+from chat.store.models import PushTokenModel, UserModel
 from local.streams import StreamReader
 from tests.integration.conftest import drain
 from tests.integration.support import invoke
@@ -153,6 +153,7 @@ def test_a_token_the_platform_rejects_is_removed(
     notify(notify_stream)
     assert [n["token"] for n in notifier.rejected] == ["rejected-uninstalled"]
     assert stored_tokens() == {}
+    assert not UserModel.get("alice", consistent_read=True).push_devices  # no longer read for each message
 
 
 def test_previews_off_sends_no_text(device: Any, notify_stream: StreamReader, notifier: RecordingNotifier) -> None:
@@ -315,3 +316,40 @@ def test_sns_an_application_named_but_never_made_skips_the_notification_without_
     notify(notify_stream)
 
     assert PushTokenModel.get("alice", "phone", consistent_read=True).endpoint_arn is None
+
+
+def test_in_a_group_only_the_members_with_a_registered_device_have_their_tokens_read(
+    device: Any, notify_stream: StreamReader, notifier: RecordingNotifier
+) -> None:
+    from local.capacity_counter import CapacityCounter
+
+    # Given a group of 30 where one member's tablet registered and went offline (its phone stays online)
+    owner = device("owner")
+    others = [f"m{i:02d}" for i in range(29)]
+    for user_id in others:
+        device(user_id, "phone")
+    group = owner.do({"action": "createGroup", "name": "big", "members": others})
+    assert group is not None
+    tablet = device("m07", "tablet")
+    register(tablet)
+    tablet.disconnect()
+    notify(notify_stream)
+
+    # When a message is stored: one BatchGetItem finds the one member with a device; one Query its tokens
+    with CapacityCounter().installed() as counting:
+        owner.send("hello all", conversationId=group["conversationId"])
+        notify(notify_stream)
+
+    assert [n["userId"] for n in notifier.sent] == ["m07"]
+    requests = dict(counting.of("notify").requests)
+    assert requests["BatchGetItem"] == 1 and requests["Query"] == 1 + 1 + 1, requests  # members, tokens, sockets
+
+
+def test_a_device_that_unregisters_is_no_longer_listed(device: Any) -> None:
+    phone = device("alice", "phone")
+    register(phone)
+    assert UserModel.get("alice", consistent_read=True).push_devices == {"phone"}
+
+    assert phone.do({"action": "unregisterPush"})["type"] == "pushUnregistered"  # type: ignore[index]
+
+    assert not UserModel.get("alice", consistent_read=True).push_devices
