@@ -19,6 +19,7 @@ Uploads that no send copies expire with the bucket's lifecycle rule on uploads/ 
 from __future__ import annotations
 
 import time
+import urllib.parse
 import uuid
 
 from chat import clock
@@ -92,12 +93,24 @@ def as_attachment(promised: AttachmentIn) -> Attachment:
     )
 
 
+def disposition(attachment: Attachment) -> str | None:
+    """How a browser opening the URL treats the file: an image is shown (S3's default), anything else is
+    saved under its name (a link's `download` attribute does not apply across origins)."""
+    if attachment.content_type.startswith("image/"):
+        return None
+    name = attachment.name or "file"
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
+
+
 def attachment_out(message: Message) -> AttachmentOut | None:
     """The message's attachment with a fresh download URL (presigned here: no request to S3)."""
     attachment = message.attachment
     if attachment is None or message.deleted:
         return None
-    url = objects.presign_download(object_key(message.conversation_id, attachment.attachment_id), DOWNLOAD_EXPIRES_S)
+    url = objects.presign_download(
+        object_key(message.conversation_id, attachment.attachment_id), DOWNLOAD_EXPIRES_S, disposition(attachment)
+    )
     return AttachmentOut(
         attachmentId=attachment.attachment_id,
         contentType=attachment.content_type,

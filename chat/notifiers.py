@@ -174,7 +174,10 @@ class SnsNotifier:
         if endpoint is None:
             try:
                 endpoint = self._client.create_platform_endpoint(
-                    PlatformApplicationArn=application, Token=device.token, CustomUserData=device.user_id
+                    # No CustomUserData: SNS refuses a second endpoint for a token with other attributes
+                    # (a phone passed to another user), and answers the existing one when they match.
+                    PlatformApplicationArn=application,
+                    Token=device.token,
                 )["EndpointArn"]
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "NotFound":

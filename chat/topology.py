@@ -268,7 +268,14 @@ PRESENCE_SUBSCRIPTIONS = Table(
 # Short-lived counters and token buckets (rate limits).
 LIMITS = Table(logical_name="Limits", env="LIMITS_TABLE", partition=Key("limitKey"), ttl_attribute="expiresAt")
 # Per device (userId, deviceId): where push notifications go while it has no open socket (chat/push_tokens.py).
-PUSH_TOKENS = Table(logical_name="PushTokens", env="PUSH_TOKENS_TABLE", partition=Key("userId"), sort=Key("deviceId"))
+PUSH_TOKENS = Table(
+    logical_name="PushTokens",
+    env="PUSH_TOKENS_TABLE",
+    partition=Key("userId"),
+    sort=Key("deviceId"),
+    # Who else holds a token: a phone signed in as another user takes its token over (chat/push_tokens.py).
+    indexes=(Index("byToken", partition=Key("token"), projection="KEYS_ONLY"),),
+)
 # Per user, a log of "this conversation changed for you at t" (changeKey: t, then the conversation id): a
 # `sync` with a token reads only the conversations logged since it (chat/change_log.py). Entries expire
 # after CHANGES_KEPT_S; a token older than that gets every conversation again.
@@ -489,6 +496,7 @@ FUNCTIONS: dict[str, Function] = {
                 on("Conversations", "GetItem"),
                 on("Members", "GetItem", "UpdateItem"),
                 on("PushTokens", "PutItem", "DeleteItem"),  # the device's token (the old one returned)
+                on("PushTokens", "Query", index="byToken"),  # other users' rows for the same token
                 *LOG_CHANGES,
                 FIND_SOCKETS,  # also both block lists, after a block changed
                 # What the two users' watching connections may now see of each other (chat/presence.py).

@@ -264,11 +264,21 @@ class ChangeModel(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
+class PushTokensByToken(GlobalSecondaryIndex["PushTokenModel"]):
+    class Meta:
+        index_name = topology.PUSH_TOKENS.indexes[0].name
+        projection = KeysOnlyProjection()
+
+    token = UnicodeAttribute(hash_key=True, attr_name="token")
+
+
 class PushTokenModel(Model):
     """Where one device of a user is sent push notifications (chat/push_tokens.py)."""
 
     class Meta(_Meta):
         table_name = _table(topology.PUSH_TOKENS)
+
+    by_token = PushTokensByToken()
 
     user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
     device_id = UnicodeAttribute(range_key=True, attr_name="deviceId")

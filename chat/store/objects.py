@@ -90,8 +90,10 @@ def presign_upload(
     return str(post["url"]), {str(k): str(v) for k, v in post["fields"].items()}
 
 
-def presign_download(key: str, expires_in_s: int) -> str:
-    """A GET URL of the object, valid for expires_in_s."""
-    return str(
-        _s3().generate_presigned_url("get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=expires_in_s)
-    )
+def presign_download(key: str, expires_in_s: int, disposition: str | None = None) -> str:
+    """A GET URL of the object, valid for expires_in_s; S3 answers it with `disposition` as its
+    Content-Disposition when given."""
+    params = {"Bucket": _bucket(), "Key": key}
+    if disposition is not None:
+        params["ResponseContentDisposition"] = disposition
+    return str(_s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in_s))

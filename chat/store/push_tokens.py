@@ -52,6 +52,21 @@ def unregister(user_id: str, device_id: str) -> PushToken | None:
     return _from_image(user_id, device_id, old.get("Attributes"))
 
 
+def take_over(user_id: str, device_id: str, token: str) -> int:
+    """Removes every other (user, device) row holding this token (a phone now signed in as another
+    user): notifications for the user it was must not reach it. The SNS endpoint stays, the same token's.
+    One Query of the byToken index (which may lag a registration of a moment ago), one conditional
+    DeleteItem per row found."""
+    removed = 0
+    for row in PushTokenModel.by_token.query(token):
+        if (row.user_id, row.device_id) == (user_id, device_id):
+            continue
+        if applied(Delete(PushTokenModel(user_id=row.user_id, device_id=row.device_id), PushTokenModel.token == token)):
+            _list_device(row.user_id, row.device_id, False)
+            removed += 1
+    return removed
+
+
 def tokens_of(user_id: str) -> list[PushToken]:
     """Every registered device of the user (one Query)."""
     return [_to_domain(row) for row in PushTokenModel.query(user_id)]

@@ -261,3 +261,31 @@ def test_a_send_queued_for_a_busy_conversation_keeps_its_attachment(chat: Any, d
     assert answer is not None and answer["type"] == "sent", answer
     stored = MessageModel.get(group, answer["seq"], consistent_read=True)
     assert stored.attachment.as_dict()["attachmentId"] == ready["attachmentId"]
+
+
+def test_a_file_downloads_under_its_name_and_a_photo_shows_inline(chat: Any) -> None:
+    ann, ben, _cat, group = chat
+    report = "Q3 report \u2013 draft.pdf"  # a name beyond ASCII (an en dash)
+    data = b"%PDF-1.4 not really"
+    ready = ann.do(
+        {"action": "requestUpload", "conversationId": group, "contentType": "application/pdf", "size": len(data),
+         "name": report}
+    )  # fmt: skip
+    assert ready is not None and upload(ready, data).status_code == 204
+    pdf = {"attachmentId": ready["attachmentId"], "contentType": "application/pdf", "size": len(data), "name": report}
+    assert send_with(ann, group, pdf)["type"] == "sent"
+    photo_ready = request_upload(ann, group)
+    assert upload(photo_ready).status_code == 204
+    assert send_with(ann, group, attachment(photo_ready))["type"] == "sent"
+
+    history = ben.do({"action": "history", "conversationId": group})
+    assert history is not None
+    by_id = {m["attachment"]["attachmentId"]: m["attachment"]["url"] for m in history["messages"] if "attachment" in m}
+    as_file = requests.get(by_id[ready["attachmentId"]], timeout=10)
+    as_photo = requests.get(by_id[photo_ready["attachmentId"]], timeout=10)
+
+    assert as_file.content == data
+    assert as_file.headers["Content-Disposition"] == (
+        "attachment; filename=\"Q3 report _ draft.pdf\"; filename*=UTF-8''Q3%20report%20%E2%80%93%20draft.pdf"
+    )
+    assert as_photo.content == PHOTO and "Content-Disposition" not in as_photo.headers

@@ -353,3 +353,28 @@ def test_a_device_that_unregisters_is_no_longer_listed(device: Any) -> None:
     assert phone.do({"action": "unregisterPush"})["type"] == "pushUnregistered"  # type: ignore[index]
 
     assert not UserModel.get("alice", consistent_read=True).push_devices
+
+
+def test_sns_a_token_that_passed_to_another_user_is_taken_over_with_its_endpoint(
+    chat: Any, sns: Any, device: Any, notify_stream: StreamReader
+) -> None:
+    # Given alice's phone has an endpoint for its token
+    _phone, bob, conversation_id = chat
+    bob.send("hi", conversationId=conversation_id)
+    notify(notify_stream)
+    (endpoint_arn,) = endpoints(sns)
+
+    # When the phone, signed in as carol now (alice never signed out), registers the same token
+    carol = device("carol", "phone")
+    register(carol)
+    carol.disconnect()
+    # alice's row for it is gone: her notifications must not reach carol's phone
+    assert stored_tokens() == {("carol", "phone"): APNS_TOKEN}
+    assert not UserModel.get("alice", consistent_read=True).push_devices
+    bob.send("hi carol", to="carol")
+    result = notify(notify_stream)
+
+    # Then SNS answers the endpoint the token has: no second endpoint, no failed record
+    assert result == {"batchItemFailures": []}
+    assert list(endpoints(sns)) == [endpoint_arn]
+    assert PushTokenModel.get("carol", "phone", consistent_read=True).endpoint_arn == endpoint_arn
