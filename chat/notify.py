@@ -12,8 +12,10 @@ characters of the text.
 
 Coalescing: one alert per (device, conversation) per NOTIFY_WINDOW_S. Before sending, a marker
 "notified until now + window" is taken by one conditional write (chat/store/push_tokens.py), which
-only succeeds when no marker is running: a burst of 50 messages alerts once, concurrent takers
-cannot both win, and a device that stays offline hears of the conversation again a window later.
+only succeeds when no marker is running or the user read up to the seq it was taken for: a burst of 50
+messages alerts once, concurrent takers cannot both win, a device that stays offline hears of the
+conversation again a window later, and a message after the user read the chat (on another device)
+alerts at once.
 A send that fails gives the marker back before the record fails, so the retry alerts.
 
 Delivery is as reliable as fan-out: a record that fails is retried by Lambda (in order per
@@ -58,20 +60,16 @@ def preview_text(message: Message) -> str:
     return "\U0001f4ce " + (message.attachment.name or "File")
 
 
-def may_notify(marker_until: int | None, now: int) -> bool:
-    """The coalescing rule: a device hears of a conversation again once its marker ran out."""
-    return marker_until is None or marker_until <= now
-
-
 def notify(message: Message, notifier: Notifier | None = None) -> dict[str, int]:
     """Notifies the offline devices of a new message; returns how many were sent, coalesced, rejected..."""
     notifier = notifier or notifiers.default_notifier()
     now_iso = clock.now_iso()
-    recipients = [
-        m.user_id
+    read_up_to = {
+        m.user_id: m.read_seq
         for m in member_store.list_members(message.conversation_id)
         if m.can_see(message.seq) and m.user_id != message.sender_id and not m.muted(now_iso)
-    ]
+    }
+    recipients = list(read_up_to)
     # Only the users with a device registered have their tokens read.
     settings = token_store.push_settings(recipients)
     tokens = [token for found in _pool.map(token_store.tokens_of, list(settings)) for token in found]
@@ -84,7 +82,7 @@ def notify(message: Message, notifier: Notifier | None = None) -> dict[str, int]
 
     def one(token: PushToken) -> str:
         try:
-            return _notify_device(message, token, settings[token.user_id][1], notifier)
+            return _notify_device(message, token, settings[token.user_id][1], read_up_to[token.user_id], notifier)
         except Exception:
             logger.exception("push notification failed", extra={"userId": token.user_id, "deviceId": token.device_id})
             return "failed"
@@ -97,10 +95,10 @@ def notify(message: Message, notifier: Notifier | None = None) -> dict[str, int]
     return counts
 
 
-def _notify_device(message: Message, token: PushToken, previews: bool, notifier: Notifier) -> str:
+def _notify_device(message: Message, token: PushToken, previews: bool, read_seq: int, notifier: Notifier) -> str:
     now = clock.epoch_s()
     until = now + NOTIFY_WINDOW_S
-    if not token_store.take_notification(token, message.conversation_id, now, until):
+    if not token_store.take_notification(token, message.conversation_id, message.seq, read_seq, now, until):
         return "coalesced"
     notification = Notification(
         device=token,

@@ -249,6 +249,8 @@ class LimitModel(Model):
     full_at = NumberAttribute(attr_name="fullAt", null=True)
     # Push notifications: no other alert to this device for this conversation until then, epoch s (chat/notify.py).
     notified_until = NumberAttribute(attr_name="notifiedUntil", null=True)
+    # ... and the seq that alert was for: once the user read up to it, the window no longer holds.
+    notified_seq = NumberAttribute(attr_name="notifiedSeq", null=True)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 

@@ -114,15 +114,18 @@ def _marker(token: PushToken, conversation_id: str) -> LimitModel:
     return LimitModel(limit_key=f"notified#{token.user_id}#{token.device_id}#{conversation_id}")
 
 
-def take_notification(token: PushToken, conversation_id: str, now: int, until: int) -> bool:
-    """Whether this device may be alerted for this conversation now: True once per window, taken by one
-    conditional UpdateItem (concurrent takers cannot both win); the marker expires with the window."""
+def take_notification(token: PushToken, conversation_id: str, seq: int, read_seq: int, now: int, until: int) -> bool:
+    """Whether this device may be alerted for message `seq` of this conversation now: True once per
+    window, or again once the user read up to the seq of the last alert (`read_seq`: its read watermark,
+    on any device: a message after that is news). Taken by one conditional UpdateItem (concurrent takers
+    cannot both win); the marker expires with the window."""
     row = _marker(token, conversation_id)
+    marker = LimitModel
     return applied(
         Update(
             row,
-            [LimitModel.notified_until.set(until), LimitModel.expires_at.set(until)],
-            LimitModel.notified_until.does_not_exist() | (LimitModel.notified_until <= now),
+            [marker.notified_until.set(until), marker.notified_seq.set(seq), marker.expires_at.set(until)],
+            marker.notified_until.does_not_exist() | (marker.notified_until <= now) | (marker.notified_seq <= read_seq),
         )
     )
 

@@ -115,6 +115,26 @@ def test_after_the_window_the_device_is_notified_again(
     assert [n["preview"] for n in notifier.sent] == ["one", "two"]
 
 
+def test_once_the_user_read_the_chat_elsewhere_the_next_message_alerts_at_once(
+    chat: Any, device: Any, notify_stream: StreamReader, notifier: RecordingNotifier
+) -> None:
+    # Given alice's phone (offline) was alerted of "one", within the window
+    _phone, bob, conversation_id = chat
+    seq = bob.send("one", conversationId=conversation_id)["seq"]
+    notify(notify_stream)
+    bob.send("two", conversationId=conversation_id)
+    notify(notify_stream)  # coalesced: she has not read "one" yet
+    # When she reads the chat on her laptop, and bob writes again, still within the window
+    laptop = device("alice", "laptop")
+    assert laptop.do({"action": "read", "conversationId": conversation_id, "seq": seq + 1}) is None
+    laptop.disconnect()
+    bob.send("three", conversationId=conversation_id)
+    notify(notify_stream)
+
+    # Then her phone is alerted of it: it is news since she read
+    assert [n["preview"] for n in notifier.sent] == ["one", "three"]
+
+
 def test_a_muted_conversation_is_not_notified(
     device: Any, notify_stream: StreamReader, notifier: RecordingNotifier
 ) -> None:

@@ -6,18 +6,9 @@ import json
 
 from chat.domain import Attachment, Message, Notification, PushToken
 from chat.notifiers import NO_PREVIEW_BODY, is_rejected_token, platform_message
-from chat.notify import NOTIFY_WINDOW_S, PREVIEW_CHARS, may_notify, preview_of, preview_text
+from chat.notify import PREVIEW_CHARS, preview_of, preview_text
 
 DEVICE = PushToken("alice", "phone", "apns", "ab" * 32, "2026-01-01T00:00:00.000Z")
-
-
-def test_a_device_is_alerted_again_only_once_its_window_ran_out() -> None:
-    now = 1_000
-    assert may_notify(None, now)  # never notified
-    assert not may_notify(now + NOTIFY_WINDOW_S, now)
-    assert not may_notify(now + 1, now)
-    assert may_notify(now, now)
-    assert may_notify(now - 5, now)
 
 
 def test_a_preview_is_one_line_of_at_most_100_characters() -> None:
