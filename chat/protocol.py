@@ -446,6 +446,24 @@ class ServerFrame(BaseModel):
         return json.dumps(self.wire(), separators=(",", ":"), ensure_ascii=False)
 
 
+class LeavesOutUnset(BaseModel):
+    """A model whose `_optional` fields are left out (not null) while None wherever it is serialized,
+    nested ones included (`history`, `messageChanged`, `synced`), which `ServerFrame.wire()` does not reach."""
+
+    model_config = ConfigDict(defer_build=True)
+    _optional: frozenset[str] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # No return annotation: the JSON Schema stays the model's own (scripts/generate_asyncapi.py marks
+        # the `_optional` fields as not required).
+        data = handler(self)
+        for name in self._optional:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
+
+
 class MessageText(BaseModel):
     """A message's body as it goes out: as stored (validated when sent), "" once deleted."""
 
@@ -454,7 +472,7 @@ class MessageText(BaseModel):
     text: str
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(LeavesOutUnset):
     """A message's attachment as members get it: what was sent, and a presigned GET `url` that works until
     `urlExpiresAt` (a later `sync` or `history` hands out a fresh one). `name`, `width` and `height` are
     left out when the sender gave none."""
@@ -472,16 +490,8 @@ class AttachmentOut(BaseModel):
     url: str
     urlExpiresAt: Timestamp
 
-    @model_serializer(mode="wrap")
-    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
-        data = handler(self)
-        for name in self._optional:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
 
-
-class MessageOut(ServerFrame):
+class MessageOut(ServerFrame, LeavesOutUnset):
     """A message in its current state (as of its leaving, for a former member). The additions are
     left out while they do not apply: `replyTo` (not a reply), `editedAt` (never edited), `deleted`
     (not deleted), `reactions` (none), `change` (never changed, or seen by a former member),
@@ -506,15 +516,6 @@ class MessageOut(ServerFrame):
     # the state with the highest one, whether it came as `message` or `messageChanged`.
     change: int | None = None
     attachment: AttachmentOut | None = None
-
-    @model_serializer(mode="wrap")
-    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
-        # Also where it is nested (`history`, `messageChanged`), which `wire()` does not reach.
-        data = handler(self)
-        for name in self._optional:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
 
 
 class MessageChangedOut(ServerFrame):
@@ -604,7 +605,7 @@ class ConversationReceipt(BaseModel):
     at: Timestamp | None
 
 
-class ConversationSummary(BaseModel):
+class ConversationSummary(LeavesOutUnset):
     """One conversation in `synced`. `members` and `admins` are left out (not null) for a conversation the
     caller is no longer a member of (it left or was removed): who belongs to it since then is not shown."""
 
@@ -628,16 +629,6 @@ class ConversationSummary(BaseModel):
     # The caller muted it (until `mutedUntil`; null while muted: until unmuted).
     muted: bool = False
     mutedUntil: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _leave_out_optional(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
-        # No return annotation: the JSON Schema stays the model's own (scripts/generate_asyncapi.py marks
-        # the `_optional` fields as not required).
-        data = handler(self)
-        for name in self._optional:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
 
 
 class SyncedOut(ServerFrame):
