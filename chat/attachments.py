@@ -64,8 +64,9 @@ def request_upload(caller: Caller, frame: RequestUploadFrame) -> UploadReadyOut:
     )
 
 
-def accept(caller: Caller, conversation_id: str, promised: AttachmentIn) -> Attachment:
-    """The attachment a send carries, once its upload is proven and copied where messages keep theirs."""
+def accept(caller: Caller, conversation_id: str, promised: AttachmentIn) -> None:
+    """Proves the upload of the attachment a send carries and copies it where messages keep theirs; the
+    message is built from `promised` when it is stored (`as_attachment`), queued or not."""
     source = upload_key(conversation_id, promised.attachmentId)
     found = objects.head(source)
     if found is None or found.metadata.get(UPLOADER) != caller.user_id:
@@ -79,7 +80,6 @@ def accept(caller: Caller, conversation_id: str, promised: AttachmentIn) -> Atta
     if found.content_type != promised.contentType:
         raise BadRequest(f"attachment.contentType is {promised.contentType} but {found.content_type} was uploaded")
     objects.copy(source, object_key(conversation_id, promised.attachmentId))
-    return as_attachment(promised)
 
 
 def as_attachment(promised: AttachmentIn) -> Attachment:
