@@ -29,16 +29,31 @@ def stored_tokens() -> dict[tuple[str, str], str]:
     return {(row.user_id, row.device_id): row.token for row in PushTokenModel.scan(consistent_read=True)}
 
 
-@pytest.fixture
-def chat(device: Any, notify_stream: StreamReader) -> Any:
-    """alice's phone registered for push and went offline; bob wrote to her once (before she registered)."""
-    bob = device("bob")
-    phone = device("alice", "phone")
+def offline_phone(
+    device: Any, *registration: Any, notified_first: StreamReader | None = None, **more: Any
+) -> tuple[Any, Any, str]:
+    """alice's phone registered for push (`register`'s arguments) and went offline; bob wrote to her once
+    before she registered (a message `notified_first`, when given, has processed: nobody notified).
+    Returns (phone, bob, their conversation)."""
+    bob, phone = device("bob"), device("alice", "phone")
     conversation_id = bob.send("hello", to="alice")["conversationId"]
-    notify(notify_stream)  # no token yet: nobody notified
-    register(phone)
+    if notified_first is not None:
+        notify(notified_first)  # no token yet: nobody notified
+    register(phone, *registration, **more)
     phone.disconnect()
     return phone, bob, conversation_id
+
+
+def past_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock, moved past the coalescing window of every alert so far."""
+    later = clock.epoch_s() + 31
+    monkeypatch.setattr(clock, "epoch_s", lambda: later)
+
+
+@pytest.fixture
+def chat(device: Any, notify_stream: StreamReader) -> Any:
+    """alice's phone registered for push (APNs) and went offline; bob wrote to her once, before that."""
+    return offline_phone(device, notified_first=notify_stream)
 
 
 def notify(reader: StreamReader) -> dict[str, Any]:
@@ -108,8 +123,7 @@ def test_after_the_window_the_device_is_notified_again(
     _phone, bob, conversation_id = chat
     bob.send("one", conversationId=conversation_id)
     notify(notify_stream)
-    later = clock.epoch_s() + 31
-    monkeypatch.setattr(clock, "epoch_s", lambda: later)
+    past_the_window(monkeypatch)
     bob.send("two", conversationId=conversation_id)
     notify(notify_stream)
     assert [n["preview"] for n in notifier.sent] == ["one", "two"]
@@ -165,10 +179,7 @@ def test_an_online_device_and_the_senders_devices_are_not_notified(
 def test_a_token_the_platform_rejects_is_removed(
     device: Any, notify_stream: StreamReader, notifier: RecordingNotifier
 ) -> None:
-    bob, phone = device("bob"), device("alice", "phone")
-    conversation_id = bob.send("hello", to="alice")["conversationId"]
-    register(phone, "fcm", "rejected-uninstalled")
-    phone.disconnect()
+    _phone, bob, conversation_id = offline_phone(device, "fcm", "rejected-uninstalled")
     bob.send("anyone there?", conversationId=conversation_id)
     notify(notify_stream)
     assert [n["token"] for n in notifier.rejected] == ["rejected-uninstalled"]
@@ -255,8 +266,7 @@ def test_sns_an_endpoint_per_token_published_to_then_removed_once_disabled(
 
     # The platform gave up on the token (the app was removed): SNS disables the endpoint.
     sns.set_endpoint_attributes(EndpointArn=endpoint_arn, Attributes={"Enabled": "false"})
-    later = clock.epoch_s() + 31
-    monkeypatch.setattr(clock, "epoch_s", lambda: later)
+    past_the_window(monkeypatch)
     bob.send("still there?", conversationId=conversation_id)
     notify(notify_stream)
 
@@ -267,10 +277,7 @@ def test_sns_an_endpoint_per_token_published_to_then_removed_once_disabled(
 def test_sns_an_unconfigured_platform_is_skipped(
     device: Any, sns: Any, notify_stream: StreamReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bob, phone = device("bob"), device("alice", "phone")
-    conversation_id = bob.send("hello", to="alice")["conversationId"]
-    register(phone, "webpush", WEBPUSH)
-    phone.disconnect()
+    _phone, bob, conversation_id = offline_phone(device, "webpush", WEBPUSH)
     bob.send("hi", conversationId=conversation_id)
     notify(notify_stream)
     assert endpoints(sns) == {}
@@ -289,8 +296,7 @@ def test_sns_a_new_token_or_signing_out_deletes_the_old_endpoint(
     register(phone, "fcm", "a-new-fcm-token")
     assert endpoints(sns) == {}  # the APNs endpoint of the replaced token
     phone.disconnect()
-    later = clock.epoch_s() + 31
-    monkeypatch.setattr(clock, "epoch_s", lambda: later)
+    past_the_window(monkeypatch)
     bob.send("again", conversationId=conversation_id)
     notify(notify_stream)
     (endpoint_arn,) = endpoints(sns)
@@ -304,18 +310,14 @@ def test_sns_a_new_token_or_signing_out_deletes_the_old_endpoint(
 def test_sns_a_disabled_fcm_endpoint_is_deleted_too(
     device: Any, sns: Any, notify_stream: StreamReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bob, phone = device("bob"), device("alice", "phone")
-    conversation_id = bob.send("hello", to="alice")["conversationId"]
-    register(phone, "fcm", "fcm-registration-token")
-    phone.disconnect()
+    _phone, bob, conversation_id = offline_phone(device, "fcm", "fcm-registration-token")
     bob.send("hi", conversationId=conversation_id)
     notify(notify_stream)
     (endpoint_arn,) = endpoints(sns)
     assert ":endpoint/GCM/chat-fcm/" in endpoint_arn
 
     sns.set_endpoint_attributes(EndpointArn=endpoint_arn, Attributes={"Enabled": "false"})
-    later = clock.epoch_s() + 31
-    monkeypatch.setattr(clock, "epoch_s", lambda: later)
+    past_the_window(monkeypatch)
     bob.send("still there?", conversationId=conversation_id)
     notify(notify_stream)
 
